@@ -1,0 +1,76 @@
+# stele: plain Makefile. `make` builds the programs into build/, `make image` builds the
+# default profile into out/, `make check` runs every test, `make bench` the benchmarks.
+
+CC      ?= gcc
+PKGS    := ext2fs com_err libcjson libarchive libcrypto
+WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
+           -Wno-format-nonliteral -Wno-format-truncation -Wundef -Wpointer-arith -Wvla -Werror
+CFLAGS  ?= -O2 -g
+ALL_CFLAGS = -std=gnu11 -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
+             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
+SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
+
+VERSION := $(shell cat VERSION)
+LIB_SRC := lib/err.c lib/hash.c
+BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
+               builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
+               builder/archive.c builder/overlay.c builder/ext4.c builder/build.c \
+               builder/fileutil.c
+STELE_SRC := builder/main.c $(BUILDER_SRC) $(LIB_SRC)
+
+UNIT_TESTS := tests/test-tree.c tests/test-profile.c tests/test-archive.c tests/test-size.c
+TEST_TOOLS := tests/mkfixture.c
+
+# Debian packages: build dependencies, then the independent oracles the tests use.
+DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
+        e2fsprogs dpkg apt mmdebstrap
+
+B := build
+A := build/asan
+
+.PHONY: all image check deps unit cli bench clean qemu-test
+all: $(B)/stele
+
+GEN := $(B)/gen/default-profile.h
+HDRS = $(wildcard builder/*.h lib/*.h) $(GEN)
+
+$(B)/stele: $(STELE_SRC) $(HDRS) VERSION Makefile | $(B)
+	$(CC) $(ALL_CFLAGS) -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $(STELE_SRC) $(LIBS)
+
+$(A)/stele: $(STELE_SRC) $(HDRS) VERSION Makefile | $(A)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $(STELE_SRC) $(LIBS)
+
+# The default profile is compiled in, so `stele build` works from any directory.
+$(GEN): profiles/minimal.json
+	mkdir -p $(@D)
+	{ echo 'static const char default_profile[] ='; \
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
+	  echo ';'; } > $@.tmp && mv $@.tmp $@
+
+$(A)/test-%: tests/test-%.c tests/tap.h $(BUILDER_SRC) $(LIB_SRC) $(HDRS) | $(A)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -DSTELE_VERSION='"$(VERSION)"' -o $@ $< $(BUILDER_SRC) $(LIB_SRC) $(LIBS)
+
+$(A)/mkfixture: tests/mkfixture.c | $(A)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
+
+$(B) $(A):
+	mkdir -p $@
+
+deps:
+	@./tools/deps.sh $(DEPS)
+
+image: deps
+	$(MAKE) $(B)/stele
+	$(B)/stele build profiles/minimal.json -o out
+
+check: deps
+	$(MAKE) $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture
+	./tests/run.sh $(A)
+
+bench: deps
+	$(MAKE) $(B)/stele
+	./bench/run.sh $(B)
+
+clean:
+	rm -rf build

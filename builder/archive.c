@@ -1,0 +1,236 @@
+#include "archive.h"
+
+#include <archive_entry.h>
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+bool symlink_target_inside(const char *entry_path, const char *target)
+{
+	long depth = 0;
+	const char *p;
+
+	if (target[0] == '/')
+		return true;
+	for (p = entry_path; *p; p++) /* the entry's directory depth */
+		depth += *p == '/';
+	for (p = target; *p;) {
+		const char *s = p;
+		size_t len;
+
+		while (*p && *p != '/')
+			p++;
+		len = (size_t)(p - s);
+		if (len == 2 && s[0] == '.' && s[1] == '.') {
+			if (--depth < 0)
+				return false;
+		} else if (len && !(len == 1 && s[0] == '.')) {
+			depth++;
+		}
+		while (*p == '/')
+			p++;
+	}
+	return true;
+}
+
+static const char *entry_name(struct archive_entry *ent)
+{
+	const char *p = archive_entry_pathname_utf8(ent);
+
+	return p ? p : archive_entry_pathname(ent);
+}
+
+static int check_entry_path(const char *raw, char *norm, size_t n, struct err *e)
+{
+	if (!raw || !*raw)
+		return err_set(e, EINVAL, "entry without a name");
+	if (raw[0] == '/')
+		return err_set(e, EINVAL, "%s: absolute path in archive", raw);
+	return tree_path_normalize(raw, norm, n, e);
+}
+
+static int copy_xattrs(struct archive_entry *ent, struct tree_inode *in, struct err *e)
+{
+	const char *name;
+	const void *value;
+	size_t size;
+	int r;
+
+	if (archive_entry_xattr_reset(ent) == 0)
+		return 0;
+	while (archive_entry_xattr_next(ent, &name, &value, &size) == ARCHIVE_OK) {
+		r = tree_inode_set_xattr(in, name, value, size, e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
+/* Streams the entry's data blocks into the spool, honouring sparse offsets. */
+static int spool_data(struct tree *t, struct archive *a, struct tree_inode *in, int64_t size,
+		      struct err *e)
+{
+	const void *buf;
+	size_t len;
+	la_int64_t off;
+	uint64_t base, written = 0;
+	int r;
+
+	r = tree_spool_reserve(t, (uint64_t)size, &base, e);
+	if (r < 0)
+		return r;
+	for (;;) {
+		r = archive_read_data_block(a, &buf, &len, &off);
+		if (r == ARCHIVE_EOF)
+			break;
+		if (r < ARCHIVE_WARN)
+			return err_set(e, EIO, "%s", archive_error_string(a));
+		if (off < 0 || (uint64_t)off > (uint64_t)size || len > (uint64_t)size - (uint64_t)off)
+			return err_set(e, EINVAL, "data past the entry's size of %lld bytes",
+				       (long long)size);
+		r = tree_spool_pwrite(t, buf, len, base + (uint64_t)off, e);
+		if (r < 0)
+			return r;
+		written += len;
+	}
+	in->src = TREE_SRC_SPOOL;
+	in->spool_off = base;
+	in->size = (uint64_t)size;
+	in->alloc = written;
+	return 0;
+}
+
+static enum tree_type entry_type(mode_t ft, bool *ok)
+{
+	*ok = true;
+	switch (ft) {
+	case AE_IFREG:
+		return TREE_REG;
+	case AE_IFDIR:
+		return TREE_DIR;
+	case AE_IFLNK:
+		return TREE_SYMLINK;
+	case AE_IFCHR:
+		return TREE_CHR;
+	case AE_IFBLK:
+		return TREE_BLK;
+	case AE_IFIFO:
+		return TREE_FIFO;
+	case AE_IFSOCK:
+		return TREE_SOCK;
+	}
+	*ok = false;
+	return TREE_REG;
+}
+
+static int fill_inode(struct tree *t, struct archive *a, struct archive_entry *ent,
+		      const char *norm, struct tree_inode *in, struct err *e)
+{
+	const char *target;
+	int r;
+
+	in->uid = (uint32_t)archive_entry_uid(ent);
+	in->gid = (uint32_t)archive_entry_gid(ent);
+	in->mtime = archive_entry_mtime(ent);
+	if (archive_entry_uid(ent) < 0 || archive_entry_uid(ent) >= UINT32_MAX ||
+	    archive_entry_gid(ent) < 0 || archive_entry_gid(ent) >= UINT32_MAX)
+		return err_set(e, EINVAL, "owner out of range");
+	r = copy_xattrs(ent, in, e);
+	if (r < 0)
+		return r;
+	switch (in->type) {
+	case TREE_REG:
+		if (!archive_entry_size_is_set(ent) || archive_entry_size(ent) < 0)
+			return err_set(e, EINVAL, "regular file without a size");
+		return spool_data(t, a, in, archive_entry_size(ent), e);
+	case TREE_SYMLINK:
+		target = archive_entry_symlink_utf8(ent);
+		if (!target)
+			target = archive_entry_symlink(ent);
+		if (!target || !*target)
+			return err_set(e, EINVAL, "symlink without a target");
+		if (!symlink_target_inside(norm, target))
+			return err_set(e, EINVAL, "symlink to \"%s\" escapes the root", target);
+		return tree_inode_set_target(in, target, e);
+	case TREE_CHR:
+	case TREE_BLK:
+		in->rdev_major = (uint32_t)archive_entry_rdevmajor(ent);
+		in->rdev_minor = (uint32_t)archive_entry_rdevminor(ent);
+		return 0;
+	default:
+		return 0;
+	}
+}
+
+static int import_hardlink(struct tree *t, const char *norm, const char *link, struct err *e)
+{
+	char target[TREE_PATH_MAX + 1];
+	int r;
+
+	if (link[0] == '/')
+		return err_set(e, EINVAL, "hard link to absolute path \"%s\"", link);
+	r = tree_path_normalize(link, target, sizeof(target), e);
+	if (r < 0)
+		return err_prefix(e, r, "hard link target");
+	return tree_link(t, norm, target, e);
+}
+
+static int import_entry(struct tree *t, struct archive *a, struct archive_entry *ent,
+			struct archive_import_stats *st, struct err *e)
+{
+	char norm[TREE_PATH_MAX + 1];
+	const char *hardlink = archive_entry_hardlink_utf8(ent);
+	struct tree_inode *in;
+	enum tree_type type;
+	bool ok;
+	int r;
+
+	if (!hardlink)
+		hardlink = archive_entry_hardlink(ent);
+	r = check_entry_path(entry_name(ent), norm, sizeof(norm), e);
+	if (r < 0)
+		return r;
+	if (!*norm && !hardlink && archive_entry_filetype(ent) == AE_IFDIR)
+		norm[0] = '\0'; /* "./" sets the root's metadata */
+	if (hardlink) {
+		st->payload++;
+		return import_hardlink(t, norm, hardlink, e);
+	}
+	type = entry_type(archive_entry_filetype(ent), &ok);
+	if (!ok)
+		return err_set(e, EINVAL, "unsupported entry type 0%o",
+			       (unsigned)archive_entry_filetype(ent));
+	in = tree_inode_new(type, (uint32_t)archive_entry_perm(ent));
+	if (!in)
+		return err_set(e, ENOMEM, "out of memory");
+	r = fill_inode(t, a, ent, norm, in, e);
+	if (r == 0)
+		r = tree_put(t, *norm ? norm : "/", in, e);
+	if (r == 0 && type == TREE_REG)
+		st->bytes += in->size;
+	if (r == 0 && type != TREE_DIR && strncmp(norm, "usr/share/doc/", 14) != 0)
+		st->payload++;
+	tree_inode_unref(in);
+	return r;
+}
+
+int archive_import(struct tree *t, struct archive *a, const char *what,
+		   struct archive_import_stats *st, struct err *e)
+{
+	struct archive_entry *ent;
+	int r;
+
+	for (;;) {
+		r = archive_read_next_header(a, &ent);
+		if (r == ARCHIVE_EOF)
+			return 0;
+		if (r < ARCHIVE_WARN)
+			return err_set(e, EINVAL, "%s: %s", what, archive_error_string(a));
+		r = import_entry(t, a, ent, st, e);
+		if (r < 0) {
+			const char *name = entry_name(ent);
+			return err_prefix(e, r, "%s: entry \"%.200s\"", what, name ? name : "?");
+		}
+		st->entries++;
+	}
+}

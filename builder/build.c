@@ -1,0 +1,272 @@
+#include "build.h"
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "ext4.h"
+#include "fileutil.h"
+#include "overlay.h"
+#include "tree.h"
+
+#define OS_RELEASE_MAX (64 * 1024)
+
+static bool quiet;
+
+static void progress(const char *fmt, ...)
+{
+	va_list ap;
+
+	if (quiet)
+		return;
+	va_start(ap, fmt);
+	fprintf(stderr, "stele: ");
+	vfprintf(stderr, fmt, ap);
+	fprintf(stderr, "\n");
+	va_end(ap);
+}
+
+/* /boot/vmlinuz becomes a hard link to the one versioned kernel the packages installed, so
+ * the bootloader has a fixed name to load. */
+static int link_kernel(const struct profile *p, struct tree *t, struct err *e)
+{
+	struct tree_node *boot = tree_lookup(t, "/boot");
+	const char *found = NULL;
+	char target[TREE_PATH_MAX];
+	int n = 0;
+
+	if (tree_lookup(t, "/boot/vmlinuz"))
+		return 0;
+	for (size_t i = 0; boot && boot->inode->type == TREE_DIR && i < boot->nchildren; i++) {
+		const struct tree_node *c = boot->children[i];
+
+		if (strncmp(c->name, "vmlinuz-", 8) == 0 && c->inode->type == TREE_REG) {
+			found = c->name;
+			n++;
+		}
+	}
+	if (n == 0)
+		return cJSON_GetObjectItemCaseSensitive(p->doc, "kernel")
+			       ? err_set(e, ENOENT, "%s: kernel: no /boot/vmlinuz-* in the tree "
+						    "(add a linux-image package to base)", p->file)
+			       : 0;
+	if (n > 1)
+		return err_set(e, EEXIST, "%s: kernel: %d kernels in /boot; keep one", p->file, n);
+	snprintf(target, sizeof(target), "/boot/%s", found);
+	progress("kernel: /boot/vmlinuz -> %s", target);
+	return tree_link(t, "/boot/vmlinuz", target, e);
+}
+
+static int read_node(struct tree *t, const struct tree_inode *in, char **ret, struct err *e)
+{
+	struct tree_reader r;
+	char *buf;
+	int rc;
+
+	if (in->size > OS_RELEASE_MAX)
+		return err_set(e, EFBIG, "os-release larger than %d bytes", OS_RELEASE_MAX);
+	buf = malloc(in->size + 1);
+	if (!buf)
+		return err_set(e, ENOMEM, "out of memory");
+	rc = tree_reader_open(t, in, &r, e);
+	if (rc == 0)
+		rc = tree_reader_pread(&r, buf, in->size, 0, e);
+	tree_reader_close(&r);
+	if (rc < 0) {
+		free(buf);
+		return rc;
+	}
+	buf[in->size] = '\0';
+	*ret = buf;
+	return 0;
+}
+
+/* Appends IMAGE_ID and IMAGE_VERSION to the image's os-release (replacing old values), or
+ * writes a small one when the tree has none. */
+static int stamp_os_release(const struct profile *p, struct tree *t, struct err *e)
+{
+	struct tree_node *n = tree_resolve(t, "/etc/os-release");
+	char *old = NULL, *out = NULL, *line, *save = NULL;
+	size_t len = 0;
+	FILE *f;
+	int r = 0;
+
+	if (!n)
+		n = tree_resolve(t, "/usr/lib/os-release");
+	if (n && n->inode->type != TREE_REG)
+		return err_set(e, EINVAL, "/etc/os-release is not a regular file");
+	if (n && (r = read_node(t, n->inode, &old, e)) < 0)
+		return r;
+	f = open_memstream(&out, &len);
+	if (!f) {
+		free(old);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	if (old) {
+		for (line = strtok_r(old, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+			if (strncmp(line, "IMAGE_ID=", 9) && strncmp(line, "IMAGE_VERSION=", 14))
+				fprintf(f, "%s\n", line);
+	} else {
+		fprintf(f, "NAME=\"%s\"\nID=stele\nPRETTY_NAME=\"%s %s\"\n", p->product, p->product,
+			p->version);
+	}
+	fprintf(f, "IMAGE_ID=%s\nIMAGE_VERSION=%s\n", p->product, p->version);
+	fclose(f);
+	free(old);
+	if (!out)
+		return err_set(e, ENOMEM, "out of memory");
+	if (n) {
+		tree_inode_set_mem(n->inode, out, len);
+		return 0;
+	}
+	struct tree_inode *in = tree_inode_new(TREE_REG, 0644);
+	if (!in) {
+		free(out);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	tree_inode_set_mem(in, out, len);
+	r = tree_put(t, "/etc/os-release", in, e);
+	tree_inode_unref(in);
+	return r;
+}
+
+int build_compose(const struct profile *p, const struct build_opts *o, struct tree *t,
+		  struct inputs *inputs, struct err *e)
+{
+	struct source_ctx ctx = {.cache_dir = o->cache_dir, .inputs = inputs, .progress = progress};
+	int r;
+
+	quiet = o->quiet;
+	r = p->base->compose(p->base_cfg, t, &ctx, e);
+	if (r < 0)
+		return r;
+	r = overlay_apply(t, p, e);
+	if (r < 0)
+		return r;
+	r = link_kernel(p, t, e);
+	if (r < 0)
+		return r;
+	return stamp_os_release(p, t, e);
+}
+
+static void derive_seed(const struct profile *p, const uint8_t digest[SHA256_LEN],
+			uint8_t seed[SHA256_LEN])
+{
+	struct sha256_ctx *c = sha256_new();
+
+	sha256_update(c, "stele-rootfs-v1", 16);
+	sha256_update(c, p->product, strlen(p->product) + 1);
+	sha256_update(c, p->version, strlen(p->version) + 1);
+	sha256_update(c, digest, SHA256_LEN);
+	sha256_final(c, seed);
+}
+
+static void print_result(const struct profile *p, const struct build_opts *o, const char *path,
+			 const struct ext4_result *res, const struct inputs *inputs,
+			 const uint8_t digest[SHA256_LEN], double secs)
+{
+	char uuid[33], tree_hex[SHA256_HEX_LEN];
+	cJSON *j, *arr;
+	char *s;
+
+	hex_encode(res->uuid, 16, uuid);
+	hex_encode(digest, SHA256_LEN, tree_hex);
+	if (!o->json) {
+		progress("wrote %s (%llu MiB, %llu blocks used, %llu inodes) in %.1f s", path,
+			 (unsigned long long)(res->size >> 20),
+			 (unsigned long long)res->blocks_used,
+			 (unsigned long long)res->inodes_used, secs);
+		return;
+	}
+	j = cJSON_CreateObject();
+	cJSON_AddStringToObject(j, "product", p->product);
+	cJSON_AddStringToObject(j, "version", p->version);
+	cJSON_AddStringToObject(j, "rootfs", path);
+	cJSON_AddNumberToObject(j, "rootfs_size", (double)res->size);
+	cJSON_AddNumberToObject(j, "blocks_used", (double)res->blocks_used);
+	cJSON_AddNumberToObject(j, "inodes_used", (double)res->inodes_used);
+	cJSON_AddStringToObject(j, "fs_uuid", uuid);
+	cJSON_AddStringToObject(j, "tree_sha256", tree_hex);
+	cJSON_AddNumberToObject(j, "source_date_epoch", (double)o->epoch);
+	arr = cJSON_AddArrayToObject(j, "inputs");
+	for (size_t i = 0; i < inputs->n; i++) {
+		cJSON *x = cJSON_CreateObject();
+		cJSON_AddStringToObject(x, "kind", inputs->v[i].kind);
+		cJSON_AddStringToObject(x, "name", inputs->v[i].name);
+		cJSON_AddStringToObject(x, "version", inputs->v[i].version);
+		cJSON_AddStringToObject(x, "sha256", inputs->v[i].sha256);
+		cJSON_AddItemToArray(arr, x);
+	}
+	s = cJSON_Print(j);
+	if (s)
+		printf("%s\n", s);
+	free(s);
+	cJSON_Delete(j);
+}
+
+static double now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+int build_run(const struct profile *p, const struct build_opts *o, struct err *e)
+{
+	struct ext4_opts eo = {.size = p->rootfs_size, .headroom_pct = p->headroom_pct,
+			       .headroom_bytes = p->headroom_bytes, .epoch = o->epoch,
+			       .label = p->product};
+	struct inputs inputs = {0};
+	struct ext4_result res = {0};
+	uint8_t digest[SHA256_LEN];
+	struct tree *t = NULL;
+	struct stage st = {0};
+	const char *tmp;
+	char name[256], final[4096];
+	double t0 = now_secs();
+	int r;
+
+	quiet = o->quiet;
+	snprintf(name, sizeof(name), "%s-%s.rootfs.ext4", p->product, p->version);
+	r = mkdir_p(o->outdir, e);
+	if (r == 0)
+		r = stage_init(&st, o->outdir, e);
+	if (r == 0)
+		r = tree_new(&t, e);
+	if (r == 0)
+		r = build_compose(p, o, t, &inputs, e);
+	if (r == 0) {
+		progress("hashing the tree");
+		r = tree_digest(t, digest, e);
+	}
+	if (r < 0)
+		goto out;
+	derive_seed(p, digest, eo.seed);
+	stage_cleanup_on_signal(&st);
+	r = stage_add(&st, name, &tmp, e);
+	if (r < 0)
+		goto out;
+	progress("writing ext4 %s", name);
+	r = ext4_write(t, tmp, &eo, &res, e);
+	if (r < 0) {
+		err_prefix(e, r, "writing %s", name);
+		goto out;
+	}
+	r = stage_commit(&st, e);
+	if (r == 0) {
+		snprintf(final, sizeof(final), "%s/%s", o->outdir, name);
+		print_result(p, o, final, &res, &inputs, digest, now_secs() - t0);
+	}
+out:
+	if (r < 0)
+		stage_abort(&st);
+	stage_cleanup_on_signal(NULL);
+	stage_free(&st);
+	tree_free(t);
+	inputs_free(&inputs);
+	return r;
+}

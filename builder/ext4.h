@@ -1,0 +1,40 @@
+/* Writes the tree as a read-only ext4 filesystem with libext2fs: 4096-byte blocks (dm-verity
+ * needs them), no journal, sorted directories, every timestamp SOURCE_DATE_EPOCH, UUID and
+ * directory hash seed from a seed, all-zero blocks left as holes, hard links, fast and slow
+ * symlinks, device nodes and xattrs. */
+#ifndef STELE_EXT4_H
+#define STELE_EXT4_H
+
+#include <stdint.h>
+
+#include "../lib/err.h"
+#include "../lib/hash.h"
+#include "tree.h"
+
+#define EXT4_BLOCK_SIZE 4096
+
+struct ext4_opts {
+	uint64_t size;           /* fixed size in bytes; 0: content + headroom */
+	uint32_t headroom_pct;   /* used when headroom_bytes is 0 */
+	uint64_t headroom_bytes;
+	int64_t epoch;
+	uint8_t seed[SHA256_LEN];
+	const char *label;       /* volume label, at most 16 bytes used */
+};
+
+struct ext4_result {
+	uint64_t size;        /* bytes of the image */
+	uint64_t blocks_used; /* allocated blocks */
+	uint64_t inodes_used;
+	uint8_t uuid[16];
+};
+
+/* Writes the filesystem to path, which must not exist yet. The tree's root gets a
+ * lost+found directory when it has none (e2fsck wants one). */
+int ext4_write(struct tree *t, const char *path, const struct ext4_opts *o,
+	       struct ext4_result *res, struct err *e);
+
+/* Blocks (of 4096 bytes) needed for the tree's content, metadata excluded; exposed for tests. */
+uint64_t ext4_content_blocks(struct tree *t);
+
+#endif

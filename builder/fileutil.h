@@ -1,0 +1,39 @@
+/* Small file helpers for the host tool: bounded reads, full writes, and staged outputs that
+ * appear under their final names only when the whole build succeeded. */
+#ifndef STELE_FILEUTIL_H
+#define STELE_FILEUTIL_H
+
+#include <stddef.h>
+
+#include "../lib/err.h"
+
+int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, struct err *e);
+int write_all(int fd, const void *buf, size_t len);
+int mkdir_p(const char *path, struct err *e);
+
+/* Runs argv (no shell) in directory cwd (NULL: ours), capturing at most max bytes of stdout
+ * into *ret_out (NUL-terminated) when ret_out is set. stderr is captured into the error on
+ * failure. Returns 0 when the program exited 0. */
+int run_capture(char *const argv[], const char *cwd, size_t max, char **ret_out, struct err *e);
+
+#define STAGE_MAX 16
+
+/* Outputs of one build: each is written to a hidden temporary name in the output directory,
+ * and stage_commit fsyncs and renames them all; stage_abort (or a signal) unlinks them. */
+struct stage {
+	char *dir;
+	char *tmp[STAGE_MAX];
+	char *final[STAGE_MAX];
+	int n;
+};
+
+int stage_init(struct stage *s, const char *dir, struct err *e);
+/* Reserves a temporary path for the output named name; returns its index. */
+int stage_add(struct stage *s, const char *name, const char **ret_tmp, struct err *e);
+int stage_commit(struct stage *s, struct err *e);
+void stage_abort(struct stage *s);
+void stage_free(struct stage *s);
+/* Unlinks the temporaries of s if the process is killed by SIGINT, SIGTERM or SIGHUP. */
+void stage_cleanup_on_signal(struct stage *s);
+
+#endif

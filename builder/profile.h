@@ -1,0 +1,57 @@
+/* Profiles: JSON files describing an image. profile_load parses and validates strictly
+ * (unknown keys, wrong types, bad sizes/modes/owners, missing files: errors naming the file and
+ * the JSON path), follows "extends" (objects merge key by key, "base" and other values are
+ * replaced, "files" lists are concatenated parent first) and resolves relative paths against
+ * the file that wrote them. Nothing is written while loading. */
+#ifndef STELE_PROFILE_H
+#define STELE_PROFILE_H
+
+#include <cjson/cJSON.h>
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "../lib/err.h"
+#include "../lib/hash.h"
+#include "source.h"
+
+#define PROFILE_MAX_BYTES (1 << 20)
+#define PROFILE_MAX_DEPTH 8
+
+enum profile_file_kind { PF_SRC, PF_CONTENT, PF_SYMLINK, PF_DIR };
+
+struct profile_file {
+	char *dst;
+	enum profile_file_kind kind;
+	char *src;     /* PF_SRC: absolute host path */
+	char *content; /* PF_CONTENT */
+	size_t content_len;
+	char *target; /* PF_SYMLINK */
+	bool has_mode;
+	uint32_t mode;
+	uint32_t uid, gid;
+};
+
+struct profile {
+	char *file; /* as named by the user, for messages */
+	char *product, *version, *arch;
+	const struct source_handler *base;
+	void *base_cfg;
+	char **modules;
+	size_t nmodules;
+	char *cmdline;
+	struct profile_file *files;
+	size_t nfiles;
+	uint64_t rootfs_size;    /* 0: content + headroom */
+	uint32_t headroom_pct;   /* used when headroom_bytes is 0 */
+	uint64_t headroom_bytes;
+	cJSON *doc; /* the merged document */
+	uint8_t sha256[SHA256_LEN]; /* of the named file's bytes */
+};
+
+int profile_load(const char *path, struct profile **ret, struct err *e);
+/* Loads a profile from memory; relative paths resolve against basedir. */
+int profile_load_buf(const char *name, const char *buf, size_t len, const char *basedir,
+		     struct profile **ret, struct err *e);
+void profile_free(struct profile *p);
+
+#endif

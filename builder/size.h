@@ -1,0 +1,17 @@
+/* Parsing of the human sizes, modes and owners that profiles use. */
+#ifndef STELE_SIZE_H
+#define STELE_SIZE_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+/* "4096", "64K", "512M", "1G", "2T" (binary multiples, optional "iB"/"B"). */
+bool size_parse(const char *s, uint64_t *ret);
+/* "10%" (0..1000). */
+bool percent_parse(const char *s, uint32_t *ret);
+/* Octal permission bits, "0644" or "4755", at most 07777. */
+bool mode_parse(const char *s, uint32_t *ret);
+/* Numeric "uid:gid". */
+bool owner_parse(const char *s, uint32_t *ret_uid, uint32_t *ret_gid);
+
+#endif

@@ -1,0 +1,342 @@
+/* "base": {"debs": ["busybox-static", "pkg=version"]}: Debian packages fetched with
+ * `apt-get download` into a cache (checked against the archive's SHA256), unpacked with
+ * libarchive (the .deb's ar container, then its data.tar), without maintainer scripts.
+ * A listed package that ships nothing but documentation is a metapackage: its first
+ * dependency is fetched in its place (so "linux-image-cloud-amd64" yields the kernel). */
+#include <archive.h>
+#include <archive_entry.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "archive.h"
+#include "fileutil.h"
+#include "source.h"
+
+#define DEBS_MAX 512
+#define META_DEPTH 4
+
+struct debs_cfg {
+	char **pkgs;
+	size_t n;
+};
+
+struct deb_info {
+	char name[128], version[128], arch[32], sha256[SHA256_HEX_LEN], filename[512];
+	char depends[1024];
+};
+
+static bool pkg_spec_ok(const char *s)
+{
+	static const char name_chars[] = "abcdefghijklmnopqrstuvwxyz0123456789+.-";
+	static const char ver_chars[] =
+		"abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.+~:-";
+	size_t n = strcspn(s, "=");
+
+	if (n < 2 || n > 100 || s[0] == '-' || s[0] == '.' || s[0] == '+')
+		return false;
+	if (strspn(s, name_chars) < n)
+		return false;
+	if (s[n] == '=')
+		return s[n + 1] && strlen(s + n + 1) < 100 && strspn(s + n + 1, ver_chars) ==
+							     strlen(s + n + 1);
+	return true;
+}
+
+static int debs_parse(const cJSON *base, const char *file, void **ret_cfg, struct err *e)
+{
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(base, "debs"), *v;
+	struct debs_cfg *c;
+	int i = 0;
+
+	if (!cJSON_IsArray(arr) || cJSON_GetArraySize(arr) == 0)
+		return err_set(e, EINVAL, "%s: base.debs: expected a non-empty array of package "
+					  "names", file);
+	if (cJSON_GetArraySize(arr) > DEBS_MAX)
+		return err_set(e, E2BIG, "%s: base.debs: more than %d packages", file, DEBS_MAX);
+	cJSON_ArrayForEach(v, arr)
+	{
+		if (!cJSON_IsString(v) || !pkg_spec_ok(v->valuestring))
+			return err_set(e, EINVAL, "%s: base.debs[%d]: expected a package name such "
+						  "as \"busybox-static\" or \"name=version\"", file, i);
+		i++;
+	}
+	c = calloc(1, sizeof(*c));
+	if (!c || !(c->pkgs = calloc((size_t)i, sizeof(char *)))) {
+		free(c);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	cJSON_ArrayForEach(v, arr)
+	{
+		c->pkgs[c->n] = strdup(v->valuestring);
+		if (!c->pkgs[c->n++]) {
+			*ret_cfg = c;
+			return err_set(e, ENOMEM, "out of memory");
+		}
+	}
+	*ret_cfg = c;
+	return 0;
+}
+
+static void field_copy(char *dst, size_t n, const char *line, const char *key)
+{
+	size_t k = strlen(key);
+
+	if (strncmp(line, key, k) == 0 && line[k] == ':' && !*dst) {
+		const char *v = line + k + 1;
+		while (*v == ' ')
+			v++;
+		snprintf(dst, n, "%.*s", (int)strcspn(v, "\n"), v);
+	}
+}
+
+static int apt_show(const char *spec, struct deb_info *d, struct err *e)
+{
+	char *argv[] = {"apt-cache", "show", "--no-all-versions", (char *)spec, NULL};
+	char *out = NULL, *line, *save = NULL;
+	int r;
+
+	r = run_capture(argv, NULL, 1 << 20, &out, e);
+	if (r < 0)
+		return err_prefix(e, r, "package %s (is it in the apt sources? try apt-get update)",
+				  spec);
+	memset(d, 0, sizeof(*d));
+	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
+		if (!*line)
+			break; /* first stanza only */
+		field_copy(d->name, sizeof(d->name), line, "Package");
+		field_copy(d->version, sizeof(d->version), line, "Version");
+		field_copy(d->arch, sizeof(d->arch), line, "Architecture");
+		field_copy(d->sha256, sizeof(d->sha256), line, "SHA256");
+		field_copy(d->filename, sizeof(d->filename), line, "Filename");
+		field_copy(d->depends, sizeof(d->depends), line, "Depends");
+	}
+	free(out);
+	if (!*d->name || !*d->version || strlen(d->sha256) != 64 || !*d->filename)
+		return err_set(e, EINVAL, "package %s: apt-cache show gave no Package, Version, "
+					  "SHA256 or Filename", spec);
+	return 0;
+}
+
+static int find_deb(const char *dir, char *out, size_t n, struct err *e)
+{
+	DIR *d = opendir(dir);
+	struct dirent *de;
+	int found = 0;
+
+	if (!d)
+		return err_sys(e, errno, "%s", dir);
+	while ((de = readdir(d))) {
+		size_t l = strlen(de->d_name);
+		if (l > 4 && strcmp(de->d_name + l - 4, ".deb") == 0 && found++ == 0 &&
+		    (size_t)snprintf(out, n, "%s/%s", dir, de->d_name) >= n)
+			found = -1000; /* name too long: reported below */
+	}
+	closedir(d);
+	if (found != 1)
+		return err_set(e, EIO, "apt-get download left %d .deb files in %s", found, dir);
+	return 0;
+}
+
+static int check_sha(const char *path, const struct deb_info *d, uint8_t digest[SHA256_LEN],
+		     struct err *e)
+{
+	char hex[SHA256_HEX_LEN];
+	int r = sha256_file(path, digest, e);
+
+	if (r < 0)
+		return r;
+	hex_encode(digest, SHA256_LEN, hex);
+	if (strcmp(hex, d->sha256) != 0)
+		return err_set(e, EBADMSG, "%s: sha256 %s does not match the archive's %s", path,
+			       hex, d->sha256);
+	return 0;
+}
+
+/* Makes sure cache/<file> holds the package, downloading it when missing or stale. */
+static int fetch(const struct deb_info *d, const char *cache, char *path, size_t n,
+		 uint8_t digest[SHA256_LEN], struct err *e)
+{
+	char tmp[4096], spec[300], got[4096];
+	const char *base = strrchr(d->filename, '/');
+	char *argv[] = {"apt-get", "download", "-q", spec, NULL};
+	int r;
+
+	snprintf(path, n, "%s/%s", cache, base ? base + 1 : d->filename);
+	if (access(path, R_OK) == 0 && check_sha(path, d, digest, NULL) == 0)
+		return 0;
+	r = mkdir_p(cache, e);
+	if (r < 0)
+		return r;
+	snprintf(tmp, sizeof(tmp), "%s/.download-XXXXXX", cache);
+	if (!mkdtemp(tmp))
+		return err_sys(e, errno, "creating a directory in %s", cache);
+	snprintf(spec, sizeof(spec), "%s=%s", d->name, d->version);
+	r = run_capture(argv, tmp, 1 << 16, NULL, e);
+	if (r == 0)
+		r = find_deb(tmp, got, sizeof(got), e);
+	if (r == 0)
+		r = check_sha(got, d, digest, e);
+	if (r == 0 && rename(got, path) < 0)
+		r = err_sys(e, errno, "moving %s to %s", got, path);
+	if (r < 0)
+		unlink(got);
+	rmdir(tmp);
+	return r < 0 ? err_prefix(e, r, "downloading %s", spec) : 0;
+}
+
+struct nested {
+	struct archive *outer;
+	char buf[1 << 16];
+};
+
+static la_ssize_t nested_read(struct archive *a, void *userdata, const void **buf)
+{
+	struct nested *n = userdata;
+	la_ssize_t r = archive_read_data(n->outer, n->buf, sizeof(n->buf));
+
+	if (r < 0)
+		archive_set_error(a, EIO, "%s", archive_error_string(n->outer));
+	*buf = n->buf;
+	return r;
+}
+
+static int import_data_tar(struct tree *t, struct archive *outer, const char *what,
+			   struct archive_import_stats *st, struct err *e)
+{
+	struct nested *n = calloc(1, sizeof(*n));
+	struct archive *a = archive_read_new();
+	int r;
+
+	if (!n || !a) {
+		r = err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	n->outer = outer;
+	archive_read_support_filter_all(a);
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open(a, n, NULL, nested_read, NULL) != ARCHIVE_OK) {
+		r = err_set(e, EINVAL, "%s: data.tar: %s", what, archive_error_string(a));
+		goto out;
+	}
+	r = archive_import(t, a, what, st, e);
+out:
+	if (a)
+		archive_read_free(a);
+	free(n);
+	return r;
+}
+
+static int import_deb(struct tree *t, const char *path, struct archive_import_stats *st,
+		      struct err *e)
+{
+	struct archive *a = archive_read_new();
+	struct archive_entry *ent;
+	int r, found = 0;
+
+	if (!a)
+		return err_set(e, ENOMEM, "out of memory");
+	archive_read_support_format_ar(a);
+	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+		r = err_set(e, EINVAL, "%s: %s", path, archive_error_string(a));
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK) {
+		if (strncmp(archive_entry_pathname(ent), "data.tar", 8) != 0)
+			continue;
+		found++;
+		r = import_data_tar(t, a, path, st, e);
+		goto out;
+	}
+	r = r == ARCHIVE_EOF ? 0 : err_set(e, EINVAL, "%s: %s", path, archive_error_string(a));
+out:
+	archive_read_free(a);
+	if (r == 0 && !found)
+		r = err_set(e, EINVAL, "%s: not a Debian package (no data.tar member)", path);
+	return r;
+}
+
+/* "a (= 1) | b, c" -> "a=1"; "a (>= 1), c" -> "a". */
+static void first_dependency(const char *depends, char *out, size_t n)
+{
+	size_t alt = strcspn(depends, ",|");
+	const char *pin = strstr(depends, "(= ");
+	size_t l;
+
+	snprintf(out, n, "%.*s", (int)strcspn(depends, ":, |("), depends);
+	if (pin && (size_t)(pin - depends) < alt) {
+		l = strlen(out);
+		snprintf(out + l, n - l, "=%.*s", (int)strcspn(pin + 3, ")"), pin + 3);
+	}
+}
+
+static int add_package(const char *spec, struct tree *t, struct source_ctx *ctx, int depth,
+		       struct err *e)
+{
+	struct archive_import_stats st = {0};
+	uint8_t digest[SHA256_LEN];
+	char path[4096], dep[300];
+	struct deb_info d;
+	int r;
+
+	r = apt_show(spec, &d, e);
+	if (r == 0)
+		r = fetch(&d, ctx->cache_dir, path, sizeof(path), digest, e);
+	if (r == 0)
+		r = import_deb(t, path, &st, e);
+	if (r == 0)
+		r = inputs_add(ctx->inputs, "deb", d.name, d.version, digest, e);
+	if (r < 0)
+		return r;
+	if (ctx->progress)
+		ctx->progress("deb %s %s: %llu entries, %llu bytes", d.name, d.version,
+			      (unsigned long long)st.entries, (unsigned long long)st.bytes);
+	if (st.payload > 0 || !*d.depends)
+		return 0;
+	if (depth >= META_DEPTH)
+		return err_set(e, ELOOP, "package %s: metapackages nested too deep", spec);
+	first_dependency(d.depends, dep, sizeof(dep));
+	if (!pkg_spec_ok(dep))
+		return err_set(e, EINVAL, "package %s: cannot follow dependency \"%s\"", spec, dep);
+	if (ctx->progress)
+		ctx->progress("deb %s is a metapackage: adding %s", d.name, dep);
+	return add_package(dep, t, ctx, depth + 1, e);
+}
+
+static int debs_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, struct err *e)
+{
+	const struct debs_cfg *c = cfg;
+	int r;
+
+	for (size_t i = 0; i < c->n; i++) {
+		r = add_package(c->pkgs[i], t, ctx, 0, e);
+		if (r < 0)
+			return err_prefix(e, r, "base debs");
+	}
+	return 0;
+}
+
+static void debs_free(void *cfg)
+{
+	struct debs_cfg *c = cfg;
+
+	if (!c)
+		return;
+	for (size_t i = 0; i < c->n; i++)
+		free(c->pkgs[i]);
+	free(c->pkgs);
+	free(c);
+}
+
+const struct source_handler source_debs = {
+	.key = "debs",
+	.parse = debs_parse,
+	.compose = debs_compose,
+	.free = debs_free,
+};
