@@ -33,6 +33,18 @@ bool symlink_target_inside(const char *entry_path, const char *target)
 	return true;
 }
 
+/* What even a metapackage ships: documentation and bug-report templates. */
+static bool is_packaging_metadata(const char *norm)
+{
+	static const char *const dirs[] = {"usr/share/doc/", "usr/share/bug/", "usr/share/lintian/",
+					   "usr/share/man/", NULL};
+
+	for (const char *const *d = dirs; *d; d++)
+		if (strncmp(norm, *d, strlen(*d)) == 0)
+			return true;
+	return false;
+}
+
 static const char *entry_name(struct archive_entry *ent)
 {
 	const char *p = archive_entry_pathname_utf8(ent);
@@ -208,7 +220,7 @@ static int import_entry(struct tree *t, struct archive *a, struct archive_entry 
 		r = tree_put(t, *norm ? norm : "/", in, e);
 	if (r == 0 && type == TREE_REG)
 		st->bytes += in->size;
-	if (r == 0 && type != TREE_DIR && strncmp(norm, "usr/share/doc/", 14) != 0)
+	if (r == 0 && type != TREE_DIR && !is_packaging_metadata(norm))
 		st->payload++;
 	tree_inode_unref(in);
 	return r;

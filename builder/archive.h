@@ -14,7 +14,7 @@
 
 struct archive_import_stats {
 	uint64_t entries, bytes;
-	uint64_t payload; /* entries other than directories and /usr/share/doc */
+	uint64_t payload; /* entries other than directories, docs and bug templates */
 };
 
 /* what names the archive in messages. */

@@ -523,6 +523,8 @@ static void dirbuf_add(ext2_filsys fs, struct dirbuf *d, ext2_ino_t ino, const c
 		d->nblocks++;
 		block += BS;
 		d->used = 0;
+	} else if (d->last) {
+		ext2fs_set_rec_len(fs, dirent_len(ext2fs_dirent_name_len(d->last)), d->last);
 	}
 	de = (struct ext2_dir_entry *)(block + d->used);
 	de->inode = ino;

@@ -96,7 +96,7 @@ static char *path_join(const char *dir, const char *rel)
 /* The absolute directory holding file, without chdir or symlink resolution. */
 static char *file_dir(const char *file)
 {
-	char cwd[PATH_MAX], *copy, *slash, *out;
+	char cwd[PATH_MAX], *copy, *slash, *out = NULL;
 
 	copy = strdup(file);
 	if (!copy)
@@ -110,11 +110,8 @@ static char *file_dir(const char *file)
 		strcpy(copy, ".");
 	if (copy[0] == '/')
 		return copy;
-	if (!getcwd(cwd, sizeof(cwd))) {
-		free(copy);
-		return NULL;
-	}
-	out = path_join(cwd, copy);
+	if (getcwd(cwd, sizeof(cwd)))
+		out = strcmp(copy, ".") == 0 ? strdup(cwd) : path_join(cwd, copy);
 	free(copy);
 	return out;
 }

@@ -1,7 +1,7 @@
 /* "base": {"debs": ["busybox-static", "pkg=version"]}: Debian packages fetched with
  * `apt-get download` into a cache (checked against the archive's SHA256), unpacked with
  * libarchive (the .deb's ar container, then its data.tar), without maintainer scripts.
- * A listed package that ships nothing but documentation is a metapackage: its first
+ * A listed package that ships nothing but documentation (and bug-report templates) is a metapackage: its first
  * dependency is fetched in its place (so "linux-image-cloud-amd64" yields the kernel). */
 #include <archive.h>
 #include <archive_entry.h>

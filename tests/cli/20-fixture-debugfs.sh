@@ -84,7 +84,19 @@ make_fixture() {
 		log_problems "$1/mkfixture.log"
 	fi
 	report "[$2] mkfixture writes the fixture"
+	[ "$status" -eq 0 ] && expect_os_release "$1/expect.txt"
 	return "$status"
+}
+
+# expect_os_release EXPECT: stele stamps IMAGE_ID and IMAGE_VERSION into /etc/os-release and,
+# as the fixture has none, writes this one (see docs/profiles.md).
+expect_os_release() {
+	local content sum
+	content=$(printf 'NAME="fixture"\nID=stele\nPRETTY_NAME="fixture 1"\nIMAGE_ID=fixture\nIMAGE_VERSION=1\n_')
+	content=${content%_}
+	sum=$(printf '%s' "$content" | sha256sum | cut -d' ' -f1)
+	printf '/etc/os-release\treg\t0644\t0\t0\t%s\t%s\t-\n' "${#content}" "$sum" >>"$1"
+	sort -o "$1" "$1"
 }
 
 # build_image DIR FORMAT: stele runs from DIR since profile paths are relative to the profile.
