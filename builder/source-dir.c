@@ -240,6 +240,8 @@ int dir_import(struct tree *t, const char *src, const char *dst, const struct di
 	r = tree_path_normalize(dst, w->img, sizeof(w->img), e);
 	if (r < 0)
 		goto out;
+	if (!w->img[0])
+		strcpy(w->img, "/");
 	if (strlen(src) >= sizeof(w->host)) {
 		r = err_set(e, ENAMETOOLONG, "%s: path too long", src);
 		goto out;
