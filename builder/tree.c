@@ -200,12 +200,12 @@ int tree_path_normalize(const char *path, char *out, size_t outlen, struct err *
 		if (len == 0 || (len == 1 && s[0] == '.'))
 			continue;
 		if (len == 2 && s[0] == '.' && s[1] == '.')
-			return err_set(e, EINVAL, "\"%s\": \"..\" is not allowed in a path", path);
+			return err_set(e, EINVAL, "\"..\" is not allowed in a path");
 		if (len > TREE_NAME_MAX)
-			return err_set(e, ENAMETOOLONG, "\"%.64s...\": a name is longer than %d bytes",
-				       path, TREE_NAME_MAX);
+			return err_set(e, ENAMETOOLONG, "a name is longer than %d bytes",
+				       TREE_NAME_MAX);
 		if (o + len + 2 > outlen || o + len + 1 > TREE_PATH_MAX)
-			return err_set(e, ENAMETOOLONG, "\"%.64s...\": path too long", path);
+			return err_set(e, ENAMETOOLONG, "path longer than %d bytes", TREE_PATH_MAX);
 		if (o)
 			out[o++] = '/';
 		memcpy(out + o, s, len);

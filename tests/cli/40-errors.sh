@@ -1,0 +1,100 @@
+#!/bin/bash
+# Bad input gets a clear error and a scriptable exit status, and loses nothing: no partial or
+# temporary output, and a previous good output in the same directory stays as it was.
+. "$(dirname "$0")/lib.sh"
+command -v tar >/dev/null || skip_all "tar missing"
+
+cd "$work" || exit 1
+"$TOOLS/mkfixture" fixture.tar expect.txt >/dev/null
+printf 'hello\n' >f
+profile() { # profile NAME JSON
+	printf '%s\n' "$2" >"$1"
+}
+
+# profile errors: exit 2, the file and the JSON path named, nothing written
+profile bad1.json '{"product": "x", "version": "1", "base": {"tar": "fixture.tar"}, "layout": {"slot_size": "12Q"}}'
+run "$STELE" build bad1.json -o out-bad1
+is "bad size: exit 2" "$rc" 2
+has "bad size: file and JSON path named" "$err" 'bad1.json: layout.slot_size: expected a size such as "512M"'
+check "bad size: nothing written" -- test ! -e out-bad1
+profile bad2.json '{"product": "x", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/a", "content": "x", "mode": "0999"}]}'
+run "$STELE" build bad2.json -o out-bad2
+is "bad mode: exit 2" "$rc" 2
+has "bad mode: path named" "$err" 'bad2.json: files[0].mode: expected an octal mode'
+profile bad3.json '{"product": "x", "version": "1", "base": {"tar": "missing.tar"}}'
+run "$STELE" build bad3.json -o out-bad3
+is "missing input file: exit 2" "$rc" 2
+has "missing input file: named" "$err" "bad3.json: base.tar:"
+has "missing input file: cause" "$err" "No such file or directory"
+profile bad4.json '{"product": "x", "version": "1", "base": {"tar": "fixture.tar"}, "colour": "red"}'
+run "$STELE" build bad4.json -o out-bad4
+is "unknown key: exit 2" "$rc" 2
+has "unknown key: named" "$err" "bad4.json: colour: unknown key"
+profile bad5.json '{"product": "x", "version": 1, "base": {"tar": "fixture.tar"}}'
+run "$STELE" build bad5.json -o out-bad5
+has "wrong type: named" "$err" "bad5.json: version: expected a string"
+profile bad6.json '{"product": "x",
+  "version": "1" "base": {}}'
+run "$STELE" build bad6.json -o out-bad6
+is "invalid JSON: exit 2" "$rc" 2
+has "invalid JSON: line and column" "$err" "bad6.json:2:"
+run "$STELE" build nowhere.json -o out-bad7
+is "missing profile: exit 2" "$rc" 2
+has "missing profile: named" "$err" "nowhere.json"
+check "no output directory for any bad profile" -- bash -c '! ls -d out-bad* 2>/dev/null'
+
+# a good build, kept to prove failed builds leave it alone
+profile good.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}}'
+run "$STELE" build good.json -o out -q
+is "good build" "$rc" 0
+cp out/fixture-1.rootfs.ext4 keep.ext4
+
+# build-time failures: exit 1, no partial output, the old output untouched
+fails_cleanly() { # fails_cleanly DESC EXPECTED-MESSAGE PROFILE-JSON
+	profile fail.json "$3"
+	run "$STELE" build fail.json -o out -q
+	is "$1: exit 1" "$rc" 1
+	has "$1: says why" "$err" "$2"
+	check "$1: no temporary files left" -- bash -c '[ -z "$(ls -A out | grep -v "^fixture-1.rootfs.ext4$")" ]'
+	check "$1: previous output untouched" -- cmp out/fixture-1.rootfs.ext4 keep.ext4
+}
+tar -P --transform 's,^f$,../../evil,' -cf dotdot.tar f 2>/dev/null
+fails_cleanly "tar with .." 'entry "../../evil": ".." is not allowed' \
+	'{"product": "fixture", "version": "1", "base": {"tar": "dotdot.tar"}}'
+tar -P --transform 's,^f$,/etc/evil,' -cf abs.tar f 2>/dev/null
+fails_cleanly "tar with an absolute path" "absolute path in archive" \
+	'{"product": "fixture", "version": "1", "base": {"tar": "abs.tar"}}'
+ln -s ../../../etc escape
+tar -cf escape.tar escape
+fails_cleanly "tar with an escaping symlink" "escapes the root" \
+	'{"product": "fixture", "version": "1", "base": {"tar": "escape.tar"}}'
+head -c 3000000 fixture.tar >truncated.tar
+fails_cleanly "truncated tar" "truncated.tar" \
+	'{"product": "fixture", "version": "1", "base": {"tar": "truncated.tar"}}'
+head -c 100000 /dev/urandom >garbage.tar
+fails_cleanly "garbage tar" "garbage.tar" \
+	'{"product": "fixture", "version": "1", "base": {"tar": "garbage.tar"}}'
+fails_cleanly "fixed rootfs size too small" "needs at least" \
+	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "4M"}}'
+fails_cleanly "overlay below a file" "is not a directory" \
+	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/etc/hostname", "content": "x"}, {"dst": "/etc/hostname/x", "content": "y"}]}'
+
+# a fixed size that fits is honoured exactly
+profile sized.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "64M"}}'
+run "$STELE" build sized.json -o out-sized -q
+is "fixed size build" "$rc" 0
+is "fixed size is honoured" "$(stat -c %s out-sized/fixture-1.rootfs.ext4 2>/dev/null)" 67108864
+
+# killed mid-build: no temporary files remain
+head -c 300000000 /dev/urandom >big.bin
+profile big.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"src": "big.bin", "dst": "/big"}]}'
+"$STELE" build big.json -o out-kill -q 2>/dev/null &
+pid=$!
+for _ in $(seq 50); do
+	ls -A out-kill 2>/dev/null | grep -q stele-tmp && break
+	sleep 0.05
+done
+kill -TERM "$pid" 2>/dev/null
+wait "$pid"
+check "SIGTERM while writing leaves no temporary file" -- bash -c '[ -z "$(ls -A out-kill 2>/dev/null | grep stele-tmp)" ]'
+finish
