@@ -24,7 +24,7 @@ TEST_TOOLS := tests/mkfixture.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
-        e2fsprogs dpkg apt mmdebstrap
+        e2fsprogs dpkg apt mmdebstrap util-linux tar bc
 
 B := build
 A := build/asan

@@ -1,0 +1,7 @@
+#!/bin/bash
+# Runs every benchmark against the optimised build in $1.
+set -eu
+B=${1:-build}
+dir=$(dirname "$0")
+echo "== ext4 population: stele vs mkfs.ext4 -d"
+"$dir/rootfs.sh" "$B/stele"
