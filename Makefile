@@ -12,14 +12,14 @@ LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 VERSION := $(shell cat VERSION)
-LIB_SRC := lib/err.c lib/hash.c
+LIB_SRC := lib/err.c lib/hash.c lib/verity.c
 BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
                builder/archive.c builder/overlay.c builder/ext4.c builder/build.c \
                builder/fileutil.c
-STELE_SRC := builder/main.c $(BUILDER_SRC) $(LIB_SRC)
+STELE_SRC := builder/main.c builder/cmd-verity.c $(BUILDER_SRC) $(LIB_SRC)
 
-UNIT_TESTS := tests/test-tree.c tests/test-profile.c tests/test-archive.c tests/test-size.c
+UNIT_TESTS := $(wildcard tests/test-*.c)
 TEST_TOOLS := tests/mkfixture.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.

@@ -200,14 +200,38 @@ static void line_col(const char *buf, const char *at, int *line, int *col)
 	}
 }
 
+/* cJSON decodes "\u0000" into a NUL that silently ends the string; find one in a string. */
+static const char *find_escaped_nul(const char *buf, size_t len)
+{
+	bool in_string = false;
+
+	for (size_t i = 0; i < len; i++) {
+		if (buf[i] == '"') {
+			in_string = !in_string;
+		} else if (in_string && buf[i] == '\\' && i + 1 < len) {
+			if (buf[i + 1] == 'u' && i + 5 < len && strncmp(buf + i + 2, "0000", 4) == 0)
+				return buf + i;
+			i++; /* skip the escaped character */
+		}
+	}
+	return NULL;
+}
+
 int json_parse_buf(const char *file, const char *buf, size_t len, cJSON **ret, struct err *e)
 {
+	const char *nul;
 	const char *end = NULL;
 	cJSON *doc;
 	int line, col;
 
 	if (memchr(buf, '\0', len))
 		return err_set(e, EINVAL, "%s: contains a NUL byte", file);
+	nul = find_escaped_nul(buf, len);
+	if (nul) {
+		line_col(buf, nul, &line, &col);
+		return err_set(e, EINVAL, "%s:%d:%d: \\u0000 is not allowed in a string", file,
+			       line, col);
+	}
 	doc = cJSON_ParseWithLengthOpts(buf, len, &end, false);
 	if (!doc) {
 		if (!end)

@@ -8,11 +8,11 @@
 #include <string.h>
 
 #include "build.h"
+#include "commands.h"
 #include "profile.h"
 
 #include "default-profile.h"
 
-#define EXIT_USAGE 2
 
 struct command {
 	const char *name;
@@ -143,6 +143,8 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"build", "build an image from a profile", cmd_build, build_help},
+	{"verity", "compute a dm-verity hash tree (veritysetup format)", cmd_verity,
+	 cmd_verity_help},
 	{"version", "print the version", cmd_version, version_help},
 	{"help", "help on a command", cmd_help, help_help},
 	{0},
@@ -206,7 +208,7 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) &&
-	    c->run != cmd_build) {
+	    c->run != cmd_build && c->run != cmd_verity) {
 		c->help(stdout);
 		return 0;
 	}

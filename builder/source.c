@@ -43,6 +43,10 @@ int source_select(const cJSON *base, const char *file, const struct source_handl
 		return err_set(e, EINVAL, "%s: base: expected one of: %s", file, source_known());
 	cJSON_ArrayForEach(c, base)
 	{
+		for (const cJSON *d = base->child; d != c; d = d->next)
+			if (strcmp(d->string, c->string) == 0)
+				return err_set(e, EINVAL, "%s: base.%s: duplicate key", file,
+					       c->string);
 		if (!handler_accepts(found, c->string))
 			return err_set(e, EINVAL, "%s: base.%s: unknown key for a %s base", file,
 				       c->string, found->key);

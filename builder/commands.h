@@ -1,0 +1,13 @@
+/* The subcommands of `stele`; each parses its own arguments and returns an exit status:
+ * 0 success, 1 the operation failed (or a check did not hold), 2 bad usage or bad input. */
+#ifndef STELE_COMMANDS_H
+#define STELE_COMMANDS_H
+
+#include <stdio.h>
+
+#define EXIT_USAGE 2
+
+int cmd_verity(int argc, char **argv);
+void cmd_verity_help(FILE *f);
+
+#endif

@@ -1,0 +1,602 @@
+#include "verity.h"
+
+#include <errno.h>
+#include <openssl/evp.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define READ_CHUNK (1u << 20)
+#define MAX_THREADS 64
+
+struct verity_sb {
+	uint8_t signature[8];
+	uint32_t version;
+	uint32_t hash_type;
+	uint8_t uuid[16];
+	uint8_t algorithm[32];
+	uint32_t data_block_size;
+	uint32_t hash_block_size;
+	uint64_t data_blocks;
+	uint16_t salt_size;
+	uint8_t pad1[6];
+	uint8_t salt[256];
+	uint8_t pad2[168];
+} __attribute__((packed));
+_Static_assert(sizeof(struct verity_sb) == VERITY_SB_SIZE, "verity superblock is 512 bytes");
+
+static const char sb_magic[8] = {'v', 'e', 'r', 'i', 't', 'y', 0, 0};
+
+void verity_params_init(struct verity_params *p)
+{
+	memset(p, 0, sizeof(*p));
+	strcpy(p->hash_name, "sha256");
+	p->data_block_size = p->hash_block_size = 4096;
+}
+
+static bool pow2_between(uint32_t v, uint32_t lo, uint32_t hi)
+{
+	return v >= lo && v <= hi && (v & (v - 1)) == 0;
+}
+
+static const EVP_MD *hash_md(const char *name)
+{
+	if (strcmp(name, "sha256") == 0)
+		return EVP_sha256();
+	if (strcmp(name, "sha512") == 0)
+		return EVP_sha512();
+	if (strcmp(name, "sha1") == 0)
+		return EVP_sha1();
+	return NULL;
+}
+
+static uint32_t bits_down(uint64_t v)
+{
+	uint32_t b = 0;
+
+	while (v >>= 1)
+		b++;
+	return b;
+}
+
+int verity_layout(const struct verity_params *p, struct verity_layout *l, struct err *e)
+{
+	const EVP_MD *md = hash_md(p->hash_name);
+	uint64_t pos;
+	uint32_t bits;
+
+	memset(l, 0, sizeof(*l));
+	if (!md)
+		return err_set(e, EINVAL, "unsupported hash \"%s\" (sha256, sha512, sha1)",
+			       p->hash_name);
+	if (!pow2_between(p->data_block_size, 512, 1 << 20) ||
+	    !pow2_between(p->hash_block_size, 512, 1 << 20))
+		return err_set(e, EINVAL, "block sizes must be powers of two from 512 to 1 MiB");
+	if (p->data_blocks == 0)
+		return err_set(e, EINVAL, "no data blocks");
+	if (p->salt_size > VERITY_MAX_SALT)
+		return err_set(e, EINVAL, "salt longer than %d bytes", VERITY_MAX_SALT);
+	if (p->hash_offset % 512 || p->hash_offset > UINT64_MAX / 2)
+		return err_set(e, EINVAL, "hash offset must be a multiple of 512");
+	l->digest_size = (uint32_t)EVP_MD_get_size(md);
+	l->digest_size_full = 1u << bits_down(l->digest_size);
+	if (l->digest_size_full < l->digest_size)
+		l->digest_size_full <<= 1;
+	if (l->digest_size > p->hash_block_size / 2)
+		return err_set(e, EINVAL, "hash block too small for %s", p->hash_name);
+	bits = bits_down(p->hash_block_size / l->digest_size);
+	l->hashes_per_block = 1u << bits;
+	while ((uint64_t)bits * (uint64_t)l->levels < 64 &&
+	       (p->data_blocks - 1) >> (bits * (uint64_t)l->levels))
+		l->levels++;
+	if (l->levels > VERITY_MAX_LEVELS)
+		return err_set(e, EINVAL, "tree too deep");
+	pos = (p->hash_offset + VERITY_SB_SIZE + p->hash_block_size - 1) / p->hash_block_size;
+	l->tree_offset = pos * p->hash_block_size;
+	for (int i = l->levels - 1; i >= 0; i--) {
+		uint32_t shift = (uint32_t)(i + 1) * bits;
+		uint64_t s = shift > 63 ? 1 : (p->data_blocks + (1ULL << shift) - 1) >> shift;
+
+		if (shift > 63 && p->data_blocks > 1)
+			s = 1;
+		l->level_offset[i] = pos * p->hash_block_size;
+		l->level_blocks[i] = s;
+		if (pos + s < pos || (pos + s) > UINT64_MAX / p->hash_block_size)
+			return err_set(e, EOVERFLOW, "tree too large");
+		pos += s;
+	}
+	l->tree_end = pos * p->hash_block_size;
+	return 0;
+}
+
+void verity_sb_encode(const struct verity_params *p, uint8_t out[VERITY_SB_SIZE])
+{
+	struct verity_sb sb;
+
+	memset(&sb, 0, sizeof(sb));
+	memcpy(sb.signature, sb_magic, sizeof(sb_magic));
+	sb.version = htole32(1);
+	sb.hash_type = htole32(1);
+	memcpy(sb.uuid, p->uuid, 16);
+	memcpy(sb.algorithm, p->hash_name, strnlen(p->hash_name, sizeof(sb.algorithm) - 1));
+	sb.data_block_size = htole32(p->data_block_size);
+	sb.hash_block_size = htole32(p->hash_block_size);
+	sb.data_blocks = htole64(p->data_blocks);
+	sb.salt_size = htole16(p->salt_size);
+	memcpy(sb.salt, p->salt, p->salt_size);
+	memcpy(out, &sb, sizeof(sb));
+}
+
+int verity_sb_decode(const uint8_t in[VERITY_SB_SIZE], struct verity_params *ret, struct err *e)
+{
+	struct verity_sb sb;
+	struct verity_params p;
+	struct verity_layout l;
+
+	memcpy(&sb, in, sizeof(sb));
+	if (memcmp(sb.signature, sb_magic, sizeof(sb_magic)) != 0)
+		return err_set(e, EINVAL, "verity superblock: bad magic");
+	if (le32toh(sb.version) != 1)
+		return err_set(e, EINVAL, "verity superblock: version %u (want 1)",
+			       le32toh(sb.version));
+	if (le32toh(sb.hash_type) != 1)
+		return err_set(e, EINVAL, "verity superblock: hash type %u (want 1)",
+			       le32toh(sb.hash_type));
+	if (!memchr(sb.algorithm, '\0', sizeof(sb.algorithm)))
+		return err_set(e, EINVAL, "verity superblock: algorithm not terminated");
+	memset(&p, 0, sizeof(p));
+	memcpy(p.hash_name, sb.algorithm, sizeof(p.hash_name));
+	p.data_block_size = le32toh(sb.data_block_size);
+	p.hash_block_size = le32toh(sb.hash_block_size);
+	p.data_blocks = le64toh(sb.data_blocks);
+	p.salt_size = le16toh(sb.salt_size);
+	if (p.salt_size > VERITY_MAX_SALT)
+		return err_set(e, EINVAL, "verity superblock: salt size %u", p.salt_size);
+	memcpy(p.salt, sb.salt, p.salt_size);
+	memcpy(p.uuid, sb.uuid, 16);
+	if (verity_layout(&p, &l, e) < 0)
+		return err_prefix(e, -EINVAL, "verity superblock");
+	*ret = p;
+	return 0;
+}
+
+/* ---- hashing ---- */
+
+struct hasher {
+	EVP_MD_CTX *ctx;
+	const EVP_MD *md;
+	const uint8_t *salt;
+	size_t salt_size;
+};
+
+static int hasher_init(struct hasher *h, const struct verity_params *p)
+{
+	h->md = hash_md(p->hash_name);
+	h->ctx = EVP_MD_CTX_new();
+	h->salt = p->salt;
+	h->salt_size = p->salt_size;
+	return h->ctx && h->md ? 0 : -ENOMEM;
+}
+
+static void hasher_free(struct hasher *h)
+{
+	EVP_MD_CTX_free(h->ctx);
+	h->ctx = NULL;
+}
+
+static int hash_block(struct hasher *h, const void *block, size_t len, uint8_t *out)
+{
+	if (!EVP_DigestInit_ex(h->ctx, h->md, NULL) ||
+	    !EVP_DigestUpdate(h->ctx, h->salt, h->salt_size) ||
+	    !EVP_DigestUpdate(h->ctx, block, len) || !EVP_DigestFinal_ex(h->ctx, out, NULL))
+		return -EIO;
+	return 0;
+}
+
+static bool is_zero(const uint8_t *b, size_t len)
+{
+	const uint64_t *w = (const uint64_t *)b;
+
+	for (size_t i = 0; i < len / 8; i++)
+		if (w[i])
+			return false;
+	return true;
+}
+
+static int pread_full(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		if (n == 0)
+			return -ENODATA;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n;
+		off += (uint64_t)n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+static int write_zeros(int fd, uint64_t from, uint64_t to)
+{
+	static const uint8_t zero[4096];
+	int r = 0;
+
+	while (r == 0 && from < to) {
+		size_t n = to - from < sizeof(zero) ? (size_t)(to - from) : sizeof(zero);
+		r = pwrite_full(fd, zero, n, from);
+		from += n;
+	}
+	return r;
+}
+
+/* Leaf hashing over a range of data blocks, one thread per range. */
+struct leaf_job {
+	int fd;
+	const struct verity_params *p;
+	const struct verity_layout *l;
+	uint64_t first, count;
+	uint8_t *level0; /* digests, laid out as in the hash file */
+	const uint8_t *zero_digest;
+	int result;
+};
+
+static void *leaf_worker(void *arg)
+{
+	struct leaf_job *j = arg;
+	const uint32_t dbs = j->p->data_block_size;
+	uint64_t per_read = READ_CHUNK / dbs ? READ_CHUNK / dbs : 1, done = 0;
+	struct hasher h = {0};
+	uint8_t *buf = aligned_alloc(4096, (size_t)per_read * dbs);
+
+	j->result = buf && hasher_init(&h, j->p) == 0 ? 0 : -ENOMEM;
+	while (j->result == 0 && done < j->count) {
+		uint64_t n = j->count - done < per_read ? j->count - done : per_read;
+		uint64_t blk = j->first + done;
+
+		j->result = pread_full(j->fd, buf, (size_t)(n * dbs), blk * dbs);
+		for (uint64_t i = 0; j->result == 0 && i < n; i++) {
+			uint64_t b = blk + i;
+			uint8_t *slot = j->level0 + (b / j->l->hashes_per_block) * j->p->hash_block_size +
+					(b % j->l->hashes_per_block) * j->l->digest_size_full;
+			const uint8_t *data = buf + i * dbs;
+
+			if (is_zero(data, dbs))
+				memcpy(slot, j->zero_digest, j->l->digest_size);
+			else
+				j->result = hash_block(&h, data, dbs, slot);
+		}
+		done += n;
+	}
+	hasher_free(&h);
+	free(buf);
+	return NULL;
+}
+
+static unsigned thread_count(unsigned threads, uint64_t blocks)
+{
+	long n = threads ? (long)threads : sysconf(_SC_NPROCESSORS_ONLN);
+
+	if (n < 1)
+		n = 1;
+	if (n > MAX_THREADS)
+		n = MAX_THREADS;
+	if ((uint64_t)n > blocks / 256 + 1) /* small inputs are not worth a thread */
+		n = (long)(blocks / 256 + 1);
+	return (unsigned)n;
+}
+
+/* Computes the digests of every data block into level0 (a zeroed buffer the size of level 0,
+ * or of one hash block when there is no tree). */
+static int hash_leaves(int fd, const struct verity_params *p, const struct verity_layout *l,
+		       unsigned threads, uint8_t *level0)
+{
+	struct leaf_job jobs[MAX_THREADS];
+	pthread_t tids[MAX_THREADS];
+	uint8_t zero_digest[VERITY_MAX_DIGEST];
+	unsigned n = thread_count(threads, p->data_blocks), started = 0;
+	uint64_t per, first = 0;
+	struct hasher h = {0};
+	uint8_t *zero = calloc(1, p->data_block_size);
+	int r = 0;
+
+	if (!zero || hasher_init(&h, p) < 0 || hash_block(&h, zero, p->data_block_size,
+							  zero_digest) < 0)
+		r = -ENOMEM;
+	hasher_free(&h);
+	free(zero);
+	if (r < 0)
+		return r;
+	/* ranges aligned to whole hash blocks, so threads never share one */
+	per = (p->data_blocks + n - 1) / n;
+	per = (per + l->hashes_per_block - 1) / l->hashes_per_block * l->hashes_per_block;
+	for (unsigned i = 0; i < n && first < p->data_blocks; i++) {
+		jobs[i] = (struct leaf_job){.fd = fd, .p = p, .l = l, .first = first,
+					    .count = p->data_blocks - first < per
+							     ? p->data_blocks - first : per,
+					    .level0 = level0, .zero_digest = zero_digest};
+		first += jobs[i].count;
+		if (pthread_create(&tids[i], NULL, leaf_worker, &jobs[i]) != 0) {
+			r = -EAGAIN;
+			break;
+		}
+		started++;
+	}
+	for (unsigned i = 0; i < started; i++) {
+		pthread_join(tids[i], NULL);
+		if (r == 0 && jobs[i].result < 0)
+			r = jobs[i].result;
+	}
+	return r;
+}
+
+/* Hashes the blocks of one level into the digest slots of the level above. */
+static int hash_level(struct hasher *h, const struct verity_params *p,
+		      const struct verity_layout *l, const uint8_t *below, uint64_t blocks,
+		      uint8_t *above)
+{
+	for (uint64_t b = 0; b < blocks; b++) {
+		uint8_t *slot = above + (b / l->hashes_per_block) * p->hash_block_size +
+				(b % l->hashes_per_block) * l->digest_size_full;
+		if (hash_block(h, below + b * p->hash_block_size, p->hash_block_size, slot) < 0)
+			return -EIO;
+	}
+	return 0;
+}
+
+struct tree {
+	uint8_t *level[VERITY_MAX_LEVELS];
+};
+
+static void tree_free(struct tree *t, int levels)
+{
+	for (int i = 0; i < levels; i++)
+		free(t->level[i]);
+}
+
+static int tree_alloc(struct tree *t, const struct verity_params *p,
+		      const struct verity_layout *l)
+{
+	memset(t, 0, sizeof(*t));
+	for (int i = 0; i < l->levels; i++) {
+		if (l->level_blocks[i] > SIZE_MAX / p->hash_block_size)
+			return -ENOMEM;
+		t->level[i] = calloc((size_t)l->level_blocks[i], p->hash_block_size);
+		if (!t->level[i])
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Builds every level above level 0 and the root digest. */
+static int build_upper(const struct verity_params *p, const struct verity_layout *l,
+		       struct tree *t, uint8_t *root)
+{
+	struct hasher h = {0};
+	int r = hasher_init(&h, p);
+
+	for (int i = 1; r == 0 && i < l->levels; i++)
+		r = hash_level(&h, p, l, t->level[i - 1], l->level_blocks[i - 1], t->level[i]);
+	if (r == 0)
+		r = hash_block(&h, t->level[l->levels - 1], p->hash_block_size, root);
+	hasher_free(&h);
+	return r;
+}
+
+static int check_data_size(int fd, const struct verity_params *p, struct err *e)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	if (end < 0)
+		return err_sys(e, errno, "data device");
+	if ((uint64_t)end / p->data_block_size < p->data_blocks)
+		return err_set(e, EINVAL, "data device has %llu blocks, %llu expected",
+			       (unsigned long long)((uint64_t)end / p->data_block_size),
+			       (unsigned long long)p->data_blocks);
+	return 0;
+}
+
+int verity_create(int data_fd, int hash_fd, const struct verity_params *p, unsigned threads,
+		  uint8_t root[VERITY_MAX_DIGEST], struct err *e)
+{
+	uint8_t sb[VERITY_SB_SIZE];
+	struct verity_layout l;
+	struct tree t;
+	uint8_t *single = NULL;
+	int r;
+
+	r = verity_layout(p, &l, e);
+	if (r == 0)
+		r = check_data_size(data_fd, p, e);
+	if (r < 0)
+		return r;
+	if (l.levels == 0) { /* one data block: the root is its digest, no tree */
+		struct hasher h = {0};
+		single = malloc(p->data_block_size);
+		r = single && hasher_init(&h, p) == 0 ? 0 : -ENOMEM;
+		if (r == 0)
+			r = pread_full(data_fd, single, p->data_block_size, 0);
+		if (r == 0)
+			r = hash_block(&h, single, p->data_block_size, root);
+		hasher_free(&h);
+		free(single);
+		if (r < 0)
+			return err_sys(e, r, "hashing the data block");
+		memset(&t, 0, sizeof(t));
+	} else {
+		r = tree_alloc(&t, p, &l);
+		if (r == 0)
+			r = hash_leaves(data_fd, p, &l, threads, t.level[0]);
+		if (r == 0)
+			r = build_upper(p, &l, &t, root);
+		if (r < 0) {
+			tree_free(&t, l.levels);
+			return err_sys(e, r, "hashing data");
+		}
+	}
+	verity_sb_encode(p, sb);
+	r = pwrite_full(hash_fd, sb, sizeof(sb), p->hash_offset);
+	if (r == 0) /* the rest of the superblock's hash block is zero, as veritysetup writes it */
+		r = write_zeros(hash_fd, p->hash_offset + VERITY_SB_SIZE, l.tree_offset);
+	for (int i = l.levels - 1; r == 0 && i >= 0; i--)
+		r = pwrite_full(hash_fd, t.level[i], (size_t)(l.level_blocks[i] * p->hash_block_size),
+				l.level_offset[i]);
+	tree_free(&t, l.levels);
+	return r < 0 ? err_sys(e, r, "writing the hash tree") : 0;
+}
+
+/* ---- checking ---- */
+
+struct check_ctx {
+	unsigned max_reports;
+	long failures;
+	verity_report_fn report;
+	void *userdata;
+};
+
+static void failure(struct check_ctx *c, const char *what, uint64_t block, const char *detail)
+{
+	if (c->report && (unsigned long)c->failures < c->max_reports)
+		c->report(what, block, detail, c->userdata);
+	c->failures++;
+}
+
+static int read_tree(int fd, const struct verity_params *p, const struct verity_layout *l,
+		     struct tree *t)
+{
+	int r = tree_alloc(t, p, l);
+
+	for (int i = 0; r == 0 && i < l->levels; i++)
+		r = pread_full(fd, t->level[i], (size_t)(l->level_blocks[i] * p->hash_block_size),
+			       l->level_offset[i]);
+	return r;
+}
+
+/* Every stored tree block against the digest its parent holds, top down. */
+static int check_tree(const struct verity_params *p, const struct verity_layout *l,
+		      const struct tree *t, const uint8_t *root, struct check_ctx *c)
+{
+	uint8_t d[VERITY_MAX_DIGEST];
+	char detail[64];
+	struct hasher h = {0};
+	int r = hasher_init(&h, p);
+
+	if (r == 0)
+		r = hash_block(&h, t->level[l->levels - 1], p->hash_block_size, d);
+	if (r == 0 && memcmp(d, root, l->digest_size) != 0)
+		failure(c, "root hash", 0, "the tree's top block does not match the root hash");
+	for (int i = l->levels - 1; r == 0 && i > 0; i--) {
+		for (uint64_t b = 0; r == 0 && b < l->level_blocks[i - 1]; b++) {
+			const uint8_t *slot = t->level[i] + (b / l->hashes_per_block) *
+								    p->hash_block_size +
+					      (b % l->hashes_per_block) * l->digest_size_full;
+			r = hash_block(&h, t->level[i - 1] + b * p->hash_block_size,
+				       p->hash_block_size, d);
+			if (r == 0 && memcmp(d, slot, l->digest_size) != 0) {
+				snprintf(detail, sizeof(detail), "level %d", i - 1);
+				failure(c, "tree", (l->level_offset[i - 1] / p->hash_block_size) + b,
+					detail);
+			}
+		}
+	}
+	hasher_free(&h);
+	return r;
+}
+
+long verity_check(int data_fd, int hash_fd, const struct verity_params *p, const uint8_t *root,
+		  unsigned threads, unsigned max_reports, verity_report_fn report, void *userdata,
+		  struct err *e)
+{
+	struct check_ctx c = {.max_reports = max_reports, .report = report, .userdata = userdata};
+	struct verity_layout l;
+	struct tree stored, computed;
+	uint8_t d[VERITY_MAX_DIGEST];
+	int r;
+
+	r = verity_layout(p, &l, e);
+	if (r == 0)
+		r = check_data_size(data_fd, p, e);
+	if (r < 0)
+		return r;
+	if (l.levels == 0) {
+		struct hasher h = {0};
+		uint8_t *blk = malloc(p->data_block_size);
+		r = blk && hasher_init(&h, p) == 0 ? 0 : -ENOMEM;
+		if (r == 0)
+			r = pread_full(data_fd, blk, p->data_block_size, 0);
+		if (r == 0)
+			r = hash_block(&h, blk, p->data_block_size, d);
+		hasher_free(&h);
+		free(blk);
+		if (r < 0)
+			return err_sys(e, r, "reading data");
+		if (memcmp(d, root, l.digest_size) != 0)
+			failure(&c, "data", 0, "does not match the root hash");
+		return c.failures;
+	}
+	memset(&computed, 0, sizeof(computed));
+	r = read_tree(hash_fd, p, &l, &stored);
+	if (r < 0) {
+		tree_free(&stored, l.levels);
+		return err_sys(e, r, "reading the hash tree");
+	}
+	r = check_tree(p, &l, &stored, root, &c);
+	if (r == 0)
+		r = tree_alloc(&computed, p, &l);
+	if (r == 0)
+		r = hash_leaves(data_fd, p, &l, threads, computed.level[0]);
+	for (uint64_t b = 0; r == 0 && b < p->data_blocks; b++) {
+		uint64_t off = (b / l.hashes_per_block) * p->hash_block_size +
+			       (b % l.hashes_per_block) * l.digest_size_full;
+		if (memcmp(stored.level[0] + off, computed.level[0] + off, l.digest_size) != 0)
+			failure(&c, "data", b, "does not match the hash tree");
+	}
+	tree_free(&computed, l.levels);
+	tree_free(&stored, l.levels);
+	if (r < 0)
+		return err_sys(e, r, "checking data");
+	return c.failures;
+}
+
+int verity_hex_decode(const char *hex, uint8_t *out, size_t max, size_t *ret_len)
+{
+	size_t n = strlen(hex);
+
+	if (n % 2 || n / 2 > max)
+		return -EINVAL;
+	for (size_t i = 0; i < n / 2; i++) {
+		unsigned v;
+		if (sscanf(hex + 2 * i, "%2x", &v) != 1 || !strchr("0123456789abcdefABCDEF", hex[2 * i]) ||
+		    !strchr("0123456789abcdefABCDEF", hex[2 * i + 1]))
+			return -EINVAL;
+		out[i] = (uint8_t)v;
+	}
+	*ret_len = n / 2;
+	return 0;
+}

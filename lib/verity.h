@@ -1,0 +1,67 @@
+/* dm-verity hash trees in the format of `veritysetup format` (superblock version 1, hash
+ * type 1: digest = H(salt || block)), byte for byte: superblock at hash_offset, tree levels
+ * from the top down starting at the next hash block after it, digests padded to a power of
+ * two, blocks zero-padded. Leaves are hashed on every core; an all-zero data block is hashed
+ * once (its digest only depends on the salt). */
+#ifndef STELE_VERITY_H
+#define STELE_VERITY_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define VERITY_SB_SIZE 512
+#define VERITY_MAX_DIGEST 64
+#define VERITY_MAX_SALT 256
+#define VERITY_MAX_LEVELS 63
+
+struct verity_params {
+	char hash_name[32];        /* "sha256", "sha512" or "sha1" */
+	uint32_t data_block_size;  /* 512..1 MiB, a power of two */
+	uint32_t hash_block_size;
+	uint64_t data_blocks;
+	uint8_t salt[VERITY_MAX_SALT];
+	uint16_t salt_size;
+	uint8_t uuid[16];
+	uint64_t hash_offset;      /* byte offset of the superblock in the hash file */
+};
+
+/* Where the tree lives, as veritysetup lays it out. Offsets in bytes from the start of the
+ * hash file. */
+struct verity_layout {
+	int levels;
+	uint32_t digest_size, digest_size_full, hashes_per_block;
+	uint64_t level_offset[VERITY_MAX_LEVELS]; /* level 0 hashes data blocks */
+	uint64_t level_blocks[VERITY_MAX_LEVELS];
+	uint64_t tree_offset, tree_end; /* first and past-last byte of the tree */
+};
+
+/* Fills defaults: sha256, 4096-byte blocks, no salt, zero UUID, hash_offset 0. */
+void verity_params_init(struct verity_params *p);
+int verity_layout(const struct verity_params *p, struct verity_layout *ret, struct err *e);
+
+/* Hashes data_fd and writes superblock + tree into hash_fd. threads 0 = every core.
+ * root gets the root digest (layout.digest_size bytes). */
+int verity_create(int data_fd, int hash_fd, const struct verity_params *p, unsigned threads,
+		  uint8_t root[VERITY_MAX_DIGEST], struct err *e);
+
+void verity_sb_encode(const struct verity_params *p, uint8_t out[VERITY_SB_SIZE]);
+/* Bounds-checks every field: magic, version, hash type, algorithm, block sizes, salt size. */
+int verity_sb_decode(const uint8_t in[VERITY_SB_SIZE], struct verity_params *ret,
+		     struct err *e);
+
+/* One failed check: what ("superblock", "root hash", "tree", "data") and which block. */
+typedef void (*verity_report_fn)(const char *what, uint64_t block, const char *detail,
+				 void *userdata);
+
+/* Checks the tree in hash_fd against root (top down: every tree block against its parent's
+ * digest) and every data block of data_fd against the tree. Calls report for each failure
+ * (at most max_reports) and returns the number of failures, or a negative errno. */
+long verity_check(int data_fd, int hash_fd, const struct verity_params *p,
+		  const uint8_t *root, unsigned threads, unsigned max_reports,
+		  verity_report_fn report, void *userdata, struct err *e);
+
+int verity_hex_decode(const char *hex, uint8_t *out, size_t max, size_t *ret_len);
+
+#endif
