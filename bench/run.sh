@@ -5,3 +5,5 @@ B=${1:-build}
 dir=$(dirname "$0")
 echo "== ext4 population: stele vs mkfs.ext4 -d"
 "$dir/rootfs.sh" "$B/stele"
+echo "== dm-verity: stele verity vs veritysetup format"
+"$dir/verity.sh" "$B/stele"

@@ -1,7 +1,12 @@
 #include "verity.h"
 
+/* The one-shot SHA*_ functions are deprecated in OpenSSL 3 but remain, and a salted template
+ * context copied per block costs far less than an EVP init per 4 KiB block (1.28 -> ~1.6 GB/s
+ * per core with SHA-NI). EVP stays the reference: the known-answer tests compare both. */
+#define OPENSSL_SUPPRESS_DEPRECATED
 #include <errno.h>
 #include <openssl/evp.h>
+#include <openssl/sha.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -164,34 +169,60 @@ int verity_sb_decode(const uint8_t in[VERITY_SB_SIZE], struct verity_params *ret
 
 /* ---- hashing ---- */
 
+enum hash_kind { HASH_SHA256, HASH_SHA512, HASH_SHA1 };
+
+/* The salt is absorbed once into a template; each block starts from a copy of it. */
 struct hasher {
-	EVP_MD_CTX *ctx;
-	const EVP_MD *md;
-	const uint8_t *salt;
-	size_t salt_size;
+	enum hash_kind kind;
+	union {
+		SHA256_CTX s256;
+		SHA512_CTX s512;
+		SHA_CTX s1;
+	} tmpl, ctx;
 };
 
 static int hasher_init(struct hasher *h, const struct verity_params *p)
 {
-	h->md = hash_md(p->hash_name);
-	h->ctx = EVP_MD_CTX_new();
-	h->salt = p->salt;
-	h->salt_size = p->salt_size;
-	return h->ctx && h->md ? 0 : -ENOMEM;
+	if (strcmp(p->hash_name, "sha256") == 0) {
+		h->kind = HASH_SHA256;
+		SHA256_Init(&h->tmpl.s256);
+		SHA256_Update(&h->tmpl.s256, p->salt, p->salt_size);
+	} else if (strcmp(p->hash_name, "sha512") == 0) {
+		h->kind = HASH_SHA512;
+		SHA512_Init(&h->tmpl.s512);
+		SHA512_Update(&h->tmpl.s512, p->salt, p->salt_size);
+	} else if (strcmp(p->hash_name, "sha1") == 0) {
+		h->kind = HASH_SHA1;
+		SHA1_Init(&h->tmpl.s1);
+		SHA1_Update(&h->tmpl.s1, p->salt, p->salt_size);
+	} else {
+		return -EINVAL;
+	}
+	return 0;
 }
 
 static void hasher_free(struct hasher *h)
 {
-	EVP_MD_CTX_free(h->ctx);
-	h->ctx = NULL;
+	explicit_bzero(h, sizeof(*h));
 }
 
 static int hash_block(struct hasher *h, const void *block, size_t len, uint8_t *out)
 {
-	if (!EVP_DigestInit_ex(h->ctx, h->md, NULL) ||
-	    !EVP_DigestUpdate(h->ctx, h->salt, h->salt_size) ||
-	    !EVP_DigestUpdate(h->ctx, block, len) || !EVP_DigestFinal_ex(h->ctx, out, NULL))
-		return -EIO;
+	h->ctx = h->tmpl;
+	switch (h->kind) {
+	case HASH_SHA256:
+		SHA256_Update(&h->ctx.s256, block, len);
+		SHA256_Final(out, &h->ctx.s256);
+		break;
+	case HASH_SHA512:
+		SHA512_Update(&h->ctx.s512, block, len);
+		SHA512_Final(out, &h->ctx.s512);
+		break;
+	case HASH_SHA1:
+		SHA1_Update(&h->ctx.s1, block, len);
+		SHA1_Final(out, &h->ctx.s1);
+		break;
+	}
 	return 0;
 }
 
