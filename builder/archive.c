@@ -205,7 +205,7 @@ static int import_entry(struct tree *t, struct archive *a, struct archive_entry 
 	if (!*norm && !hardlink && archive_entry_filetype(ent) == AE_IFDIR)
 		norm[0] = '\0'; /* "./" sets the root's metadata */
 	if (hardlink) {
-		st->payload++;
+		st->payload += !is_packaging_metadata(norm);
 		return import_hardlink(t, norm, hardlink, e);
 	}
 	type = entry_type(archive_entry_filetype(ent), &ok);
@@ -236,7 +236,7 @@ int archive_import(struct tree *t, struct archive *a, const char *what,
 		r = archive_read_next_header(a, &ent);
 		if (r == ARCHIVE_EOF)
 			return 0;
-		if (r < ARCHIVE_WARN)
+		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) /* RETRY too: a damaged header */
 			return err_set(e, EINVAL, "%s: %s", what, archive_error_string(a));
 		r = import_entry(t, a, ent, st, e);
 		if (r < 0) {

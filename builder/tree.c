@@ -204,8 +204,10 @@ int tree_path_normalize(const char *path, char *out, size_t outlen, struct err *
 		if (len > TREE_NAME_MAX)
 			return err_set(e, ENAMETOOLONG, "a name is longer than %d bytes",
 				       TREE_NAME_MAX);
-		if (o + len + 2 > outlen || o + len + 1 > TREE_PATH_MAX)
-			return err_set(e, ENAMETOOLONG, "path longer than %d bytes", TREE_PATH_MAX);
+		/* with its leading slash the path must fit TREE_PATH_MAX (walks print it so) */
+		size_t next = o + (o ? 1 : 0) + len;
+		if (next + 1 > outlen || next + 1 > TREE_PATH_MAX)
+			return err_set(e, ENAMETOOLONG, "path longer than %d bytes", TREE_PATH_MAX - 1);
 		if (o)
 			out[o++] = '/';
 		memcpy(out + o, s, len);
@@ -351,9 +353,12 @@ static int put_node(struct tree *t, const char *path, struct tree_inode *in, str
 	at = child_index(dir, name, strlen(name), &found);
 	if (found) {
 		n = dir->children[at];
+		/* hold in: it may live only below n (a hard link "d" to "d/f") */
+		in->refs++;
 		if (n->inode->type != TREE_DIR || in->type != TREE_DIR)
 			node_drop_children(n);
 		node_set_inode(n, in);
+		tree_inode_unref(in);
 		return 0;
 	}
 	n = node_new(name, strlen(name), in);
@@ -529,6 +534,9 @@ int tree_spool_reserve(struct tree *t, uint64_t size, uint64_t *ret_off, struct 
 	}
 	if (size > UINT64_MAX - t->spool_size)
 		return err_set(e, EFBIG, "spool overflow");
+	/* sized up front, so holes the archive never writes (a sparse tail) read as zeros */
+	if (ftruncate(t->spool_fd, (off_t)(t->spool_size + size)) < 0)
+		return err_sys(e, errno, "growing the spool file");
 	*ret_off = t->spool_size;
 	t->spool_size += size;
 	return 0;

@@ -40,7 +40,7 @@ run_one() {
 for t in "$A"/test-*; do
 	[ -x "$t" ] && run_one "unit/$(basename "$t")" "$t"
 done
-for t in "$top"/tests/cli/*.sh; do
+for t in "$top"/tests/cli/[0-9]*.sh; do
 	run_one "cli/$(basename "$t" .sh)" bash "$t"
 done
 if [ "${STELE_QEMU_TESTS:-1}" != 0 ] && [ -x "$top/qemu-tests/run.sh" ]; then
