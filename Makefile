@@ -12,11 +12,11 @@ LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 VERSION := $(shell cat VERSION)
-LIB_SRC := lib/err.c lib/hash.c lib/verity.c
+LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c
 BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
                builder/archive.c builder/overlay.c builder/ext4.c builder/build.c \
-               builder/fileutil.c
+               builder/fileutil.c builder/keys.c builder/slotimg.c
 STELE_SRC := builder/main.c builder/cmd-verity.c $(BUILDER_SRC) $(LIB_SRC)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
@@ -24,7 +24,7 @@ TEST_TOOLS := tests/mkfixture.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
-        e2fsprogs dpkg apt mmdebstrap util-linux tar bc
+        e2fsprogs dpkg apt mmdebstrap util-linux tar bc cryptsetup-bin openssl
 
 B := build
 A := build/asan

@@ -6,9 +6,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
+#include "../lib/sign.h"
 #include "ext4.h"
 #include "fileutil.h"
+#include "keys.h"
+#include "slotimg.h"
 #include "overlay.h"
 #include "tree.h"
 
@@ -166,7 +170,8 @@ static void derive_seed(const struct profile *p, const uint8_t digest[SHA256_LEN
 
 static void print_result(const struct profile *p, const struct build_opts *o, const char *path,
 			 const struct ext4_result *res, const struct inputs *inputs,
-			 const uint8_t digest[SHA256_LEN], double secs)
+			 const uint8_t digest[SHA256_LEN], const struct slotimg_out *so,
+			 double secs)
 {
 	char uuid[33], tree_hex[SHA256_HEX_LEN];
 	cJSON *j, *arr;
@@ -179,6 +184,7 @@ static void print_result(const struct profile *p, const struct build_opts *o, co
 			 (unsigned long long)(res->size >> 20),
 			 (unsigned long long)res->blocks_used,
 			 (unsigned long long)res->inodes_used, secs);
+		progress("root hash %s", so->root_hash);
 		return;
 	}
 	j = cJSON_CreateObject();
@@ -190,6 +196,9 @@ static void print_result(const struct profile *p, const struct build_opts *o, co
 	cJSON_AddNumberToObject(j, "inodes_used", (double)res->inodes_used);
 	cJSON_AddStringToObject(j, "fs_uuid", uuid);
 	cJSON_AddStringToObject(j, "tree_sha256", tree_hex);
+	cJSON_AddStringToObject(j, "rootfs_sha256", so->rootfs_sha256);
+	cJSON_AddStringToObject(j, "root_hash", so->root_hash);
+	cJSON_AddNumberToObject(j, "verity_image_size", (double)so->verity_image_size);
 	cJSON_AddNumberToObject(j, "source_date_epoch", (double)o->epoch);
 	arr = cJSON_AddArrayToObject(j, "inputs");
 	for (size_t i = 0; i < inputs->n; i++) {
@@ -215,6 +224,101 @@ static double now_secs(void)
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
 
+struct key_paths {
+	char key[4096], cert[4096], trust[4096];
+};
+
+static int dev_keys_dir(char *out, size_t n)
+{
+	const char *s = getenv("STELE_DEV_KEYS"), *x = getenv("XDG_CONFIG_HOME");
+	const char *h = getenv("HOME");
+
+	if (s && *s)
+		return snprintf(out, n, "%s", s) < (int)n ? 0 : -ENAMETOOLONG;
+	if (x && *x)
+		return snprintf(out, n, "%s/stele/dev-keys", x) < (int)n ? 0 : -ENAMETOOLONG;
+	return snprintf(out, n, "%s/.config/stele/dev-keys", h && *h ? h : "/tmp") < (int)n
+		       ? 0 : -ENAMETOOLONG;
+}
+
+static void keys_in_dir(struct key_paths *k, const char *dir)
+{
+	snprintf(k->key, sizeof(k->key), "%s/signing.key", dir);
+	snprintf(k->cert, sizeof(k->cert), "%s/signing.crt", dir);
+	snprintf(k->trust, sizeof(k->trust), "%s/ca.crt", dir);
+}
+
+/* --keys DIR, else the profile's "sign", else development keys (made on first use). */
+static int resolve_keys(const struct profile *p, const struct build_opts *o,
+			struct key_paths *k, struct err *e)
+{
+	const cJSON *sign = cJSON_GetObjectItemCaseSensitive(p->doc, "sign");
+	const cJSON *key = cJSON_GetObjectItemCaseSensitive(sign, "key");
+	const cJSON *cert = cJSON_GetObjectItemCaseSensitive(sign, "cert");
+	const cJSON *trust = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sign, "trust"), 0);
+	char dir[4096];
+	int r;
+
+	memset(k, 0, sizeof(*k));
+	if (o->keys_dir) {
+		keys_in_dir(k, o->keys_dir);
+		return 0;
+	}
+	if (cJSON_IsString(key) && cJSON_IsString(cert)) {
+		snprintf(k->key, sizeof(k->key), "%s", key->valuestring);
+		snprintf(k->cert, sizeof(k->cert), "%s", cert->valuestring);
+		if (cJSON_IsString(trust))
+			snprintf(k->trust, sizeof(k->trust), "%s", trust->valuestring);
+		return 0;
+	}
+	if (dev_keys_dir(dir, sizeof(dir)) < 0)
+		return err_set(e, ENAMETOOLONG, "development key directory name too long");
+	keys_in_dir(k, dir);
+	if (access(k->key, F_OK) != 0) {
+		fprintf(stderr, "stele: WARNING: no signing keys given (--keys or the profile's "
+				"\"sign\"): creating DEVELOPMENT keys in %s\n", dir);
+		r = keys_generate(dir, KEY_RSA3072, e);
+		if (r < 0)
+			return err_prefix(e, r, "creating development keys");
+	}
+	fprintf(stderr, "stele: WARNING: signing with DEVELOPMENT keys from %s; devices that "
+			"trust them trust anyone who can read that directory\n", dir);
+	return 0;
+}
+
+static int load_keys(const struct key_paths *kp, struct sign_key **key,
+		     struct sign_trust **trust, struct err *e)
+{
+	const char *paths[1] = {kp->trust};
+	int r = sign_key_load(kp->key, kp->cert, key, e);
+
+	if (r == 0 && kp->trust[0])
+		r = sign_trust_load(paths, 1, trust, e);
+	return r;
+}
+
+struct outputs {
+	const char *rootfs, *verity, *manifest, *signature;
+};
+
+static int stage_outputs(struct stage *st, const struct profile *p, struct outputs *out,
+			 struct err *e)
+{
+	static const char *const suffix[] = {"rootfs.ext4", "verity", "manifest.json",
+					     "manifest.sig"};
+	const char **slots[] = {&out->rootfs, &out->verity, &out->manifest, &out->signature};
+	char name[256];
+	int r;
+
+	for (size_t i = 0; i < 4; i++) {
+		snprintf(name, sizeof(name), "%s-%s.%s", p->product, p->version, suffix[i]);
+		r = stage_add(st, name, slots[i], e);
+		if (r < 0)
+			return r;
+	}
+	return 0;
+}
+
 int build_run(const struct profile *p, const struct build_opts *o, struct err *e)
 {
 	struct ext4_opts eo = {.size = p->rootfs_size, .headroom_pct = p->headroom_pct,
@@ -222,17 +326,25 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 			       .label = p->product};
 	struct inputs inputs = {0};
 	struct ext4_result res = {0};
+	struct slotimg_out so;
+	struct key_paths kp;
+	struct sign_key *key = NULL;
+	struct sign_trust *trust = NULL;
 	uint8_t digest[SHA256_LEN];
 	struct tree *t = NULL;
 	struct stage st = {0};
-	const char *tmp;
-	char name[256], final[4096];
+	struct outputs out = {0};
+	char final[4096];
 	double t0 = now_secs();
 	int r;
 
 	quiet = o->quiet;
-	snprintf(name, sizeof(name), "%s-%s.rootfs.ext4", p->product, p->version);
-	r = mkdir_p(o->outdir, e);
+	memset(&so, 0, sizeof(so));
+	r = resolve_keys(p, o, &kp, e);
+	if (r == 0)
+		r = load_keys(&kp, &key, &trust, e);
+	if (r == 0)
+		r = mkdir_p(o->outdir, e);
 	if (r == 0)
 		r = stage_init(&st, o->outdir, e);
 	if (r == 0)
@@ -247,19 +359,28 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 		goto out;
 	derive_seed(p, digest, eo.seed);
 	stage_cleanup_on_signal(&st);
-	r = stage_add(&st, name, &tmp, e);
+	r = stage_outputs(&st, p, &out, e);
 	if (r < 0)
 		goto out;
-	progress("writing ext4 %s", name);
-	r = ext4_write(t, tmp, &eo, &res, e);
+	progress("writing ext4 %s-%s.rootfs.ext4", p->product, p->version);
+	r = ext4_write(t, out.rootfs, &eo, &res, e);
 	if (r < 0) {
-		err_prefix(e, r, "writing %s", name);
+		err_prefix(e, r, "writing the root filesystem");
 		goto out;
 	}
-	r = stage_commit(&st, e);
+	progress("hashing the rootfs (dm-verity) and signing the manifest");
+	struct slotimg_in si = {.p = p, .inputs = &inputs, .epoch = o->epoch,
+				.rootfs = out.rootfs, .verity = out.verity,
+				.manifest = out.manifest, .signature = out.signature,
+				.key = key, .trust = trust};
+	memcpy(si.seed, eo.seed, SHA256_LEN);
+	r = slotimg_write(&si, &so, e);
+	if (r == 0)
+		r = stage_commit(&st, e);
 	if (r == 0) {
-		snprintf(final, sizeof(final), "%s/%s", o->outdir, name);
-		print_result(p, o, final, &res, &inputs, digest, now_secs() - t0);
+		snprintf(final, sizeof(final), "%s/%s-%s.rootfs.ext4", o->outdir, p->product,
+			 p->version);
+		print_result(p, o, final, &res, &inputs, digest, &so, now_secs() - t0);
 	}
 out:
 	if (r < 0)
@@ -268,5 +389,7 @@ out:
 	stage_free(&st);
 	tree_free(t);
 	inputs_free(&inputs);
+	sign_key_free(key);
+	sign_trust_free(trust);
 	return r;
 }

@@ -14,6 +14,7 @@
 struct build_opts {
 	const char *outdir;
 	const char *cache_dir;
+	const char *keys_dir; /* signing.key, signing.crt, ca.crt; NULL: profile, then dev keys */
 	int64_t epoch;
 	bool quiet;
 	bool json;

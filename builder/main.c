@@ -29,13 +29,19 @@ static void build_help(FILE *f)
 		"Usage: stele build [PROFILE] [options]\n"
 		"\n"
 		"Builds the image described by PROFILE (a JSON file; without one, the built-in\n"
-		"minimal profile) and writes OUTDIR/<product>-<version>.rootfs.ext4.\n"
-		"Outputs appear only when the whole build succeeds.\n"
+		"minimal profile) into OUTDIR: <product>-<version>.rootfs.ext4 (the root\n"
+		"filesystem), .verity (the slot's verity partition image: header, dm-verity tree,\n"
+		"signed manifest), .manifest.json and .manifest.sig. Outputs appear only when the\n"
+		"whole build succeeds.\n"
 		"\n"
 		"Options:\n"
 		"  -o, --output DIR   output directory (default: out)\n"
 		"      --cache DIR    package cache (default: $STELE_CACHE, else\n"
 		"                     $XDG_CACHE_HOME/stele, else ~/.cache/stele)\n"
+		"      --keys DIR     sign with DIR/signing.key and signing.crt (chain to\n"
+		"                     DIR/ca.crt); default: the profile's \"sign\", else\n"
+		"                     development keys in $STELE_DEV_KEYS or\n"
+		"                     ~/.config/stele/dev-keys (created, with a warning)\n"
 		"      --json         print the result as JSON on stdout\n"
 		"  -q, --quiet        no progress on stderr\n"
 		"  -h, --help         this help\n"
@@ -82,6 +88,7 @@ static int cmd_build(int argc, char **argv)
 	static const struct option opts[] = {
 		{"output", required_argument, NULL, 'o'}, {"cache", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},	  {"quiet", no_argument, NULL, 'q'},
+		{"keys", required_argument, NULL, 'k'},
 		{"help", no_argument, NULL, 'h'},	  {0},
 	};
 	struct build_opts o = {.outdir = "out"};
@@ -94,6 +101,7 @@ static int cmd_build(int argc, char **argv)
 		switch (c) {
 		case 'o': o.outdir = optarg; break;
 		case 'c': o.cache_dir = optarg; break;
+		case 'k': o.keys_dir = optarg; break;
 		case 'j': o.json = true; break;
 		case 'q': o.quiet = true; break;
 		case 'h': build_help(stdout); return 0;

@@ -79,6 +79,7 @@ static const struct jfield top_fields[] = {
 	{.key = "verity", .kind = J_OBJECT, .fields = verity_fields},
 	{.key = "sign", .kind = J_OBJECT, .fields = sign_fields},
 	{.key = "outputs", .kind = J_ARRAY, .elem = J_STRING, .choices = outputs},
+	{.key = "rollback_index", .kind = J_INT, .min = 0, .max = 1L << 40},
 	{0},
 };
 
@@ -474,6 +475,8 @@ static int extract(struct profile *p, struct err *e)
 			return err_set(e, ENOMEM, "out of memory");
 	}
 	p->rootfs_size = size_value(cJSON_GetObjectItemCaseSensitive(rootfs, "size"));
+	h = cJSON_GetObjectItemCaseSensitive(p->doc, "rollback_index");
+	p->rollback_index = cJSON_IsNumber(h) ? (uint64_t)h->valuedouble : 0;
 	h = cJSON_GetObjectItemCaseSensitive(rootfs, "headroom");
 	p->headroom_pct = 10;
 	if (cJSON_IsString(h) && strchr(h->valuestring, '%'))

@@ -44,6 +44,7 @@ struct profile {
 	uint64_t rootfs_size;    /* 0: content + headroom */
 	uint32_t headroom_pct;   /* used when headroom_bytes is 0 */
 	uint64_t headroom_bytes;
+	uint64_t rollback_index; /* monotonic; devices refuse lower ones (default 0) */
 	cJSON *doc; /* the merged document */
 	uint8_t sha256[SHA256_LEN]; /* of the named file's bytes */
 };

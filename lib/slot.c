@@ -1,6 +1,8 @@
 #include "slot.h"
 
 #include <endian.h>
+#include <stdbool.h>
+#include <stddef.h>
 #include <errno.h>
 #include <string.h>
 

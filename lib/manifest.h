@@ -1,0 +1,33 @@
+/* The slot manifest: JSON that says exactly what a slot holds (product, version, arch,
+ * rollback index, rootfs size and sha256, dm-verity parameters, kernel command line, health
+ * policy, provenance). manifest_parse checks every field the device relies on, with bounds;
+ * unknown keys are ignored so newer builders stay readable. */
+#ifndef STELE_MANIFEST_H
+#define STELE_MANIFEST_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+#define MANIFEST_FORMAT_VERSION 1
+
+struct manifest {
+	int format_version;
+	char product[65], version[65], arch[17];
+	uint64_t rollback_index;
+	uint64_t rootfs_size;
+	char rootfs_sha256[65];
+	struct {
+		char algorithm[16];
+		uint32_t data_block_size, hash_block_size;
+		uint64_t data_blocks, hash_offset;
+		char salt[513];
+		char root_hash[129];
+	} verity;
+	char cmdline[4096];
+};
+
+int manifest_parse(const char *buf, size_t len, struct manifest *ret, struct err *e);
+
+#endif

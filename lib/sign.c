@@ -1,0 +1,262 @@
+#include "sign.h"
+
+#include <errno.h>
+#include <openssl/bio.h>
+#include <openssl/cms.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+#include <openssl/x509v3.h>
+#include <stdlib.h>
+#include <string.h>
+
+struct sign_key {
+	EVP_PKEY *pkey;
+	X509 *cert;
+};
+
+struct sign_trust {
+	X509_STORE *store;
+	size_t count;
+};
+
+/* The last OpenSSL error as text, for messages. */
+static const char *ossl_reason(void)
+{
+	static __thread char buf[256];
+	unsigned long code = ERR_peek_last_error();
+
+	if (!code)
+		return "unknown error";
+	ERR_error_string_n(code, buf, sizeof(buf));
+	ERR_clear_error();
+	return buf;
+}
+
+int sign_key_load(const char *key_path, const char *cert_path, struct sign_key **ret,
+		  struct err *e)
+{
+	struct sign_key *k = calloc(1, sizeof(*k));
+	BIO *b = NULL;
+	int r = 0;
+
+	if (!k)
+		return err_set(e, ENOMEM, "out of memory");
+	b = BIO_new_file(key_path, "r");
+	if (!b || !(k->pkey = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL))) {
+		r = err_set(e, EINVAL, "%s: cannot read a private key (%s)", key_path, ossl_reason());
+		goto out;
+	}
+	BIO_free(b);
+	b = BIO_new_file(cert_path, "r");
+	if (!b || !(k->cert = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+		r = err_set(e, EINVAL, "%s: cannot read a certificate (%s)", cert_path,
+			    ossl_reason());
+		goto out;
+	}
+	if (X509_check_private_key(k->cert, k->pkey) != 1) {
+		r = err_set(e, EINVAL, "%s does not belong to the key %s", cert_path, key_path);
+		goto out;
+	}
+out:
+	BIO_free(b);
+	if (r < 0) {
+		sign_key_free(k);
+		return r;
+	}
+	*ret = k;
+	return 0;
+}
+
+void sign_key_free(struct sign_key *k)
+{
+	if (!k)
+		return;
+	EVP_PKEY_free(k->pkey);
+	X509_free(k->cert);
+	free(k);
+}
+
+static int add_signing_time(CMS_SignerInfo *si, int64_t t)
+{
+	ASN1_TIME *tm = ASN1_TIME_set(NULL, (time_t)t);
+	int ok;
+
+	if (!tm)
+		return 0;
+	ok = CMS_signed_add1_attr_by_NID(si, NID_pkcs9_signingTime, tm->type, tm, -1);
+	ASN1_TIME_free(tm);
+	return ok;
+}
+
+int sign_detached(const struct sign_key *k, const void *data, size_t len, int64_t signing_time,
+		  uint8_t **ret_der, size_t *ret_len, struct err *e)
+{
+	const int flags = CMS_DETACHED | CMS_BINARY | CMS_PARTIAL | CMS_NOSMIMECAP;
+	CMS_ContentInfo *cms = NULL;
+	CMS_SignerInfo *si;
+	BIO *in = NULL;
+	unsigned char *der = NULL;
+	int n, r = 0;
+
+	if (len > INT32_MAX)
+		return err_set(e, EFBIG, "data too large to sign");
+	in = BIO_new_mem_buf(data, (int)len);
+	cms = in ? CMS_sign(NULL, NULL, NULL, NULL, flags) : NULL;
+	si = cms ? CMS_add1_signer(cms, k->cert, k->pkey, EVP_sha256(), flags) : NULL;
+	if (!si || !add_signing_time(si, signing_time) ||
+	    CMS_final(cms, in, NULL, CMS_DETACHED | CMS_BINARY) != 1) {
+		r = err_set(e, EIO, "signing: %s", ossl_reason());
+		goto out;
+	}
+	n = i2d_CMS_ContentInfo(cms, &der);
+	if (n <= 0) {
+		r = err_set(e, EIO, "encoding the signature: %s", ossl_reason());
+		goto out;
+	}
+	*ret_der = malloc((size_t)n);
+	if (!*ret_der) {
+		r = err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	memcpy(*ret_der, der, (size_t)n);
+	*ret_len = (size_t)n;
+out:
+	OPENSSL_free(der);
+	CMS_ContentInfo_free(cms);
+	BIO_free(in);
+	return r;
+}
+
+int sign_trust_load(const char *const *paths, size_t n, struct sign_trust **ret, struct err *e)
+{
+	struct sign_trust *t = calloc(1, sizeof(*t));
+	int r = 0;
+
+	if (!t || !(t->store = X509_STORE_new())) {
+		free(t);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	for (size_t i = 0; i < n && r == 0; i++) {
+		BIO *b = BIO_new_file(paths[i], "r");
+		X509 *x;
+		size_t before = t->count;
+
+		if (!b) {
+			r = err_sys(e, ENOENT, "trust store %s", paths[i]);
+			break;
+		}
+		while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+			X509_STORE_add_cert(t->store, x);
+			X509_free(x);
+			t->count++;
+		}
+		ERR_clear_error();
+		BIO_free(b);
+		if (t->count == before)
+			r = err_set(e, EINVAL, "trust store %s: no PEM certificate in it", paths[i]);
+	}
+	if (r == 0 && t->count == 0)
+		r = err_set(e, EINVAL, "empty trust store");
+	if (r < 0) {
+		sign_trust_free(t);
+		return r;
+	}
+	*ret = t;
+	return 0;
+}
+
+void sign_trust_free(struct sign_trust *t)
+{
+	if (!t)
+		return;
+	X509_STORE_free(t->store);
+	free(t);
+}
+
+/* digitalSignature, not a CA, and an extended key usage that allows signing code or data. */
+static int check_purpose(X509 *signer, struct err *e)
+{
+	uint32_t flags = X509_get_extension_flags(signer);
+
+	if (X509_check_ca(signer))
+		return err_set(e, EPERM, "signature: the signer is a CA certificate");
+	if ((flags & EXFLAG_KUSAGE) && !(X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE))
+		return err_set(e, EPERM, "signature: the signer's key usage does not allow "
+					 "digitalSignature");
+	if ((flags & EXFLAG_XKUSAGE) &&
+	    !(X509_get_extended_key_usage(signer) & (XKU_CODE_SIGN | XKU_SMIME | XKU_ANYEKU)))
+		return err_set(e, EPERM, "signature: the signer's extended key usage allows "
+					 "neither codeSigning nor emailProtection");
+	return 0;
+}
+
+static int verify_chain(const struct sign_trust *t, X509 *signer, STACK_OF(X509) *untrusted,
+			const struct sign_verify_opts *o, struct err *e)
+{
+	X509_STORE_CTX *ctx = X509_STORE_CTX_new();
+	int r = 0;
+
+	if (!ctx || !X509_STORE_CTX_init(ctx, t->store, signer, untrusted)) {
+		X509_STORE_CTX_free(ctx);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	if (o && o->no_time_check)
+		X509_STORE_CTX_set_flags(ctx, X509_V_FLAG_NO_CHECK_TIME);
+	else if (o && o->at_time)
+		X509_STORE_CTX_set_time(ctx, 0, (time_t)o->at_time);
+	if (X509_verify_cert(ctx) != 1)
+		r = err_set(e, EPERM, "signature: certificate chain: %s",
+			    X509_verify_cert_error_string(X509_STORE_CTX_get_error(ctx)));
+	X509_STORE_CTX_free(ctx);
+	ERR_clear_error();
+	return r;
+}
+
+int sign_verify(const struct sign_trust *t, const void *data, size_t len, const uint8_t *der,
+		size_t der_len, const struct sign_verify_opts *o, char *ret_signer,
+		size_t signer_len, struct err *e)
+{
+	const unsigned char *p = der;
+	CMS_ContentInfo *cms = NULL;
+	STACK_OF(X509) *signers = NULL, *certs = NULL;
+	BIO *in = NULL;
+	int r = 0;
+
+	if (der_len == 0 || der_len > INT32_MAX || len > INT32_MAX)
+		return err_set(e, EINVAL, "signature: empty or too large");
+	cms = d2i_CMS_ContentInfo(NULL, &p, (long)der_len);
+	if (!cms || p != der + der_len) {
+		r = err_set(e, EINVAL, "signature: not a DER CMS structure");
+		goto out;
+	}
+	if (OBJ_obj2nid(CMS_get0_type(cms)) != NID_pkcs7_signed) {
+		r = err_set(e, EINVAL, "signature: not CMS SignedData");
+		goto out;
+	}
+	in = BIO_new_mem_buf(data, (int)len);
+	if (!in || CMS_verify(cms, NULL, NULL, in, NULL,
+			      CMS_BINARY | CMS_DETACHED | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
+		r = err_set(e, EBADMSG, "signature: does not match the manifest (%s)", ossl_reason());
+		goto out;
+	}
+	signers = CMS_get0_signers(cms);
+	if (!signers || sk_X509_num(signers) != 1) {
+		r = err_set(e, EINVAL, "signature: expected exactly one signer");
+		goto out;
+	}
+	certs = CMS_get1_certs(cms);
+	r = verify_chain(t, sk_X509_value(signers, 0), certs, o, e);
+	if (r == 0)
+		r = check_purpose(sk_X509_value(signers, 0), e);
+	if (r == 0 && ret_signer)
+		X509_NAME_oneline(X509_get_subject_name(sk_X509_value(signers, 0)), ret_signer,
+				  (int)signer_len);
+out:
+	sk_X509_free(signers);
+	sk_X509_pop_free(certs, X509_free);
+	BIO_free(in);
+	CMS_ContentInfo_free(cms);
+	ERR_clear_error();
+	return r;
+}
