@@ -17,7 +17,8 @@ BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
                builder/archive.c builder/overlay.c builder/ext4.c builder/build.c \
                builder/fileutil.c builder/keys.c builder/slotimg.c
-STELE_SRC := builder/main.c builder/cmd-verity.c $(BUILDER_SRC) $(LIB_SRC)
+STELE_SRC := builder/main.c builder/cmd-verity.c builder/cmd-keygen.c builder/cmd-verify.c \
+             $(BUILDER_SRC) $(LIB_SRC)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
 TEST_TOOLS := tests/mkfixture.c

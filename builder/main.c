@@ -151,8 +151,11 @@ static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
 	{"build", "build an image from a profile", cmd_build, build_help},
+	{"verify", "check a slot: signature, manifest, hash tree, every block", cmd_verify,
+	 cmd_verify_help},
 	{"verity", "compute a dm-verity hash tree (veritysetup format)", cmd_verity,
 	 cmd_verity_help},
+	{"keygen", "make a CA and a signing key", cmd_keygen, cmd_keygen_help},
 	{"version", "print the version", cmd_version, version_help},
 	{"help", "help on a command", cmd_help, help_help},
 	{0},
@@ -216,7 +219,8 @@ int main(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) &&
-	    c->run != cmd_build && c->run != cmd_verity) {
+	    c->run != cmd_build && c->run != cmd_verity &&
+	    c->run != cmd_keygen && c->run != cmd_verify) {
 		c->help(stdout);
 		return 0;
 	}

@@ -531,7 +531,8 @@ static int read_tree(int fd, const struct verity_params *p, const struct verity_
 
 /* Every stored tree block against the digest its parent holds, top down. */
 static int check_tree(const struct verity_params *p, const struct verity_layout *l,
-		      const struct tree *t, const uint8_t *root, struct check_ctx *c)
+		      const struct tree *t, const uint8_t *root, struct check_ctx *c,
+		      bool *bad_leaf_blocks)
 {
 	uint8_t d[VERITY_MAX_DIGEST];
 	char detail[64];
@@ -550,7 +551,10 @@ static int check_tree(const struct verity_params *p, const struct verity_layout 
 			r = hash_block(&h, t->level[i - 1] + b * p->hash_block_size,
 				       p->hash_block_size, d);
 			if (r == 0 && memcmp(d, slot, l->digest_size) != 0) {
-				snprintf(detail, sizeof(detail), "level %d", i - 1);
+				snprintf(detail, sizeof(detail), "level %d, does not match its parent",
+					 i - 1);
+				if (i == 1)
+					bad_leaf_blocks[b] = true;
 				failure(c, "tree", (l->level_offset[i - 1] / p->hash_block_size) + b,
 					detail);
 			}
@@ -568,6 +572,7 @@ long verity_check(int data_fd, int hash_fd, const struct verity_params *p, const
 	struct verity_layout l;
 	struct tree stored, computed;
 	uint8_t d[VERITY_MAX_DIGEST];
+	bool *bad_leaf_blocks = NULL;
 	int r;
 
 	r = verity_layout(p, &l, e);
@@ -593,21 +598,28 @@ long verity_check(int data_fd, int hash_fd, const struct verity_params *p, const
 	}
 	memset(&computed, 0, sizeof(computed));
 	r = read_tree(hash_fd, p, &l, &stored);
+	bad_leaf_blocks = calloc(l.level_blocks[0], sizeof(bool));
+	if (r == 0 && !bad_leaf_blocks)
+		r = -ENOMEM;
 	if (r < 0) {
 		tree_free(&stored, l.levels);
+		free(bad_leaf_blocks);
 		return err_sys(e, r, "reading the hash tree");
 	}
-	r = check_tree(p, &l, &stored, root, &c);
+	r = check_tree(p, &l, &stored, root, &c, bad_leaf_blocks);
 	if (r == 0)
 		r = tree_alloc(&computed, p, &l);
 	if (r == 0)
 		r = hash_leaves(data_fd, p, &l, threads, computed.level[0]);
+	/* data blocks under a corrupted tree block cannot be judged: that block is reported */
 	for (uint64_t b = 0; r == 0 && b < p->data_blocks; b++) {
 		uint64_t off = (b / l.hashes_per_block) * p->hash_block_size +
 			       (b % l.hashes_per_block) * l.digest_size_full;
-		if (memcmp(stored.level[0] + off, computed.level[0] + off, l.digest_size) != 0)
+		if (!bad_leaf_blocks[b / l.hashes_per_block] &&
+		    memcmp(stored.level[0] + off, computed.level[0] + off, l.digest_size) != 0)
 			failure(&c, "data", b, "does not match the hash tree");
 	}
+	free(bad_leaf_blocks);
 	tree_free(&computed, l.levels);
 	tree_free(&stored, l.levels);
 	if (r < 0)

@@ -19,18 +19,23 @@ cat >"$work/profile.json" <<'JSON'
              { "dst": "/etc/owned", "content": "x\n", "owner": "1000:1000" } ]
 }
 JSON
+"$STELE" keygen "$work/keys" >/dev/null
 chmod -R a+rX "$work"
 mkdir -p "$work/user-out" "$work/user-tmp"
-chown 65534:65534 "$work/user-out" "$work/user-tmp"
+cp -r "$work/keys" "$work/user-keys" # the same keys, readable by the unprivileged user
+chown -R 65534:65534 "$work/user-out" "$work/user-tmp" "$work/user-keys"
 
-run "$STELE" build "$work/profile.json" -o "$work/root-out" -q
+run "$STELE" build "$work/profile.json" -o "$work/root-out" -q --keys "$work/keys"
 is "build as root" "$rc" 0
 run setpriv --reuid=65534 --regid=65534 --clear-groups env TMPDIR="$work/user-tmp" \
-	HOME="$work/user-tmp" "$STELE" build "$work/profile.json" -o "$work/user-out" -q
+	HOME="$work/user-tmp" "$STELE" build "$work/profile.json" -o "$work/user-out" -q \
+	--keys "$work/user-keys"
 is "build as uid 65534" "$rc" 0
 [ "$rc" = 0 ] || echo "$err" | sed 's/^/# /'
-check "root and unprivileged builds are byte-identical" -- \
-	cmp "$work/root-out/fixture-1.rootfs.ext4" "$work/user-out/fixture-1.rootfs.ext4"
+for f in rootfs.ext4 verity manifest.json manifest.sig; do
+	check "root and unprivileged builds: $f byte-identical" -- \
+		cmp "$work/root-out/fixture-1.$f" "$work/user-out/fixture-1.$f"
+done
 run bash -c "debugfs -R 'stat /etc/secret' '$work/user-out/fixture-1.rootfs.ext4' 2>/dev/null"
 has "files of the unprivileged build are owned by root in the image" "$out" "User:     0   Group:     0"
 run bash -c "debugfs -R 'stat /dev/null' '$work/user-out/fixture-1.rootfs.ext4' 2>/dev/null"
