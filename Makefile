@@ -25,7 +25,8 @@ TEST_TOOLS := tests/mkfixture.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
-        e2fsprogs dpkg apt mmdebstrap util-linux tar bc cryptsetup-bin openssl
+        e2fsprogs dpkg apt mmdebstrap util-linux tar bc cryptsetup-bin openssl clang \
+        libclang-rt-14-dev
 
 B := build
 A := build/asan
