@@ -2,7 +2,7 @@
 # default profile into out/, `make check` runs every test, `make bench` the benchmarks.
 
 CC      ?= gcc
-PKGS    := ext2fs com_err libcjson libarchive libcrypto
+PKGS    := ext2fs com_err libcjson libarchive libcrypto fdisk blkid
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -Wno-format-truncation -Wundef -Wpointer-arith -Wvla -Werror
 CFLAGS  ?= -O2 -g
@@ -16,8 +16,11 @@ LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.
 BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
                builder/archive.c builder/overlay.c builder/ext4.c builder/build.c \
-               builder/fileutil.c builder/keys.c builder/slotimg.c
+               builder/fileutil.c builder/keys.c builder/slotimg.c builder/elf.c \
+               builder/initramfs.c builder/disk.c builder/esp.c builder/image.c \
+               bootloader/bootstate.c
 STELE_SRC := builder/main.c builder/cmd-verity.c builder/cmd-keygen.c builder/cmd-verify.c \
+             builder/cmd-run.c \
              $(BUILDER_SRC) $(LIB_SRC)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
@@ -25,6 +28,8 @@ TEST_TOOLS := tests/mkfixture.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
+        libfdisk-dev libblkid-dev grub-efi-amd64-bin grub-common dosfstools mtools \
+        qemu-system-x86 qemu-utils ovmf \
         e2fsprogs dpkg apt mmdebstrap util-linux tar bc cryptsetup-bin openssl clang \
         libclang-rt-14-dev
 
@@ -32,10 +37,19 @@ B := build
 A := build/asan
 
 .PHONY: all image check deps unit cli bench clean qemu-test
-all: $(B)/stele
+all: $(B)/stele $(if $(wildcard rootfs/stele-init.c),$(B)/stele-init) $(B)/BOOTX64.EFI
+
+# Device programs: never sanitizer builds (they run inside the images).
+INIT_SRC := $(filter-out rootfs/stele-update.c,$(wildcard rootfs/*.c)) \
+            lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c
+$(B)/stele-init: $(INIT_SRC) $(wildcard rootfs/*.h lib/*.h) Makefile | $(B)
+	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(LIBS)
+
+$(B)/BOOTX64.EFI: bootloader/grub.cfg bootloader/mkgrub.sh | $(B)
+	bootloader/mkgrub.sh bootloader/grub.cfg $@
 
 GEN := $(B)/gen/default-profile.h
-HDRS = $(wildcard builder/*.h lib/*.h) $(GEN)
+HDRS = $(wildcard builder/*.h lib/*.h bootloader/*.h) $(GEN)
 
 $(B)/stele: $(STELE_SRC) $(HDRS) VERSION Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $(STELE_SRC) $(LIBS)
@@ -63,11 +77,11 @@ deps:
 	@./tools/deps.sh $(DEPS)
 
 image: deps
-	$(MAKE) $(B)/stele
+	$(MAKE) all
 	$(B)/stele build profiles/minimal.json -o out
 
 check: deps
-	$(MAKE) $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture
+	$(MAKE) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture
 	./tests/run.sh $(A)
 
 bench: deps

@@ -11,6 +11,8 @@
 #include "../lib/sign.h"
 #include "ext4.h"
 #include "fileutil.h"
+#include "image.h"
+#include "initramfs.h"
 #include "keys.h"
 #include "slotimg.h"
 #include "overlay.h"
@@ -156,6 +158,108 @@ int build_compose(const struct profile *p, const struct build_opts *o, struct tr
 	return stamp_os_release(p, t, e);
 }
 
+/* Helper programs (stele-init) live beside stele, or in $STELE_LIBEXEC. */
+static int find_libexec(const char *name, char *out, size_t n, struct err *e)
+{
+	const char *env = getenv("STELE_LIBEXEC");
+	char self[4096];
+	ssize_t l;
+
+	if (env && *env) {
+		snprintf(out, n, "%s/%s", env, name);
+		return access(out, R_OK) == 0 ? 0 : err_sys(e, ENOENT, "%s", out);
+	}
+	l = readlink("/proc/self/exe", self, sizeof(self) - 1);
+	if (l > 0) {
+		self[l] = '\0';
+		*strrchr(self, '/') = '\0';
+		snprintf(out, n, "%s/%s", self, name);
+		if (access(out, R_OK) == 0)
+			return 0;
+		snprintf(out, n, "%s/../%s", self, name); /* build/asan/stele -> build/ */
+		if (access(out, R_OK) == 0)
+			return 0;
+	}
+	return err_set(e, ENOENT, "%s not found beside stele (run make, or set STELE_LIBEXEC)",
+		       name);
+}
+
+static int put_mem_file(struct tree *t, const char *path, void *buf, size_t len, uint32_t mode,
+			struct err *e)
+{
+	struct tree_inode *in = tree_inode_new(TREE_REG, mode);
+	int r;
+
+	if (!in) {
+		free(buf);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	tree_inode_set_mem(in, buf, len);
+	r = tree_put(t, path, in, e);
+	tree_inode_unref(in);
+	return r;
+}
+
+/* /boot/stele.env: the kernel command line as a GRUB environment block, which the boot script
+ * loads with `load_env` (a file of variables, never a script). */
+static int put_boot_env(const struct profile *p, struct tree *t, struct err *e)
+{
+	const char *head = "# GRUB Environment Block\nstele_cmdline=";
+	char *buf;
+	size_t used;
+
+	if (strpbrk(p->cmdline, "\\\n"))
+		return err_set(e, EINVAL, "%s: kernel.cmdline: backslashes and newlines are not "
+					  "allowed", p->file);
+	used = strlen(head) + strlen(p->cmdline) + 1;
+	if (used >= 1024)
+		return err_set(e, E2BIG, "%s: kernel.cmdline: too long for the boot environment",
+			       p->file);
+	buf = malloc(1024);
+	if (!buf)
+		return err_set(e, ENOMEM, "out of memory");
+	memset(buf, '#', 1024);
+	snprintf(buf, used + 1, "%s%s\n", head, p->cmdline);
+	buf[used] = '#';
+	return put_mem_file(t, "/boot/stele.env", buf, 1024, 0644, e);
+}
+
+/* Everything the boot needs inside the slot: trust store, initramfs, command line. */
+static int put_boot_files(const struct profile *p, struct tree *t, const char *trust_pem,
+			  int64_t epoch, struct err *e)
+{
+	struct initramfs_opts io = {.trust_pem = trust_pem, .product = p->product,
+				    .modules = p->modules, .nmodules = p->nmodules,
+				    .epoch = epoch};
+	struct initramfs_result res;
+	char init[4096], *pem;
+	size_t pem_len;
+	void *buf;
+	size_t len;
+	int r;
+
+	if (!tree_lookup(t, "/boot/vmlinuz"))
+		return 0; /* not bootable on its own: a plain root filesystem */
+	if (!trust_pem || !*trust_pem)
+		return err_set(e, EINVAL, "a bootable image needs a trust store (--keys DIR with "
+					  "ca.crt, or the profile's sign.trust)");
+	r = find_libexec("stele-init", init, sizeof(init), e);
+	if (r < 0)
+		return r;
+	io.init_path = init;
+	r = file_read_all(trust_pem, 1 << 20, &pem, &pem_len, e);
+	if (r == 0)
+		r = put_mem_file(t, "/etc/stele/trust.pem", pem, pem_len, 0644, e);
+	if (r == 0)
+		r = initramfs_build(t, &io, &buf, &len, &res, e);
+	if (r < 0)
+		return err_prefix(e, r, "initramfs");
+	progress("initramfs: kernel %s, %zu modules, %zu libraries, %zu KiB", res.kernel_version,
+		 res.nmodules, res.nlibs, len >> 10);
+	r = put_mem_file(t, "/boot/initrd.img", buf, len, 0644, e);
+	return r < 0 ? r : put_boot_env(p, t, e);
+}
+
 static void derive_seed(const struct profile *p, const uint8_t digest[SHA256_LEN],
 			uint8_t seed[SHA256_LEN])
 {
@@ -298,7 +402,7 @@ static int load_keys(const struct key_paths *kp, struct sign_key **key,
 }
 
 struct outputs {
-	const char *rootfs, *verity, *manifest, *signature;
+	const char *rootfs, *verity, *manifest, *signature, *img, *qcow2;
 };
 
 static int stage_outputs(struct stage *st, const struct profile *p, struct outputs *out,
@@ -317,6 +421,41 @@ static int stage_outputs(struct stage *st, const struct profile *p, struct outpu
 			return r;
 	}
 	return 0;
+}
+
+/* A disk image only for bootable trees (a kernel at /boot/vmlinuz). */
+static int stage_disk(struct stage *st, const struct profile *p, struct outputs *out,
+		      struct err *e)
+{
+	char name[256];
+	int r = 0;
+
+	if (image_wants(p, "raw") || image_wants(p, "qcow2")) {
+		snprintf(name, sizeof(name), "%s-%s.img", p->product, p->version);
+		r = stage_add(st, name, &out->img, e);
+	}
+	if (r >= 0 && image_wants(p, "qcow2")) {
+		snprintf(name, sizeof(name), "%s-%s.qcow2", p->product, p->version);
+		r = stage_add(st, name, &out->qcow2, e);
+	}
+	return r < 0 ? r : 0;
+}
+
+static int write_disk(const struct profile *p, const struct build_opts *o,
+		      const struct outputs *out, const uint8_t seed[SHA256_LEN], struct err *e)
+{
+	struct image_in in = {.p = p, .rootfs = out->rootfs, .verity = out->verity,
+			      .img = out->img, .qcow2 = out->qcow2, .epoch = o->epoch};
+	char bootx64[4096];
+	int r = find_libexec("BOOTX64.EFI", bootx64, sizeof(bootx64), e);
+
+	if (r < 0)
+		return r;
+	in.bootx64 = bootx64;
+	memcpy(in.seed, seed, SHA256_LEN);
+	progress("writing the disk image %s-%s.img", p->product, p->version);
+	r = image_write(&in, e);
+	return r < 0 ? err_prefix(e, r, "disk image") : 0;
 }
 
 int build_run(const struct profile *p, const struct build_opts *o, struct err *e)
@@ -351,6 +490,8 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 		r = tree_new(&t, e);
 	if (r == 0)
 		r = build_compose(p, o, t, &inputs, e);
+	if (r == 0)
+		r = put_boot_files(p, t, kp.trust, o->epoch, e);
 	if (r == 0) {
 		progress("hashing the tree");
 		r = tree_digest(t, digest, e);
@@ -360,6 +501,8 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 	derive_seed(p, digest, eo.seed);
 	stage_cleanup_on_signal(&st);
 	r = stage_outputs(&st, p, &out, e);
+	if (r == 0 && tree_lookup(t, "/boot/vmlinuz"))
+		r = stage_disk(&st, p, &out, e);
 	if (r < 0)
 		goto out;
 	progress("writing ext4 %s-%s.rootfs.ext4", p->product, p->version);
@@ -375,6 +518,8 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 				.key = key, .trust = trust};
 	memcpy(si.seed, eo.seed, SHA256_LEN);
 	r = slotimg_write(&si, &so, e);
+	if (r == 0 && out.img)
+		r = write_disk(p, o, &out, eo.seed, e);
 	if (r == 0)
 		r = stage_commit(&st, e);
 	if (r == 0) {

@@ -11,6 +11,8 @@ int cmd_verity(int argc, char **argv);
 void cmd_verity_help(FILE *f);
 int cmd_keygen(int argc, char **argv);
 void cmd_keygen_help(FILE *f);
+int cmd_run(int argc, char **argv);
+void cmd_run_help(FILE *f);
 int cmd_verify(int argc, char **argv);
 void cmd_verify_help(FILE *f);
 

@@ -776,10 +776,27 @@ static int populate(struct writer *w)
 	return r;
 }
 
+static int add_journal(ext2_filsys fs, struct err *e)
+{
+	struct ext2fs_journal_params jp;
+	errcode_t err = ext2fs_get_journal_params(&jp, fs);
+
+	if (!err)
+		err = ext2fs_add_journal_inode3(fs, &jp, ~0ULL, 0);
+	if (err)
+		return err_set(e, EIO, "adding a journal: %s", error_message(err));
+	return 0;
+}
+
 static int fs_finish(ext2_filsys fs, const struct ext4_opts *o, struct ext4_result *res,
 		     struct err *e)
 {
 	errcode_t err;
+
+	if (o->journal && add_journal(fs, e) < 0) {
+		ext2fs_free(fs);
+		return -EIO;
+	}
 
 	res->blocks_used = ext2fs_blocks_count(fs->super) - ext2fs_free_blocks_count(fs->super);
 	res->inodes_used = fs->super->s_inodes_count - fs->super->s_free_inodes_count;

@@ -5,6 +5,7 @@
 #ifndef STELE_EXT4_H
 #define STELE_EXT4_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "../lib/err.h"
@@ -20,6 +21,7 @@ struct ext4_opts {
 	int64_t epoch;
 	uint8_t seed[SHA256_LEN];
 	const char *label;       /* volume label, at most 16 bytes used */
+	bool journal;            /* for read-write filesystems (the data partition) */
 };
 
 struct ext4_result {

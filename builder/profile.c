@@ -48,6 +48,7 @@ static const struct jfield layout_fields[] = {
 	{.key = "esp_size", .kind = J_SIZE},
 	{.key = "slot_size", .kind = J_SIZE},
 	{.key = "data_size", .kind = J_SIZE},
+	{.key = "verity_size", .kind = J_SIZE},
 	{0},
 };
 static const struct jfield verity_fields[] = {

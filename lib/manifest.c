@@ -69,6 +69,13 @@ static int parse_verity(const cJSON *v, struct manifest *m, struct err *e)
 		return r;
 	m->verity.data_block_size = (uint32_t)dbs;
 	m->verity.hash_block_size = (uint32_t)hbs;
+	if (strcmp(m->verity.algorithm, "sha256") && strcmp(m->verity.algorithm, "sha512") &&
+	    strcmp(m->verity.algorithm, "sha1"))
+		return err_set(e, EINVAL, "manifest: verity.algorithm: \"%s\" is not sha256, "
+					  "sha512 or sha1", m->verity.algorithm);
+	if (dbs < 512 || (dbs & (dbs - 1)) || hbs < 512 || (hbs & (hbs - 1)))
+		return err_set(e, EINVAL, "manifest: verity: block sizes must be powers of two "
+					  "from 512");
 	if (!is_hex(m->verity.salt, 0, 512))
 		return err_set(e, EINVAL, "manifest: verity.salt: expected hex");
 	if (!is_hex(m->verity.root_hash, 40, 128))

@@ -7,6 +7,7 @@
 #include <openssl/pem.h>
 #include <openssl/x509.h>
 #include <openssl/x509v3.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -213,6 +214,125 @@ static int verify_chain(const struct sign_trust *t, X509 *signer, STACK_OF(X509)
 	return r;
 }
 
+/* One DER TLV with a definite length, bounds-checked; returns the header length. */
+static int der_next(const uint8_t *p, const uint8_t *end, uint8_t *tag, const uint8_t **val,
+		    size_t *len)
+{
+	size_t n, hdr = 2;
+
+	if (end - p < 2)
+		return -1;
+	*tag = p[0];
+	n = p[1];
+	if (n & 0x80) {
+		size_t k = n & 0x7f;
+		if (k == 0 || k > 4 || (size_t)(end - p) < 2 + k)
+			return -1;
+		n = 0;
+		for (size_t i = 0; i < k; i++)
+			n = n << 8 | p[2 + i];
+		hdr += k;
+	}
+	if (n > (size_t)(end - p) - hdr)
+		return -1;
+	*val = p + hdr;
+	*len = n;
+	return (int)hdr;
+}
+
+/* SignedData and its SignerInfo must both be version 1 (issuerAndSerialNumber): the version
+ * fields are outside what the signature covers, so they are checked by hand. */
+static bool versions_ok(const uint8_t *der, size_t der_len)
+{
+	static const uint8_t v1[] = {0x02, 0x01, 0x01};
+	const uint8_t *end = der + der_len, *v, *sd, *sd_end, *last_set = NULL;
+	size_t l, last_len = 0;
+	uint8_t tag;
+
+	if (der_next(der, end, &tag, &v, &l) < 0 || tag != 0x30) /* ContentInfo */
+		return false;
+	end = v + l;
+	if (der_next(v, end, &tag, &v, &l) < 0 || tag != 0x06) /* contentType */
+		return false;
+	if (der_next(v + l, end, &tag, &v, &l) < 0 || tag != 0xa0) /* [0] */
+		return false;
+	if (der_next(v, v + l, &tag, &sd, &l) < 0 || tag != 0x30) /* SignedData */
+		return false;
+	sd_end = sd + l;
+	if (sd_end - sd < 3 || memcmp(sd, v1, 3) != 0)
+		return false;
+	for (const uint8_t *p = sd; p < sd_end; p = v + l) {
+		if (der_next(p, sd_end, &tag, &v, &l) < 0)
+			return false;
+		if (tag == 0x31)
+			last_set = v, last_len = l; /* signerInfos is the last SET */
+	}
+	if (!last_set || der_next(last_set, last_set + last_len, &tag, &v, &l) < 0 || tag != 0x30)
+		return false;
+	return l >= 3 && memcmp(v, v1, 3) == 0;
+}
+
+/* Algorithm parameters must be absent or NULL. */
+static bool params_ok(const X509_ALGOR *a)
+{
+	int ptype;
+
+	X509_ALGOR_get0(NULL, &ptype, NULL, a);
+	return ptype == V_ASN1_UNDEF || ptype == V_ASN1_NULL;
+}
+
+static bool nid_in(int nid, const int *list, size_t n)
+{
+	for (size_t i = 0; i < n; i++)
+		if (list[i] == nid)
+			return true;
+	return false;
+}
+
+/* What the signature covers is the manifest digest and the signed attributes; the framing
+ * around them must be exactly what stele writes: signed id-data content, known algorithms,
+ * canonical DER. */
+static int check_structure(CMS_ContentInfo *cms, const uint8_t *der, size_t der_len,
+			   struct err *e)
+{
+	/* per digest: the signature algorithms that go with it */
+	static const int pairs[][4] = {
+		{NID_sha256, NID_rsaEncryption, NID_sha256WithRSAEncryption, NID_ecdsa_with_SHA256},
+		{NID_sha384, NID_rsaEncryption, NID_sha384WithRSAEncryption, NID_ecdsa_with_SHA384},
+		{NID_sha512, NID_rsaEncryption, NID_sha512WithRSAEncryption, NID_ecdsa_with_SHA512},
+	};
+	STACK_OF(CMS_SignerInfo) *sis = CMS_get0_SignerInfos(cms);
+	unsigned char *again = NULL;
+	int n;
+
+	if (OBJ_obj2nid(CMS_get0_eContentType(cms)) != NID_pkcs7_data)
+		return err_set(e, EINVAL, "signature: signed content is not id-data");
+	if (sk_CMS_SignerInfo_num(sis) != 1)
+		return err_set(e, EINVAL, "signature: expected exactly one signer");
+	for (int i = 0; i < sk_CMS_SignerInfo_num(sis); i++) {
+		X509_ALGOR *dig = NULL, *sig = NULL;
+
+		bool known = false;
+
+		CMS_SignerInfo_get0_algs(sk_CMS_SignerInfo_value(sis, i), NULL, NULL, &dig, &sig);
+		for (size_t k = 0; dig && sig && k < 3; k++)
+			known |= OBJ_obj2nid(dig->algorithm) == pairs[k][0] &&
+				 nid_in(OBJ_obj2nid(sig->algorithm), pairs[k] + 1, 3);
+		if (!known || !params_ok(dig) || !params_ok(sig))
+			return err_set(e, EINVAL, "signature: unexpected digest or signature "
+						  "algorithm");
+	}
+	if (!versions_ok(der, der_len))
+		return err_set(e, EINVAL, "signature: unexpected CMS version");
+	n = i2d_CMS_ContentInfo(cms, &again);
+	if (n != (int)der_len || memcmp(again, der, der_len) != 0) {
+		OPENSSL_free(again);
+		return err_set(e, EINVAL, "signature: not canonical DER");
+	}
+	OPENSSL_free(again);
+	return 0;
+}
+
 int sign_verify(const struct sign_trust *t, const void *data, size_t len, const uint8_t *der,
 		size_t der_len, const struct sign_verify_opts *o, char *ret_signer,
 		size_t signer_len, struct err *e)
@@ -234,7 +354,12 @@ int sign_verify(const struct sign_trust *t, const void *data, size_t len, const 
 		r = err_set(e, EINVAL, "signature: not CMS SignedData");
 		goto out;
 	}
-	in = BIO_new_mem_buf(data, (int)len);
+	r = check_structure(cms, der, der_len, e);
+	if (r < 0)
+		goto out;
+	/* a buffering BIO in front of the memory BIO: OpenSSL 3.0 copies memory BIOs in
+	 * CMS_verify and leaks the copy on some malformed inputs */
+	in = BIO_push(BIO_new(BIO_f_buffer()), BIO_new_mem_buf(data, (int)len));
 	if (!in || CMS_verify(cms, NULL, NULL, in, NULL,
 			      CMS_BINARY | CMS_DETACHED | CMS_NO_SIGNER_CERT_VERIFY) != 1) {
 		r = err_set(e, EBADMSG, "signature: does not match the manifest (%s)", ossl_reason());
@@ -255,7 +380,7 @@ int sign_verify(const struct sign_trust *t, const void *data, size_t len, const 
 out:
 	sk_X509_free(signers);
 	sk_X509_pop_free(certs, X509_free);
-	BIO_free(in);
+	BIO_free_all(in);
 	CMS_ContentInfo_free(cms);
 	ERR_clear_error();
 	return r;

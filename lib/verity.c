@@ -102,10 +102,9 @@ int verity_layout(const struct verity_params *p, struct verity_layout *l, struct
 	l->tree_offset = pos * p->hash_block_size;
 	for (int i = l->levels - 1; i >= 0; i--) {
 		uint32_t shift = (uint32_t)(i + 1) * bits;
-		uint64_t s = shift > 63 ? 1 : (p->data_blocks + (1ULL << shift) - 1) >> shift;
+		/* ceil(data_blocks / 2^shift) without overflowing near 2^64 */
+		uint64_t s = shift > 63 ? 1 : ((p->data_blocks - 1) >> shift) + 1;
 
-		if (shift > 63 && p->data_blocks > 1)
-			s = 1;
 		l->level_offset[i] = pos * p->hash_block_size;
 		l->level_blocks[i] = s;
 		if (pos + s < pos || (pos + s) > UINT64_MAX / p->hash_block_size)

@@ -50,6 +50,7 @@ __attribute__((format(printf, 2, 3))) static int ok(int cond, const char *fmt, .
 static int tap_done(void)
 {
 	printf("1..%d\n", tap_n);
+	fflush(stdout); /* LeakSanitizer exits with _exit */
 	return tap_failed ? 1 : 0;
 }
 

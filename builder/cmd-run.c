@@ -1,0 +1,255 @@
+/* `stele run IMAGE`: boots an image in QEMU with OVMF (UEFI). KVM only when a short probe boot
+ * proves it works (on some hosts /dev/kvm exists but guests hang), else TCG; STELE_ACCEL or
+ * --accel overrides. The serial console is the terminal with --console (or without a display). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "fileutil.h"
+
+#define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
+#define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
+#define MAX_DISKS 4
+
+void cmd_run_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: stele run IMAGE [options]\n"
+		"\n"
+		"Boots IMAGE (raw or qcow2) in QEMU with UEFI firmware (OVMF), as a virtio disk,\n"
+		"with a watchdog (i6300esb) for trial boots.\n"
+		"\n"
+		"Options:\n"
+		"      --snapshot       write nothing to IMAGE (changes go to a temporary overlay)\n"
+		"      --console        serial console on this terminal, no window (also the\n"
+		"                       default without $DISPLAY); quit with Ctrl-a x\n"
+		"      --disk FILE      attach FILE as another virtio disk (repeatable)\n"
+		"      --memory MIB     guest memory (default 1024)\n"
+		"      --accel kvm|tcg  accelerator (default: $STELE_ACCEL, else KVM when a probe\n"
+		"                       boot proves it works, else TCG)\n"
+		"      --dry-run        print the QEMU command line instead of running it\n"
+		"  -h, --help           this help\n");
+}
+
+/* A boot sector that writes "OK" to COM1 and halts: if it prints under KVM within a few
+ * seconds, KVM works on this host. */
+static const unsigned char probe_code[] = {
+	0xba, 0xf8, 0x03,       /* mov dx, 0x3f8 */
+	0xb0, 'O', 0xee,        /* mov al, 'O'; out dx, al */
+	0xb0, 'K', 0xee,        /* mov al, 'K'; out dx, al */
+	0xb0, '\n', 0xee,       /* mov al, '\n'; out dx, al */
+	0xfa, 0xf4, 0xeb, 0xfd, /* cli; hlt; jmp $-3 */
+};
+
+static int write_probe(const char *path)
+{
+	unsigned char sector[512] = {0};
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), r;
+
+	if (fd < 0)
+		return -errno;
+	memcpy(sector, probe_code, sizeof(probe_code));
+	sector[510] = 0x55;
+	sector[511] = 0xaa;
+	r = write_all(fd, sector, sizeof(sector));
+	close(fd);
+	return r;
+}
+
+static bool kvm_works(void)
+{
+	char dir[] = "/tmp/stele-kvm-probe-XXXXXX", disk[64], out[64];
+	char drive[96], serial[80];
+	char *argv[] = {"qemu-system-x86_64", "-accel", "kvm", "-machine", "pc", "-m", "16",
+			"-nodefaults", "-display", "none", "-no-reboot", "-drive", drive,
+			"-serial", serial, NULL};
+	bool ok = false;
+	pid_t pid;
+
+	if (access("/dev/kvm", R_OK | W_OK) != 0 || !mkdtemp(dir))
+		return false;
+	snprintf(disk, sizeof(disk), "%s/probe.img", dir);
+	snprintf(out, sizeof(out), "%s/serial.txt", dir);
+	snprintf(drive, sizeof(drive), "format=raw,file=%s", disk);
+	snprintf(serial, sizeof(serial), "file:%s", out);
+	if (write_probe(disk) == 0 && (pid = fork()) >= 0) {
+		if (pid == 0) {
+			int null = open("/dev/null", O_RDWR);
+			dup2(null, 0), dup2(null, 1), dup2(null, 2);
+			execvp(argv[0], argv);
+			_exit(127);
+		}
+		for (int i = 0; i < 30 && !ok; i++) { /* 3 seconds */
+			char buf[8] = "";
+			int fd = open(out, O_RDONLY);
+			if (fd >= 0) {
+				ok = read(fd, buf, 2) == 2 && memcmp(buf, "OK", 2) == 0;
+				close(fd);
+			}
+			if (!ok)
+				nanosleep(&(struct timespec){0, 100000000}, NULL);
+		}
+		kill(pid, SIGKILL);
+		waitpid(pid, NULL, 0);
+	}
+	unlink(disk);
+	unlink(out);
+	rmdir(dir);
+	return ok;
+}
+
+static const char *choose_accel(const char *opt)
+{
+	const char *env = getenv("STELE_ACCEL");
+
+	if (opt)
+		return opt;
+	if (env && *env)
+		return env;
+	return kvm_works() ? "kvm" : "tcg";
+}
+
+static const char *image_format(const char *path)
+{
+	char magic[4] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, magic, 4) != 4)
+			magic[0] = '\0';
+		close(fd);
+	}
+	return memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
+}
+
+struct run_opts {
+	bool snapshot, console, dry_run;
+	const char *accel, *memory;
+	const char *disks[MAX_DISKS];
+	int ndisks;
+};
+
+static int parse(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option opts[] = {
+		{"snapshot", no_argument, NULL, 's'}, {"console", no_argument, NULL, 'c'},
+		{"disk", required_argument, NULL, 'd'}, {"memory", required_argument, NULL, 'm'},
+		{"accel", required_argument, NULL, 'a'}, {"dry-run", no_argument, NULL, 'n'},
+		{"help", no_argument, NULL, 'h'}, {0},
+	};
+	int c;
+
+	o->memory = "1024";
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->snapshot = true; break;
+		case 'c': o->console = true; break;
+		case 'n': o->dry_run = true; break;
+		case 'm': o->memory = optarg; break;
+		case 'a':
+			if (strcmp(optarg, "kvm") != 0 && strcmp(optarg, "tcg") != 0)
+				return fprintf(stderr, "stele run: --accel kvm|tcg\n"), -1;
+			o->accel = optarg;
+			break;
+		case 'd':
+			if (o->ndisks == MAX_DISKS)
+				return fprintf(stderr, "stele run: at most %d --disk\n", MAX_DISKS), -1;
+			o->disks[o->ndisks++] = optarg;
+			break;
+		case 'h': cmd_run_help(stdout); exit(0);
+		default: cmd_run_help(stderr); return -1;
+		}
+	}
+	if (argc - optind != 1)
+		return fprintf(stderr, "stele run: expected one IMAGE\n"), -1;
+	return 0;
+}
+
+/* A private copy of the UEFI variable store, so runs do not share boot entries. */
+static int vars_copy(char *out, size_t n)
+{
+	char *buf;
+	size_t len;
+	int fd, r;
+
+	snprintf(out, n, "%s/stele-ovmf-vars-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	fd = mkstemp(out);
+	if (fd < 0)
+		return -errno;
+	r = file_read_all(OVMF_VARS, 16u << 20, &buf, &len, NULL);
+	if (r == 0) {
+		r = write_all(fd, buf, len);
+		free(buf);
+	}
+	close(fd);
+	return r;
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {0};
+	char *args[64], code[256], vars_arg[300], vars[256], drives[MAX_DISKS + 1][4200];
+	int n = 0;
+
+	if (parse(argc, argv, &o) < 0)
+		return EXIT_USAGE;
+	if (access(argv[optind], R_OK) != 0 || access(OVMF_CODE, R_OK) != 0) {
+		fprintf(stderr, "stele run: %s: %s\n",
+			access(OVMF_CODE, R_OK) ? OVMF_CODE " (install ovmf)" : argv[optind],
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!o.dry_run && vars_copy(vars, sizeof(vars)) < 0) {
+		fprintf(stderr, "stele run: copying %s: %s\n", OVMF_VARS, strerror(errno));
+		return 1;
+	}
+	if (o.dry_run)
+		snprintf(vars, sizeof(vars), "OVMF_VARS_COPY");
+	o.accel = choose_accel(o.accel);
+	snprintf(code, sizeof(code), "if=pflash,format=raw,unit=0,readonly=on,file=%s", OVMF_CODE);
+	snprintf(vars_arg, sizeof(vars_arg), "if=pflash,format=raw,unit=1,file=%s", vars);
+	snprintf(drives[0], sizeof(drives[0]), "if=virtio,format=%s,file=%s%s",
+		 image_format(argv[optind]), argv[optind], o.snapshot ? ",snapshot=on" : "");
+	for (int i = 0; i < o.ndisks; i++)
+		snprintf(drives[i + 1], sizeof(drives[0]), "if=virtio,format=%s,file=%s",
+			 image_format(o.disks[i]), o.disks[i]);
+	const char *fixed[] = {"qemu-system-x86_64", "-machine", "q35", "-accel", o.accel,
+			       "-m", o.memory, "-smp", "2", "-drive", code, "-drive", vars_arg,
+			       "-device", "i6300esb", "-no-user-config", "-nic", "none"};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+		args[n++] = (char *)fixed[i];
+	for (int i = 0; i <= o.ndisks; i++) {
+		args[n++] = "-drive";
+		args[n++] = drives[i];
+	}
+	if (o.console || !getenv("DISPLAY")) {
+		args[n++] = "-nographic";
+		args[n++] = "-serial";
+		args[n++] = "mon:stdio";
+	} else {
+		args[n++] = "-serial";
+		args[n++] = "vc";
+	}
+	args[n] = NULL;
+	if (o.dry_run) {
+		for (int i = 0; i < n; i++)
+			printf("%s%s", i ? " " : "", args[i]);
+		printf("\n");
+		return 0;
+	}
+	fprintf(stderr, "stele run: %s with %s\n", argv[optind], o.accel);
+	execvp(args[0], args);
+	fprintf(stderr, "stele run: %s: %s (install qemu-system-x86)\n", args[0], strerror(errno));
+	unlink(vars);
+	return 1;
+}

@@ -1,0 +1,118 @@
+#include "esp.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "fileutil.h"
+
+static int write_file(const char *path, const void *buf, size_t len, struct err *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r = 0;
+
+	if (fd < 0)
+		return err_sys(e, errno, "%s", path);
+	if (write_all(fd, buf, len) < 0)
+		r = err_sys(e, errno, "writing %s", path);
+	close(fd);
+	return r;
+}
+
+static int set_times(const char *path, int64_t epoch, struct err *e)
+{
+	struct timespec ts[2] = {{.tv_sec = (time_t)epoch}, {.tv_sec = (time_t)epoch}};
+
+	if (utimensat(AT_FDCWD, path, ts, AT_SYMLINK_NOFOLLOW) < 0)
+		return err_sys(e, errno, "%s", path);
+	return 0;
+}
+
+/* A staging tree EFI/BOOT/BOOTX64.EFI + EFI/stele/grubenv, every time set to epoch. */
+static int stage(const char *dir, const char *bootx64, const char grubenv[1024], int64_t epoch,
+		 struct err *e)
+{
+	static const char *const dirs[] = {"EFI", "EFI/BOOT", "EFI/stele"};
+	char path[4096], *efi = NULL;
+	size_t len;
+	int r;
+
+	for (size_t i = 0; i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, dirs[i]);
+		if (mkdir(path, 0755) < 0)
+			return err_sys(e, errno, "%s", path);
+	}
+	r = file_read_all(bootx64, 64u << 20, &efi, &len, e);
+	snprintf(path, sizeof(path), "%s/EFI/BOOT/BOOTX64.EFI", dir);
+	if (r == 0)
+		r = write_file(path, efi, len, e);
+	free(efi);
+	snprintf(path, sizeof(path), "%s/%s", dir, ESP_GRUBENV_PATH);
+	if (r == 0)
+		r = write_file(path, grubenv, 1024, e);
+	for (int i = 2; r == 0 && i >= 0; i--) {
+		const char *files[] = {"EFI/BOOT/BOOTX64.EFI", ESP_GRUBENV_PATH, NULL};
+		snprintf(path, sizeof(path), "%s/%s", dir, i < 2 ? files[i] : dirs[0]);
+		r = set_times(path, epoch, e);
+	}
+	for (size_t i = 0; r == 0 && i < 3; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, dirs[i]);
+		r = set_times(path, epoch, e);
+	}
+	return r;
+}
+
+static void remove_stage(const char *dir)
+{
+	static const char *const paths[] = {"EFI/BOOT/BOOTX64.EFI", ESP_GRUBENV_PATH, "EFI/BOOT",
+					    "EFI/stele", "EFI", ""};
+	char path[4096];
+
+	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, paths[i]);
+		if (unlink(path) < 0)
+			rmdir(path);
+	}
+}
+
+int esp_make(const char *path, uint64_t size, const char *bootx64, const char grubenv[1024],
+	     uint32_t volume_id, int64_t epoch, struct err *e)
+{
+	char volid[16], tmp[4096], src[4096];
+	char *mkfs[] = {"mkfs.vfat", "-F", "32", "-n", "STELE-ESP", "-i", volid, "--invariant",
+			(char *)path, NULL};
+	char sde[48];
+	/* mtools takes the times of the directories it creates from SOURCE_DATE_EPOCH */
+	char *mcopy[] = {"env", sde, "mcopy", "-i", (char *)path, "-s", "-m", "-Q", src, "::/",
+			 NULL};
+	const char *tmpdir = getenv("TMPDIR");
+	int fd, r;
+
+	snprintf(volid, sizeof(volid), "%08x", volume_id);
+	snprintf(sde, sizeof(sde), "SOURCE_DATE_EPOCH=%lld", (long long)epoch);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (fd < 0)
+		return err_sys(e, errno, "creating %s", path);
+	r = ftruncate(fd, (off_t)size) < 0 ? err_sys(e, errno, "sizing %s", path) : 0;
+	close(fd);
+	if (r < 0)
+		return r;
+	r = run_capture(mkfs, NULL, 1 << 16, NULL, e);
+	if (r < 0)
+		return err_prefix(e, r, "making the ESP (FAT32 needs at least 33 MiB)");
+	snprintf(tmp, sizeof(tmp), "%s/stele-esp-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (!mkdtemp(tmp))
+		return err_sys(e, errno, "creating a staging directory");
+	r = stage(tmp, bootx64, grubenv, epoch, e);
+	snprintf(src, sizeof(src), "%s/EFI", tmp);
+	if (r == 0) {
+		r = run_capture(mcopy, NULL, 1 << 16, NULL, e);
+		if (r < 0)
+			err_prefix(e, r, "filling the ESP");
+	}
+	remove_stage(tmp);
+	return r;
+}
