@@ -18,9 +18,9 @@ BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/archive.c builder/overlay.c builder/ext4.c builder/build.c \
                builder/fileutil.c builder/keys.c builder/slotimg.c builder/elf.c \
                builder/initramfs.c builder/disk.c builder/esp.c builder/image.c \
-               bootloader/bootstate.c
+               builder/gptread.c bootloader/bootstate.c
 STELE_SRC := builder/main.c builder/cmd-verity.c builder/cmd-keygen.c builder/cmd-verify.c \
-             builder/cmd-run.c \
+             builder/cmd-run.c builder/cmd-state.c \
              $(BUILDER_SRC) $(LIB_SRC)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
@@ -42,8 +42,9 @@ all: $(B)/stele $(if $(wildcard rootfs/stele-init.c),$(B)/stele-init) $(B)/BOOTX
 # Device programs: never sanitizer builds (they run inside the images).
 INIT_SRC := $(filter-out rootfs/stele-update.c,$(wildcard rootfs/*.c)) \
             lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c
+INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
 $(B)/stele-init: $(INIT_SRC) $(wildcard rootfs/*.h lib/*.h) Makefile | $(B)
-	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(INIT_LIBS)
 
 $(B)/BOOTX64.EFI: bootloader/grub.cfg bootloader/mkgrub.sh | $(B)
 	bootloader/mkgrub.sh bootloader/grub.cfg $@

@@ -13,6 +13,8 @@ int cmd_keygen(int argc, char **argv);
 void cmd_keygen_help(FILE *f);
 int cmd_run(int argc, char **argv);
 void cmd_run_help(FILE *f);
+int cmd_state(int argc, char **argv);
+void cmd_state_help(FILE *f);
 int cmd_verify(int argc, char **argv);
 void cmd_verify_help(FILE *f);
 

@@ -157,6 +157,7 @@ static const struct command commands[] = {
 	 cmd_verity_help},
 	{"keygen", "make a CA and a signing key", cmd_keygen, cmd_keygen_help},
 	{"run", "boot an image in QEMU", cmd_run, cmd_run_help},
+	{"state", "show or change the boot state of a disk image", cmd_state, cmd_state_help},
 	{"version", "print the version", cmd_version, version_help},
 	{"help", "help on a command", cmd_help, help_help},
 	{0},
@@ -221,7 +222,8 @@ int main(int argc, char **argv)
 	}
 	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) &&
 	    c->run != cmd_build && c->run != cmd_verity &&
-	    c->run != cmd_keygen && c->run != cmd_verify && c->run != cmd_run) {
+	    c->run != cmd_keygen && c->run != cmd_verify && c->run != cmd_run &&
+	    c->run != cmd_state) {
 		c->help(stdout);
 		return 0;
 	}

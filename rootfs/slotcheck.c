@@ -1,0 +1,209 @@
+#include "slotcheck.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "../lib/sign.h"
+#include "../lib/verity.h"
+#include "partitions.h"
+#include "util.h"
+
+static int pread_full(int fd, void *buf, size_t len, uint64_t off, const char *what,
+		      struct err *e)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_sys(e, errno, "reading the %s", what);
+		if (n == 0)
+			return err_set(e, EIO, "reading the %s: unexpected end", what);
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+static int read_header(int fd, const char *node, struct slot_header *ret, struct err *e)
+{
+	uint8_t buf[SLOT_HEADER_SIZE];
+	uint64_t size;
+	int rc;
+
+	rc = blockdev_size(fd, node, &size, e);
+	if (rc == 0)
+		rc = pread_full(fd, buf, sizeof(buf), 0, "slot header", e);
+	if (rc == 0)
+		rc = slot_header_decode(buf, sizeof(buf), size, ret, e);
+	return rc;
+}
+
+static int verify(const char *trust_path, const char *manifest, size_t mlen,
+		  const uint8_t *sig, size_t slen, char *signer, size_t signer_len,
+		  struct err *e)
+{
+	const struct sign_verify_opts opts = {.no_time_check = true};
+	struct sign_trust *t = NULL;
+	int rc;
+
+	rc = sign_trust_load(&trust_path, 1, &t, e);
+	if (rc < 0)
+		return err_prefix(e, rc, "trust store");
+	rc = sign_verify(t, manifest, mlen, sig, slen, &opts, signer, signer_len, e);
+	sign_trust_free(t);
+	return rc < 0 ? err_prefix(e, rc, "signature") : 0;
+}
+
+static int read_signed(int fd, const char *trust_path, struct slot_info *s, struct err *e)
+{
+	const struct slot_header *h = &s->header;
+	char *manifest = malloc(h->manifest_size + 1);
+	uint8_t *sig = malloc(h->signature_size);
+	int rc;
+
+	rc = manifest && sig ? 0 : err_set(e, ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = pread_full(fd, manifest, h->manifest_size, h->manifest_offset, "manifest", e);
+	if (rc == 0)
+		rc = pread_full(fd, sig, h->signature_size, h->signature_offset, "signature", e);
+	if (rc == 0)
+		rc = verify(trust_path, manifest, h->manifest_size, sig, h->signature_size,
+			    s->signer, sizeof(s->signer), e);
+	if (rc == 0)
+		rc = manifest_parse(manifest, h->manifest_size, &s->m, e);
+	free(manifest);
+	free(sig);
+	return rc;
+}
+
+int slotcheck_read(const char *verity_node, const char *trust_path, struct slot_info *ret,
+		   struct err *e)
+{
+	struct slot_info s;
+	int fd, rc;
+
+	memset(&s, 0, sizeof(s));
+	fd = open(verity_node, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "%s", verity_node);
+	rc = read_header(fd, verity_node, &s.header, e);
+	if (rc == 0)
+		rc = read_signed(fd, trust_path, &s, e);
+	close(fd);
+	if (rc < 0)
+		return err_prefix(e, rc, "%s", verity_node);
+	*ret = s;
+	return 0;
+}
+
+int slotcheck_compat(const struct manifest *m, const char *product, const char *machine,
+		     struct err *e)
+{
+	if (strcmp(m->product, product) != 0)
+		return err_set(e, EPERM, "the slot holds product \"%s\", this device runs \"%s\"",
+			       m->product, product);
+	if (strcmp(m->arch, machine) != 0)
+		return err_set(e, EPERM, "the slot is built for %s, this machine is %s", m->arch,
+			       machine);
+	return 0;
+}
+
+static int parse_index(const char *path, const char *text, uint64_t *ret, struct err *e)
+{
+	uint64_t v = 0;
+	const char *p = text;
+
+	if (*p < '0' || *p > '9')
+		return err_set(e, EINVAL, "%s: expected a decimal number", path);
+	for (; *p >= '0' && *p <= '9'; p++) {
+		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
+			return err_set(e, ERANGE, "%s: number too large", path);
+		v = v * 10 + (uint64_t)(*p - '0');
+	}
+	if (*p)
+		return err_set(e, EINVAL, "%s: expected a decimal number", path);
+	*ret = v;
+	return 0;
+}
+
+int slotcheck_rollback(const struct manifest *m, const char *min_path, struct err *e)
+{
+	char text[64];
+	uint64_t min = 0;
+	int rc;
+
+	rc = util_read_text(min_path, text, sizeof(text), NULL, e);
+	if (rc == -ENOENT)
+		return 0;
+	if (rc < 0)
+		return rc;
+	util_chomp(text);
+	rc = parse_index(min_path, text, &min, e);
+	if (rc < 0)
+		return rc;
+	if (m->rollback_index < min)
+		return err_set(e, EPERM, "rollback index %llu of version %s is below this device's "
+					 "minimum %llu (a downgrade)",
+			       (unsigned long long)m->rollback_index, m->version,
+			       (unsigned long long)min);
+	return 0;
+}
+
+static int manifest_params(const struct manifest *m, struct verity_params *ret,
+			   struct err *e)
+{
+	struct verity_params p;
+	size_t salt_len;
+
+	verity_params_init(&p);
+	if (strlen(m->verity.algorithm) >= sizeof(p.hash_name))
+		return err_set(e, EINVAL, "manifest: verity.algorithm too long");
+	strcpy(p.hash_name, m->verity.algorithm);
+	p.data_block_size = m->verity.data_block_size;
+	p.hash_block_size = m->verity.hash_block_size;
+	p.data_blocks = m->verity.data_blocks;
+	p.hash_offset = m->verity.hash_offset;
+	if (verity_hex_decode(m->verity.salt, p.salt, sizeof(p.salt), &salt_len) < 0)
+		return err_set(e, EINVAL, "manifest: verity.salt: bad hex");
+	p.salt_size = (uint16_t)salt_len;
+	*ret = p;
+	return 0;
+}
+
+int slotcheck_geometry(const struct slot_info *s, uint64_t root_size, uint64_t *ret_hash_start,
+		       struct err *e)
+{
+	const struct slot_header *h = &s->header;
+	struct verity_params p;
+	struct verity_layout l;
+	int rc;
+
+	rc = manifest_params(&s->m, &p, e);
+	if (rc == 0)
+		rc = verity_layout(&p, &l, e);
+	if (rc < 0)
+		return err_prefix(e, rc, "verity parameters");
+	if (p.hash_offset != h->verity_offset)
+		return err_set(e, EINVAL, "manifest hash_offset %llu is not the slot's verity area "
+					  "(%llu)", (unsigned long long)p.hash_offset,
+			       (unsigned long long)h->verity_offset);
+	if (l.tree_end > h->verity_offset + h->verity_size)
+		return err_set(e, EINVAL, "the hash tree (up to byte %llu) runs past the verity "
+					  "area (%llu bytes at %llu)",
+			       (unsigned long long)l.tree_end, (unsigned long long)h->verity_size,
+			       (unsigned long long)h->verity_offset);
+	if (s->m.rootfs_size > root_size)
+		return err_set(e, EINVAL, "the rootfs (%llu bytes) is larger than its partition "
+					  "(%llu bytes)", (unsigned long long)s->m.rootfs_size,
+			       (unsigned long long)root_size);
+	*ret_hash_start = l.tree_offset / p.hash_block_size;
+	return 0;
+}
