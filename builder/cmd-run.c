@@ -21,6 +21,22 @@
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
 #define MAX_DISKS 4
 
+static int copy_file(const char *from, const char *to)
+{
+	char *buf;
+	size_t len;
+	int fd, r = file_read_all(from, 64u << 20, &buf, &len, NULL);
+
+	if (r < 0)
+		return r;
+	fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	r = fd < 0 ? -errno : write_all(fd, buf, len);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return r;
+}
+
 void cmd_run_help(FILE *f)
 {
 	fprintf(f,
@@ -38,71 +54,49 @@ void cmd_run_help(FILE *f)
 		"      --accel kvm|tcg  accelerator (default: $STELE_ACCEL, else KVM when a probe\n"
 		"                       boot proves it works, else TCG)\n"
 		"      --dry-run        print the QEMU command line instead of running it\n"
+		"      --print-accel    probe and print the accelerator that would be used\n"
 		"  -h, --help           this help\n");
 }
 
-/* A boot sector that writes "OK" to COM1 and halts: if it prints under KVM within a few
- * seconds, KVM works on this host. */
-static const unsigned char probe_code[] = {
-	0xba, 0xf8, 0x03,       /* mov dx, 0x3f8 */
-	0xb0, 'O', 0xee,        /* mov al, 'O'; out dx, al */
-	0xb0, 'K', 0xee,        /* mov al, 'K'; out dx, al */
-	0xb0, '\n', 0xee,       /* mov al, '\n'; out dx, al */
-	0xfa, 0xf4, 0xeb, 0xfd, /* cli; hlt; jmp $-3 */
-};
-
-static int write_probe(const char *path)
-{
-	unsigned char sector[512] = {0};
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600), r;
-
-	if (fd < 0)
-		return -errno;
-	memcpy(sector, probe_code, sizeof(probe_code));
-	sector[510] = 0x55;
-	sector[511] = 0xaa;
-	r = write_all(fd, sector, sizeof(sector));
-	close(fd);
-	return r;
-}
-
+/* KVM works when OVMF, started under it, writes to the serial console within a few seconds
+ * (where KVM is broken, guests die with "KVM internal error" or hang in the firmware). */
 static bool kvm_works(void)
 {
-	char dir[] = "/tmp/stele-kvm-probe-XXXXXX", disk[64], out[64];
-	char drive[96], serial[80];
-	char *argv[] = {"qemu-system-x86_64", "-accel", "kvm", "-machine", "pc", "-m", "16",
-			"-nodefaults", "-display", "none", "-no-reboot", "-drive", drive,
-			"-serial", serial, NULL};
-	bool ok = false;
+	char dir[] = "/tmp/stele-kvm-probe-XXXXXX", vars[64], out[64], code[160], vars_arg[128];
+	char serial[80];
+	char *argv[] = {"qemu-system-x86_64", "-machine", "q35", "-accel", "kvm", "-m", "128",
+			"-nodefaults", "-display", "none", "-no-reboot", "-drive", code, "-drive",
+			vars_arg, "-serial", serial, NULL};
+	bool ok = false, exited = false;
+	struct stat st;
 	pid_t pid;
 
 	if (access("/dev/kvm", R_OK | W_OK) != 0 || !mkdtemp(dir))
 		return false;
-	snprintf(disk, sizeof(disk), "%s/probe.img", dir);
+	snprintf(vars, sizeof(vars), "%s/vars.fd", dir);
 	snprintf(out, sizeof(out), "%s/serial.txt", dir);
-	snprintf(drive, sizeof(drive), "format=raw,file=%s", disk);
+	snprintf(code, sizeof(code), "if=pflash,format=raw,unit=0,readonly=on,file=%s", OVMF_CODE);
+	snprintf(vars_arg, sizeof(vars_arg), "if=pflash,format=raw,unit=1,file=%s", vars);
 	snprintf(serial, sizeof(serial), "file:%s", out);
-	if (write_probe(disk) == 0 && (pid = fork()) >= 0) {
+	if (copy_file(OVMF_VARS, vars) == 0 && (pid = fork()) >= 0) {
 		if (pid == 0) {
 			int null = open("/dev/null", O_RDWR);
 			dup2(null, 0), dup2(null, 1), dup2(null, 2);
 			execvp(argv[0], argv);
 			_exit(127);
 		}
-		for (int i = 0; i < 30 && !ok; i++) { /* 3 seconds */
-			char buf[8] = "";
-			int fd = open(out, O_RDONLY);
-			if (fd >= 0) {
-				ok = read(fd, buf, 2) == 2 && memcmp(buf, "OK", 2) == 0;
-				close(fd);
-			}
-			if (!ok)
+		for (int i = 0; i < 80 && !ok && !exited; i++) { /* 8 seconds */
+			ok = stat(out, &st) == 0 && st.st_size > 0;
+			exited = waitpid(pid, NULL, WNOHANG) == pid;
+			if (!ok && !exited)
 				nanosleep(&(struct timespec){0, 100000000}, NULL);
 		}
-		kill(pid, SIGKILL);
-		waitpid(pid, NULL, 0);
+		if (!exited) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
 	}
-	unlink(disk);
+	unlink(vars);
 	unlink(out);
 	rmdir(dir);
 	return ok;
@@ -133,7 +127,7 @@ static const char *image_format(const char *path)
 }
 
 struct run_opts {
-	bool snapshot, console, dry_run;
+	bool snapshot, console, dry_run, print_accel;
 	const char *accel, *memory;
 	const char *disks[MAX_DISKS];
 	int ndisks;
@@ -145,6 +139,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"snapshot", no_argument, NULL, 's'}, {"console", no_argument, NULL, 'c'},
 		{"disk", required_argument, NULL, 'd'}, {"memory", required_argument, NULL, 'm'},
 		{"accel", required_argument, NULL, 'a'}, {"dry-run", no_argument, NULL, 'n'},
+		{"print-accel", no_argument, NULL, 'p'},
 		{"help", no_argument, NULL, 'h'}, {0},
 	};
 	int c;
@@ -155,6 +150,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		case 's': o->snapshot = true; break;
 		case 'c': o->console = true; break;
 		case 'n': o->dry_run = true; break;
+		case 'p': o->print_accel = true; break;
 		case 'm': o->memory = optarg; break;
 		case 'a':
 			if (strcmp(optarg, "kvm") != 0 && strcmp(optarg, "tcg") != 0)
@@ -170,7 +166,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		default: cmd_run_help(stderr); return -1;
 		}
 	}
-	if (argc - optind != 1)
+	if (argc - optind != 1 && !o->print_accel)
 		return fprintf(stderr, "stele run: expected one IMAGE\n"), -1;
 	return 0;
 }
@@ -178,21 +174,14 @@ static int parse(int argc, char **argv, struct run_opts *o)
 /* A private copy of the UEFI variable store, so runs do not share boot entries. */
 static int vars_copy(char *out, size_t n)
 {
-	char *buf;
-	size_t len;
-	int fd, r;
+	int fd;
 
 	snprintf(out, n, "%s/stele-ovmf-vars-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
 	fd = mkstemp(out);
 	if (fd < 0)
 		return -errno;
-	r = file_read_all(OVMF_VARS, 16u << 20, &buf, &len, NULL);
-	if (r == 0) {
-		r = write_all(fd, buf, len);
-		free(buf);
-	}
 	close(fd);
-	return r;
+	return copy_file(OVMF_VARS, out);
 }
 
 int cmd_run(int argc, char **argv)
@@ -203,6 +192,10 @@ int cmd_run(int argc, char **argv)
 
 	if (parse(argc, argv, &o) < 0)
 		return EXIT_USAGE;
+	if (o.print_accel) {
+		printf("%s\n", choose_accel(o.accel));
+		return 0;
+	}
 	if (access(argv[optind], R_OK) != 0 || access(OVMF_CODE, R_OK) != 0) {
 		fprintf(stderr, "stele run: %s: %s\n",
 			access(OVMF_CODE, R_OK) ? OVMF_CODE " (install ovmf)" : argv[optind],
