@@ -71,6 +71,9 @@ $(A)/test-%: tests/test-%.c tests/tap.h $(BUILDER_SRC) $(LIB_SRC) $(HDRS) | $(A)
 $(A)/mkfixture: tests/mkfixture.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
+$(A)/blkid-parts: tests/blkid-parts.c | $(A)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
+
 $(B) $(A):
 	mkdir -p $@
 
@@ -82,8 +85,13 @@ image: deps
 	$(B)/stele build profiles/minimal.json -o out
 
 check: deps
-	$(MAKE) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture
+	$(MAKE) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture \
+		$(A)/blkid-parts
 	./tests/run.sh $(A)
+
+qemu-test: deps
+	$(MAKE) all
+	./qemu-tests/run.sh
 
 bench: deps
 	$(MAKE) $(B)/stele

@@ -146,6 +146,7 @@ static int copy_dir_contents(int src, int dst, struct copy *c)
 			close(fd);
 		return err_sys(c->e, errno, "reading the directory %s", len ? c->path : ".");
 	}
+	rewinddir(d); /* the dup shares the caller's offset */
 	while (rc == 0 && (de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;
@@ -181,6 +182,7 @@ static void clear_at(int dir, dev_t dev, int depth)
 			close(fd);
 		return;
 	}
+	rewinddir(d);
 	while ((de = readdir(d))) {
 		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
 			continue;

@@ -56,10 +56,10 @@ static int verify(const char *trust_path, const char *manifest, size_t mlen,
 
 	rc = sign_trust_load(&trust_path, 1, &t, e);
 	if (rc < 0)
-		return err_prefix(e, rc, "trust store");
+		return rc;
 	rc = sign_verify(t, manifest, mlen, sig, slen, &opts, signer, signer_len, e);
 	sign_trust_free(t);
-	return rc < 0 ? err_prefix(e, rc, "signature") : 0;
+	return rc;
 }
 
 static int read_signed(int fd, const char *trust_path, struct slot_info *s, struct err *e)
