@@ -12,8 +12,6 @@
 #include "../bootloader/bootstate.h"
 #include "commands.h"
 #include "esp.h"
-#include "fileutil.h"
-#include "gptread.h"
 
 #define MAX_SETS 16
 
@@ -26,55 +24,6 @@ void cmd_state_help(FILE *f)
 		"order and each slot's state and tries left. --set changes STELE_ORDER (\"a b\",\n"
 		"\"b a\", \"a\"), STELE_A_STATE / STELE_B_STATE (good, trial, bad) or\n"
 		"STELE_A_TRIES / STELE_B_TRIES (0..15); the result is validated before writing.\n");
-}
-
-static int esp_image(const char *img, char *out, size_t n, struct err *e)
-{
-	struct gpt_part parts[GPT_MAX_PARTS];
-	const struct gpt_part *esp;
-	int np, r = gpt_read(img, parts, &np, e);
-
-	if (r < 0)
-		return r;
-	esp = gpt_find(parts, np, "esp");
-	if (!esp)
-		return err_set(e, ENOENT, "%s: no partition labelled esp", img);
-	snprintf(out, n, "%s@@%llu", img, (unsigned long long)esp->start);
-	return 0;
-}
-
-static int read_env(const char *spec, char env[BOOTSTATE_SIZE], struct err *e)
-{
-	char *argv[] = {"mcopy", "-n", "-i", (char *)spec, "::/" ESP_GRUBENV_PATH, "-", NULL};
-	char *out = NULL;
-	int r = run_capture(argv, NULL, 4096, &out, e);
-
-	if (r < 0)
-		return err_prefix(e, r, "reading the boot state");
-	if (strlen(out) != BOOTSTATE_SIZE) {
-		free(out);
-		return err_set(e, EINVAL, "the boot state is not %d bytes", BOOTSTATE_SIZE);
-	}
-	memcpy(env, out, BOOTSTATE_SIZE);
-	free(out);
-	return 0;
-}
-
-static int write_env(const char *spec, const char env[BOOTSTATE_SIZE], struct err *e)
-{
-	char tmp[] = "/tmp/stele-grubenv-XXXXXX";
-	char *argv[] = {"mcopy", "-o", "-n", "-i", (char *)spec, tmp, "::/" ESP_GRUBENV_PATH,
-			NULL};
-	int fd = mkstemp(tmp), r;
-
-	if (fd < 0)
-		return err_sys(e, errno, "temporary file");
-	r = write_all(fd, env, BOOTSTATE_SIZE) < 0 ? err_sys(e, errno, "%s", tmp) : 0;
-	close(fd);
-	if (r == 0)
-		r = run_capture(argv, NULL, 4096, NULL, e);
-	unlink(tmp);
-	return r;
 }
 
 static int apply_set(struct bootstate *s, const char *assign, struct err *e)
@@ -162,7 +111,8 @@ int cmd_state(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return fprintf(stderr, "stele state: expected one IMAGE\n"), EXIT_USAGE;
-	if (esp_image(argv[optind], spec, sizeof(spec), &e) < 0 || read_env(spec, env, &e) < 0 ||
+	if (esp_image_spec(argv[optind], spec, sizeof(spec), &e) < 0 ||
+	    esp_read_env(spec, env, &e) < 0 ||
 	    bootstate_parse(env, BOOTSTATE_SIZE, &s, &e) < 0) {
 		fprintf(stderr, "stele state: %s\n", e.msg);
 		return 1;
@@ -173,7 +123,7 @@ int cmd_state(int argc, char **argv)
 			return EXIT_USAGE;
 		}
 	}
-	if (nsets && (bootstate_format(&s, env, &e) < 0 || write_env(spec, env, &e) < 0)) {
+	if (nsets && (bootstate_format(&s, env, &e) < 0 || esp_write_env(spec, env, &e) < 0)) {
 		fprintf(stderr, "stele state: %s\n", e.msg);
 		return 1;
 	}

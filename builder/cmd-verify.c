@@ -17,7 +17,10 @@
 #include "../lib/sign.h"
 #include "../lib/slot.h"
 #include "../lib/verity.h"
+#include "../bootloader/bootstate.h"
 #include "commands.h"
+#include "esp.h"
+#include "gptread.h"
 
 #define MAX_DATA_REPORTS 20
 
@@ -27,7 +30,9 @@ void cmd_verify_help(FILE *f)
 		"Usage: stele verify FILE... --trust CA.crt [options]\n"
 		"\n"
 		"Checks a slot: a <name>.verity partition image and its <name>.rootfs.ext4 (given\n"
-		"both, or the .verity alone when the rootfs sits beside it). Checks the header,\n"
+		"both, or the .verity alone when the rootfs sits beside it), or a whole disk image\n"
+		"(<name>.img: the GPT, both slots - an empty one is reported as such - and the\n"
+		"boot state). For a slot it checks the header,\n"
 		"the manifest's signature and certificate chain, the manifest's fields, the\n"
 		"dm-verity superblock, every hash tree block, every data block and the rootfs\n"
 		"sha256, and prints one line per check (\"ok\" or \"FAIL\" with what failed).\n"
@@ -45,12 +50,13 @@ struct report {
 	int failures;
 	bool json;
 	cJSON *checks;
+	const char *prefix; /* "slot a " when checking a disk image */
 };
 
 __attribute__((format(printf, 4, 5))) static void result(struct report *rp, bool ok,
 							  const char *check, const char *fmt, ...)
 {
-	char detail[600] = "";
+	char detail[600] = "", name[128];
 	va_list ap;
 
 	if (fmt) {
@@ -59,6 +65,8 @@ __attribute__((format(printf, 4, 5))) static void result(struct report *rp, bool
 		va_end(ap);
 	}
 	rp->failures += !ok;
+	snprintf(name, sizeof(name), "%s%s", rp->prefix ? rp->prefix : "", check);
+	check = name;
 	if (rp->json) {
 		cJSON *c = cJSON_CreateObject();
 		cJSON_AddStringToObject(c, "check", check);
@@ -86,10 +94,12 @@ static int read_at(int fd, void *buf, size_t len, uint64_t off)
 	return 0;
 }
 
+/* A slot's two parts: whole files, or partitions (offset and size) of a disk image. */
 struct slot_files {
 	const char *verity, *rootfs;
 	int vfd, rfd;
-	uint64_t vsize, rsize;
+	uint64_t voff, vsize, roff, rsize;
+	bool in_disk; /* the rootfs may be smaller than its partition */
 };
 
 static bool is_slot_image(int fd)
@@ -165,8 +175,9 @@ static char *read_region(int fd, uint64_t off, uint64_t size)
 }
 
 /* The superblock in the image must say what the signed manifest says. */
-static int check_superblock(struct report *rp, int vfd, const struct slot_header *h,
-			    const struct manifest *m, struct verity_params *vp)
+static int check_superblock(struct report *rp, const struct slot_files *s,
+			    const struct slot_header *h, const struct manifest *m,
+			    struct verity_params *vp)
 {
 	uint8_t sb[VERITY_SB_SIZE], salt[VERITY_MAX_SALT];
 	struct err e = {{0}};
@@ -178,7 +189,7 @@ static int check_superblock(struct report *rp, int vfd, const struct slot_header
 		       (unsigned long long)h->verity_offset);
 		return -1;
 	}
-	if (read_at(vfd, sb, sizeof(sb), h->verity_offset) < 0 ||
+	if (read_at(s->vfd, sb, sizeof(sb), s->voff + h->verity_offset) < 0 ||
 	    verity_sb_decode(sb, vp, &e) < 0) {
 		result(rp, false, "verity superblock", "%s", e.msg[0] ? e.msg : "unreadable");
 		return -1;
@@ -193,7 +204,8 @@ static int check_superblock(struct report *rp, int vfd, const struct slot_header
 						       "parameters");
 		return -1;
 	}
-	vp->hash_offset = h->verity_offset;
+	vp->hash_offset = s->voff + h->verity_offset;
+	vp->data_offset = s->roff;
 	result(rp, true, "verity superblock", NULL);
 	return 0;
 }
@@ -214,6 +226,28 @@ static void report_block(const char *what, uint64_t block, const char *detail, v
 	rp->failures--;
 }
 
+static int sha256_region(int fd, uint64_t off, uint64_t len, uint8_t out[SHA256_LEN])
+{
+	struct sha256_ctx *c = sha256_new();
+	char *buf = malloc(1 << 20);
+	int r = c && buf ? 0 : -ENOMEM;
+
+	while (r == 0 && len) {
+		size_t n = len < (1 << 20) ? (size_t)len : (1 << 20);
+		r = read_at(fd, buf, n, off);
+		if (r == 0)
+			sha256_update(c, buf, n);
+		off += n, len -= n;
+	}
+	free(buf);
+	if (r == 0) {
+		sha256_final(c, out);
+		return 0;
+	}
+	sha256_free(c);
+	return r;
+}
+
 static void check_data(struct report *rp, struct slot_files *s, const struct verity_params *vp,
 		       const struct manifest *m)
 {
@@ -224,7 +258,7 @@ static void check_data(struct report *rp, struct slot_files *s, const struct ver
 	long bad;
 
 	verity_hex_decode(m->verity.root_hash, root, sizeof(root), &root_len);
-	if (s->rsize != m->rootfs_size) {
+	if (s->in_disk ? s->rsize < m->rootfs_size : s->rsize != m->rootfs_size) {
 		result(rp, false, "rootfs size", "%llu bytes, the manifest says %llu",
 		       (unsigned long long)s->rsize, (unsigned long long)m->rootfs_size);
 		return;
@@ -238,8 +272,8 @@ static void check_data(struct report *rp, struct slot_files *s, const struct ver
 	else
 		result(rp, true, "hash tree and data", "%llu blocks",
 		       (unsigned long long)vp->data_blocks);
-	if (sha256_file(s->rootfs, sha, &e) < 0) {
-		result(rp, false, "rootfs sha256", "%s", e.msg);
+	if (sha256_region(s->rfd, s->roff, m->rootfs_size, sha) < 0) {
+		result(rp, false, "rootfs sha256", "cannot read the rootfs");
 		return;
 	}
 	hex_encode(sha, SHA256_LEN, hex);
@@ -267,14 +301,14 @@ static void verify_slot(struct report *rp, struct slot_files *s, const struct si
 	struct err e = {{0}};
 	char *manifest = NULL, *sig = NULL, signer[256] = "";
 
-	if (read_at(s->vfd, hdr, sizeof(hdr), 0) < 0 ||
+	if (read_at(s->vfd, hdr, sizeof(hdr), s->voff) < 0 ||
 	    slot_header_decode(hdr, sizeof(hdr), s->vsize, &h, &e) < 0) {
 		result(rp, false, "header", "%s", e.msg[0] ? e.msg : "truncated");
 		return;
 	}
 	result(rp, true, "header", NULL);
-	manifest = read_region(s->vfd, h.manifest_offset, h.manifest_size);
-	sig = read_region(s->vfd, h.signature_offset, h.signature_size);
+	manifest = read_region(s->vfd, s->voff + h.manifest_offset, h.manifest_size);
+	sig = read_region(s->vfd, s->voff + h.signature_offset, h.signature_size);
 	if (!manifest || !sig) {
 		result(rp, false, "header", "cannot read the manifest or signature");
 		goto out;
@@ -290,7 +324,7 @@ static void verify_slot(struct report *rp, struct slot_files *s, const struct si
 		goto out;
 	}
 	check_manifest_fields(rp, &m);
-	if (check_superblock(rp, s->vfd, &h, &m, &vp) < 0)
+	if (check_superblock(rp, s, &h, &m, &vp) < 0)
 		goto out;
 	if (!s->rootfs)
 		result(rp, false, "rootfs", "not given and not found beside %s", s->verity);
@@ -299,6 +333,106 @@ static void verify_slot(struct report *rp, struct slot_files *s, const struct si
 out:
 	free(manifest);
 	free(sig);
+}
+
+static bool is_gpt_disk(int fd)
+{
+	char m[8];
+
+	return read_at(fd, m, 8, 512) == 0 && memcmp(m, "EFI PART", 8) == 0;
+}
+
+static const char *const disk_labels[] = {"esp", "root_a", "verity_a", "root_b", "verity_b",
+					  "data"};
+
+static bool check_gpt(struct report *rp, const char *img, struct gpt_part *parts, int *n)
+{
+	struct err e = {{0}};
+
+	if (gpt_read(img, parts, n, &e) < 0) {
+		result(rp, false, "gpt", "%s", e.msg);
+		return false;
+	}
+	for (size_t i = 0; i < 6; i++) {
+		const struct gpt_part *p = gpt_find(parts, *n, disk_labels[i]);
+		if (!p) {
+			result(rp, false, "gpt", "no partition labelled %s", disk_labels[i]);
+			return false;
+		}
+		if (p->start % (1 << 20) || p->size % (1 << 20)) {
+			result(rp, false, "gpt", "%s is not 1 MiB aligned", disk_labels[i]);
+			return false;
+		}
+	}
+	result(rp, true, "gpt", "%d partitions", *n);
+	return true;
+}
+
+/* Whether each slot holds a slot header; an empty slot is reported as such. */
+static void verify_disk_slot(struct report *rp, const char *img, int fd, char slot,
+			     const struct gpt_part *parts, int n, const struct sign_trust *trust,
+			     const struct sign_verify_opts *vo, bool *present)
+{
+	char root[16], verity[16], prefix[16], magic[8];
+	const struct gpt_part *r, *v;
+	struct slot_files s;
+
+	snprintf(root, sizeof(root), "root_%c", slot);
+	snprintf(verity, sizeof(verity), "verity_%c", slot);
+	snprintf(prefix, sizeof(prefix), "slot %c: ", slot);
+	r = gpt_find(parts, n, root);
+	v = gpt_find(parts, n, verity);
+	rp->prefix = prefix;
+	*present = read_at(fd, magic, 8, v->start) == 0 && memcmp(magic, SLOT_MAGIC, 8) == 0;
+	if (!*present) {
+		result(rp, true, "contents", "empty (no slot header)");
+	} else {
+		s = (struct slot_files){.verity = img, .rootfs = img, .vfd = fd, .rfd = fd,
+					.voff = v->start, .vsize = v->size, .roff = r->start,
+					.rsize = r->size, .in_disk = true};
+		verify_slot(rp, &s, trust, vo);
+	}
+	rp->prefix = NULL;
+}
+
+static void check_boot_state(struct report *rp, const char *img, const bool present[2])
+{
+	char spec[4200], env[BOOTSTATE_SIZE];
+	struct bootstate bs;
+	struct err e = {{0}};
+
+	if (esp_image_spec(img, spec, sizeof(spec), &e) < 0 || esp_read_env(spec, env, &e) < 0 ||
+	    bootstate_parse(env, sizeof(env), &bs, &e) < 0) {
+		result(rp, false, "boot state", "%s", e.msg);
+		return;
+	}
+	for (size_t i = 0; i < 2; i++) {
+		if (!present[i] && bs.slots[i].state != BOOTSTATE_BAD) {
+			result(rp, false, "boot state", "slot %c is empty but marked %s",
+			       bootstate_slot_name(i), bootstate_state_name(bs.slots[i].state));
+			return;
+		}
+	}
+	result(rp, true, "boot state", "order %c%s%c; a %s, %u tries; b %s, %u tries", bs.order[0],
+	       bs.n_order > 1 ? " " : "", bs.n_order > 1 ? bs.order[1] : ' ',
+	       bootstate_state_name(bs.slots[0].state), bs.slots[0].tries,
+	       bootstate_state_name(bs.slots[1].state), bs.slots[1].tries);
+}
+
+static void verify_disk(struct report *rp, const char *img, int fd,
+			const struct sign_trust *trust, const struct sign_verify_opts *vo)
+{
+	struct gpt_part parts[GPT_MAX_PARTS];
+	bool present[2];
+	int n;
+
+	if (!check_gpt(rp, img, parts, &n))
+		return;
+	verify_disk_slot(rp, img, fd, 'a', parts, n, trust, vo, &present[0]);
+	verify_disk_slot(rp, img, fd, 'b', parts, n, trust, vo, &present[1]);
+	if (!present[0] && !present[1])
+		result(rp, false, "slots", "both slots are empty");
+	check_boot_state(rp, img, present);
 }
 
 int cmd_verify(int argc, char **argv)
@@ -340,12 +474,21 @@ int cmd_verify(int argc, char **argv)
 		fprintf(stderr, "stele verify: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
-	if (classify(argc - optind, argv + optind, &s, sibling, sizeof(sibling)) < 0)
-		goto out;
-	s.vsize = file_size(s.vfd);
-	s.rsize = s.rfd >= 0 ? file_size(s.rfd) : 0;
 	rp.checks = cJSON_CreateArray();
-	verify_slot(&rp, &s, trust, &vo);
+	if (argc - optind == 1 && (s.vfd = open(argv[optind], O_RDONLY | O_CLOEXEC)) >= 0 &&
+	    is_gpt_disk(s.vfd)) {
+		s.verity = argv[optind];
+		verify_disk(&rp, argv[optind], s.vfd, trust, &vo);
+	} else {
+		if (s.vfd >= 0)
+			close(s.vfd);
+		s.vfd = -1;
+		if (classify(argc - optind, argv + optind, &s, sibling, sizeof(sibling)) < 0)
+			goto out;
+		s.vsize = file_size(s.vfd);
+		s.rsize = s.rfd >= 0 ? file_size(s.rfd) : 0;
+		verify_slot(&rp, &s, trust, &vo);
+	}
 	if (rp.json) {
 		cJSON *j = cJSON_CreateObject();
 		char *text;

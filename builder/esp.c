@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "fileutil.h"
+#include "gptread.h"
 
 static int write_file(const char *path, const void *buf, size_t len, struct err *e)
 {
@@ -116,3 +117,53 @@ int esp_make(const char *path, uint64_t size, const char *bootx64, const char gr
 	remove_stage(tmp);
 	return r;
 }
+
+int esp_image_spec(const char *img, char *out, size_t n, struct err *e)
+{
+	struct gpt_part parts[GPT_MAX_PARTS];
+	const struct gpt_part *esp;
+	int np, r = gpt_read(img, parts, &np, e);
+
+	if (r < 0)
+		return r;
+	esp = gpt_find(parts, np, "esp");
+	if (!esp)
+		return err_set(e, ENOENT, "%s: no partition labelled esp", img);
+	snprintf(out, n, "%s@@%llu", img, (unsigned long long)esp->start);
+	return 0;
+}
+
+int esp_read_env(const char *spec, char env[1024], struct err *e)
+{
+	char *argv[] = {"mcopy", "-n", "-i", (char *)spec, "::/" ESP_GRUBENV_PATH, "-", NULL};
+	char *out = NULL;
+	int r = run_capture(argv, NULL, 4096, &out, e);
+
+	if (r < 0)
+		return err_prefix(e, r, "reading the boot state");
+	if (strlen(out) != 1024) {
+		free(out);
+		return err_set(e, EINVAL, "the boot state is not %d bytes", 1024);
+	}
+	memcpy(env, out, 1024);
+	free(out);
+	return 0;
+}
+
+int esp_write_env(const char *spec, const char env[1024], struct err *e)
+{
+	char tmp[] = "/tmp/stele-grubenv-XXXXXX";
+	char *argv[] = {"mcopy", "-o", "-n", "-i", (char *)spec, tmp, "::/" ESP_GRUBENV_PATH,
+			NULL};
+	int fd = mkstemp(tmp), r;
+
+	if (fd < 0)
+		return err_sys(e, errno, "temporary file");
+	r = write_all(fd, env, 1024) < 0 ? err_sys(e, errno, "%s", tmp) : 0;
+	close(fd);
+	if (r == 0)
+		r = run_capture(argv, NULL, 4096, NULL, e);
+	unlink(tmp);
+	return r;
+}
+

@@ -310,7 +310,7 @@ static void *leaf_worker(void *arg)
 		uint64_t n = j->count - done < per_read ? j->count - done : per_read;
 		uint64_t blk = j->first + done;
 
-		j->result = pread_full(j->fd, buf, (size_t)(n * dbs), blk * dbs);
+		j->result = pread_full(j->fd, buf, (size_t)(n * dbs), j->p->data_offset + blk * dbs);
 		for (uint64_t i = 0; j->result == 0 && i < n; i++) {
 			uint64_t b = blk + i;
 			uint8_t *slot = j->level0 + (b / j->l->hashes_per_block) * j->p->hash_block_size +
@@ -442,13 +442,15 @@ static int build_upper(const struct verity_params *p, const struct verity_layout
 static int check_data_size(int fd, const struct verity_params *p, struct err *e)
 {
 	off_t end = lseek(fd, 0, SEEK_END);
+	uint64_t have;
 
 	if (end < 0)
 		return err_sys(e, errno, "data device");
-	if ((uint64_t)end / p->data_block_size < p->data_blocks)
+	have = (uint64_t)end > p->data_offset ? ((uint64_t)end - p->data_offset) / p->data_block_size
+					      : 0;
+	if (have < p->data_blocks)
 		return err_set(e, EINVAL, "data device has %llu blocks, %llu expected",
-			       (unsigned long long)((uint64_t)end / p->data_block_size),
-			       (unsigned long long)p->data_blocks);
+			       (unsigned long long)have, (unsigned long long)p->data_blocks);
 	return 0;
 }
 
@@ -471,7 +473,7 @@ int verity_create(int data_fd, int hash_fd, const struct verity_params *p, unsig
 		single = malloc(p->data_block_size);
 		r = single && hasher_init(&h, p) == 0 ? 0 : -ENOMEM;
 		if (r == 0)
-			r = pread_full(data_fd, single, p->data_block_size, 0);
+			r = pread_full(data_fd, single, p->data_block_size, p->data_offset);
 		if (r == 0)
 			r = hash_block(&h, single, p->data_block_size, root);
 		hasher_free(&h);
@@ -584,7 +586,7 @@ long verity_check(int data_fd, int hash_fd, const struct verity_params *p, const
 		uint8_t *blk = malloc(p->data_block_size);
 		r = blk && hasher_init(&h, p) == 0 ? 0 : -ENOMEM;
 		if (r == 0)
-			r = pread_full(data_fd, blk, p->data_block_size, 0);
+			r = pread_full(data_fd, blk, p->data_block_size, p->data_offset);
 		if (r == 0)
 			r = hash_block(&h, blk, p->data_block_size, d);
 		hasher_free(&h);

@@ -25,6 +25,8 @@ struct verity_params {
 	uint16_t salt_size;
 	uint8_t uuid[16];
 	uint64_t hash_offset;      /* byte offset of the superblock in the hash file */
+	uint64_t data_offset;      /* byte offset of data block 0 in the data file (a partition
+				    * inside a disk image); not stored in the superblock */
 };
 
 /* Where the tree lives, as veritysetup lays it out. Offsets in bytes from the start of the

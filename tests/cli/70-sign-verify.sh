@@ -104,7 +104,11 @@ run "$STELE" build profile.json -o e1 --keys other -q
 is "ECDSA-signed build" "$rc" 0
 run "$STELE" verify e1/fixture-1.verity --trust other/ca.crt
 is "ECDSA-signed slot verifies" "$rc" 0
-check "ECDSA build: the rootfs is still reproducible" -- cmp a/fixture-1.rootfs.ext4 e1/fixture-1.rootfs.ext4
+run "$STELE" build profile.json -o e2 --keys other -q
+check "ECDSA builds: the rootfs is still reproducible" -- cmp e1/fixture-1.rootfs.ext4 e2/fixture-1.rootfs.ext4
+check "ECDSA builds: the manifest is still reproducible" -- cmp e1/fixture-1.manifest.json e2/fixture-1.manifest.json
+! cmp -s e1/fixture-1.manifest.sig e2/fixture-1.manifest.sig
+ok $? "ECDSA builds: the signature is randomized (documented)"
 
 # without keys: development keys, created once, with a loud warning
 run env STELE_DEV_KEYS="$work/dev" "$STELE" build profile.json -o d -q

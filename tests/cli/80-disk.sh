@@ -78,6 +78,24 @@ is "qemu-img check passes on the qcow2" "$rc" 0
 check "qemu-img compare: qcow2 and raw hold the same disk" -- \
 	qemu-img compare -f raw -F qcow2 "$img" a/minimal-1.0.0.qcow2
 
+run "$STELE" verify "$img" --trust keys/ca.crt
+is "stele verify on the disk image: exit 0" "$rc" 0
+has "stele verify: GPT" "$out" "ok   gpt"
+has "stele verify: slot a checked block by block" "$out" "ok   slot a: hash tree and data"
+has "stele verify: slot b reported empty" "$out" "slot b: contents: empty"
+has "stele verify: boot state" "$out" "ok   boot state: order a b"
+cp --sparse=always "$img" t.img
+root_a=$(($(field 2 start) * 512))
+printf 'X' | dd of=t.img bs=1 seek=$((root_a + 4096 * 100 + 5)) conv=notrunc 2>/dev/null
+run "$STELE" verify t.img --trust keys/ca.crt
+is "a flipped byte in slot a: exit 1" "$rc" 1
+has "a flipped byte in slot a: the block is named" "$out" "FAIL slot a: data block 100"
+cp --sparse=always "$img" t.img
+"$STELE" state t.img --set STELE_B_STATE=good --set STELE_B_TRIES=3 >/dev/null
+run "$STELE" verify t.img --trust keys/ca.crt
+is "an empty slot marked good: exit 1" "$rc" 1
+has "an empty slot marked good: the boot state check fails" "$out" "FAIL boot state: slot b is empty but marked good"
+
 printf '%s\n' "{ \"extends\": \"$TOP/profiles/minimal.json\", \"layout\": { \"slot_size\": \"64M\" } }" >small.json
 run "$STELE" build small.json -o c --keys keys -q
 is "a slot too small for the rootfs: exit 1" "$rc" 1
