@@ -502,9 +502,9 @@ int cmd_verify(int argc, char **argv)
 		free(text);
 		cJSON_Delete(j);
 	}
-	cJSON_Delete(rp.checks);
 	rc = rp.failures ? 1 : 0;
 out:
+	cJSON_Delete(rp.checks);
 	if (s.vfd >= 0)
 		close(s.vfd);
 	if (s.rfd >= 0)

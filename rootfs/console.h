@@ -1,12 +1,13 @@
-/* stele-init's console: every line goes to /dev/console (stderr until that is open, or when it
- * cannot be), prefixed "stele-init: ", in one write so kernel messages do not split it. Debug
- * lines only appear with stele.debug on the kernel command line. */
+/* stele-init's console: every line goes to each active console of the kernel (serial and
+ * screen alike), else to /dev/console, else stderr; prefixed "stele-init: " and written in one
+ * write so kernel messages do not split it. Debug lines only with stele.debug. */
 #ifndef STELE_INIT_CONSOLE_H
 #define STELE_INIT_CONSOLE_H
 
 #include <stdbool.h>
 
-/* Opens /dev/console; also puts it on fds 0-2 when they are closed (the kernel leaves them
+/* Opens /dev/console and the consoles in /sys/class/tty/console/active (so /dev and /sys
+ * must be mounted); puts /dev/console on fds 0-2 when they are closed (the kernel leaves them
  * closed when the initramfs has no /dev/console), so /sbin/init and a debug shell get a
  * terminal. */
 void console_open(void);

@@ -80,11 +80,11 @@ static int step_api_fs(struct init *in, struct err *e)
 	if (getpid() != 1)
 		return err_set(e, EPERM, "stele-init runs as PID 1 in an initramfs, not here");
 	rc = mount_api("devtmpfs", "/dev", MS_NOSUID, "mode=0755", e);
-	console_open();
 	if (rc == 0)
 		rc = mount_api("proc", "/proc", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e);
 	if (rc == 0)
 		rc = mount_api("sysfs", "/sys", MS_NOSUID | MS_NODEV | MS_NOEXEC, NULL, e);
+	console_open();
 	return rc;
 }
 
