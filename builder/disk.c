@@ -164,9 +164,7 @@ int disk_write(const char *path, const struct disk_part *parts, int nparts,
 	for (int i = 0; r == 0 && i < nparts; i++)
 		if (parts[i].src)
 			r = copy_in(fd, out->start[i], parts[i].size, parts[i].src, e);
-	if (r == 0 && fsync(fd) < 0)
-		r = err_sys(e, errno, "syncing %s", path);
-	close(fd);
+	close(fd); /* made durable with the other outputs when the build commits them */
 	if (r == 0)
 		r = write_gpt(path, parts, nparts, out->start, seed, e);
 	return r;

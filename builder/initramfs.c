@@ -4,6 +4,7 @@
 #include <archive_entry.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -462,16 +463,24 @@ static int write_entry(struct archive *a, const struct entry *x, unsigned ino, i
 	return r;
 }
 
-static int write_cpio(struct cpio *c, int64_t epoch, void **ret, size_t *ret_len)
+static int add_compression(struct archive *a, bool zstd)
+{
+	if (zstd)
+		return archive_write_add_filter_zstd(a) == ARCHIVE_OK ? 0 : -1;
+	if (archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
+	    archive_write_set_filter_option(a, "gzip", "timestamp", NULL) < ARCHIVE_WARN)
+		return -1;
+	return 0;
+}
+
+static int write_cpio(struct cpio *c, bool zstd, int64_t epoch, void **ret, size_t *ret_len)
 {
 	struct archive *a = archive_write_new();
 	struct membuf m = {0};
 	int r = 0;
 
 	qsort(c->v, c->n, sizeof(*c->v), by_path);
-	if (!a || archive_write_set_format_cpio_newc(a) != ARCHIVE_OK ||
-	    archive_write_add_filter_gzip(a) != ARCHIVE_OK ||
-	    archive_write_set_filter_option(a, "gzip", "timestamp", NULL) < ARCHIVE_WARN ||
+	if (!a || archive_write_set_format_cpio_newc(a) != ARCHIVE_OK || add_compression(a, zstd) < 0 ||
 	    archive_write_set_bytes_in_last_block(a, 1) != ARCHIVE_OK ||
 	    archive_write_open(a, &m, NULL, mem_write, NULL) != ARCHIVE_OK)
 		r = err_set(c->e, EIO, "initramfs: %s", a ? archive_error_string(a) : "no memory");
@@ -544,6 +553,30 @@ static int add_debug_shell(struct tree *t, struct cpio *c)
 	return r;
 }
 
+/* zstd (much faster to make and to unpack) when the kernel's config says it can read it */
+static bool kernel_has_zstd(struct tree *t, const char *version)
+{
+	char path[256], *buf;
+	struct tree_node *n;
+	struct tree_reader rd;
+	bool yes = false;
+
+	snprintf(path, sizeof(path), "/boot/config-%s", version);
+	n = tree_resolve(t, path);
+	if (!n || n->inode->type != TREE_REG || n->inode->size > (4u << 20))
+		return false;
+	buf = malloc(n->inode->size + 1);
+	if (buf && tree_reader_open(t, n->inode, &rd, NULL) == 0) {
+		if (tree_reader_pread(&rd, buf, n->inode->size, 0, NULL) == 0) {
+			buf[n->inode->size] = '\0';
+			yes = strstr(buf, "\nCONFIG_RD_ZSTD=y\n") != NULL;
+		}
+		tree_reader_close(&rd);
+	}
+	free(buf);
+	return yes;
+}
+
 int initramfs_build(struct tree *t, const struct initramfs_opts *o, void **ret_buf,
 		    size_t *ret_len, struct initramfs_result *res, struct err *e)
 {
@@ -562,7 +595,8 @@ int initramfs_build(struct tree *t, const struct initramfs_opts *o, void **ret_b
 	if (r == 0)
 		r = add_debug_shell(t, &c);
 	if (r == 0)
-		r = write_cpio(&c, o->epoch, ret_buf, ret_len);
+		r = write_cpio(&c, kernel_has_zstd(t, res->kernel_version), o->epoch, ret_buf,
+			       ret_len);
 	for (size_t i = 0; i < c.n; i++)
 		free(c.v[i].data);
 	free(c.v);

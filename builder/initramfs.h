@@ -1,4 +1,5 @@
-/* The initramfs of a slot: a deterministic cpio (newc, gzip) holding /init (stele-init), the
+/* The initramfs of a slot: a deterministic cpio (newc; zstd when the kernel's config has
+ * CONFIG_RD_ZSTD, else gzip) holding /init (stele-init), the
  * shared libraries it needs (followed from ELF DT_NEEDED), the profile's kernel modules with
  * their dependencies in load order (from each module's .modinfo, since packages ship no
  * modules.dep), the trust store and the product name. Built from the tree before the ext4

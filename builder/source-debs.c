@@ -8,6 +8,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -95,31 +96,82 @@ static void field_copy(char *dst, size_t n, const char *line, const char *key)
 	}
 }
 
-static int apt_show(const char *spec, struct deb_info *d, struct err *e)
+static void spec_name(const char *spec, char *out, size_t n)
 {
-	char *argv[] = {"apt-cache", "show", "--no-all-versions", (char *)spec, NULL};
-	char *out = NULL, *line, *save = NULL;
+	snprintf(out, n, "%.*s", (int)strcspn(spec, "="), spec);
+}
+
+static void take_stanza(const struct deb_info *cur, char *const *specs, size_t n,
+			struct deb_info *out)
+{
+	char name[128];
+
+	for (size_t i = 0; i < n; i++) {
+		spec_name(specs[i], name, sizeof(name));
+		if (!out[i].name[0] && strcmp(name, cur->name) == 0)
+			out[i] = *cur;
+	}
+}
+
+/* One `apt-cache show` for all specs (starting apt-cache costs half a second); stanzas are
+ * matched to specs by package name. */
+static int apt_show(char *const *specs, size_t n, const char *cache, struct deb_info *out,
+		    struct err *e)
+{
+	char **argv = calloc(n + 8, sizeof(char *));
+	char *text = NULL, *line, *save, pkgcache[4200], srccache[4200];
+	struct deb_info cur;
 	int r;
 
-	r = run_capture(argv, NULL, 1 << 20, &out, e);
-	if (r < 0)
-		return err_prefix(e, r, "package %s (is it in the apt sources? try apt-get update)",
-				  spec);
-	memset(d, 0, sizeof(*d));
-	for (line = strtok_r(out, "\n", &save); line; line = strtok_r(NULL, "\n", &save)) {
-		if (!*line)
-			break; /* first stanza only */
-		field_copy(d->name, sizeof(d->name), line, "Package");
-		field_copy(d->version, sizeof(d->version), line, "Version");
-		field_copy(d->arch, sizeof(d->arch), line, "Architecture");
-		field_copy(d->sha256, sizeof(d->sha256), line, "SHA256");
-		field_copy(d->filename, sizeof(d->filename), line, "Filename");
-		field_copy(d->depends, sizeof(d->depends), line, "Depends");
+	if (!argv)
+		return err_set(e, ENOMEM, "out of memory");
+	/* Debian disables apt's binary cache by default, so every apt-cache run would parse all
+	 * package lists again (0.6 s); keep one in our cache (apt revalidates it itself) */
+	r = mkdir_p(cache, e);
+	if (r < 0) {
+		free(argv);
+		return r;
 	}
-	free(out);
-	if (!*d->name || !*d->version || strlen(d->sha256) != 64 || !*d->filename)
-		return err_set(e, EINVAL, "package %s: apt-cache show gave no Package, Version, "
-					  "SHA256 or Filename", spec);
+	snprintf(pkgcache, sizeof(pkgcache), "Dir::Cache::pkgcache=%s/apt-pkgcache.bin", cache);
+	snprintf(srccache, sizeof(srccache), "Dir::Cache::srcpkgcache=%s/apt-srcpkgcache.bin",
+		 cache);
+	argv[0] = "apt-cache", argv[1] = "-o", argv[2] = pkgcache, argv[3] = "-o";
+	argv[4] = srccache, argv[5] = "show", argv[6] = "--no-all-versions";
+	for (size_t i = 0; i < n; i++)
+		argv[7 + i] = specs[i];
+	r = run_capture(argv, NULL, 16 << 20, &text, e);
+	free(argv);
+	if (r < 0)
+		return err_prefix(e, r, "looking up packages (are they in the apt sources? try "
+					"apt-get update)");
+	memset(out, 0, n * sizeof(*out));
+	memset(&cur, 0, sizeof(cur));
+	for (line = text; line; line = save) {
+		save = strchr(line, '\n');
+		if (save)
+			*save++ = '\0';
+		/* a stanza ends at a blank line or the end of the output */
+		if (*line && strncmp(line, "Package:", 8) != 0) {
+			field_copy(cur.version, sizeof(cur.version), line, "Version");
+			field_copy(cur.arch, sizeof(cur.arch), line, "Architecture");
+			field_copy(cur.sha256, sizeof(cur.sha256), line, "SHA256");
+			field_copy(cur.filename, sizeof(cur.filename), line, "Filename");
+			field_copy(cur.depends, sizeof(cur.depends), line, "Depends");
+			if (save)
+				continue;
+		}
+		if (cur.name[0])
+			take_stanza(&cur, specs, n, out);
+		memset(&cur, 0, sizeof(cur));
+		if (*line)
+			field_copy(cur.name, sizeof(cur.name), line, "Package");
+	}
+	free(text);
+	for (size_t i = 0; i < n; i++)
+		if (!out[i].name[0] || !out[i].version[0] || strlen(out[i].sha256) != 64 ||
+		    !out[i].filename[0])
+			return err_set(e, EINVAL, "package %s: apt-cache show gave no Package, "
+						  "Version, SHA256 or Filename", specs[i]);
 	return 0;
 }
 
@@ -276,50 +328,84 @@ static void first_dependency(const char *depends, char *out, size_t n)
 	}
 }
 
-static int add_package(const char *spec, struct tree *t, struct source_ctx *ctx, int depth,
-		       struct err *e)
+static int add_package(const struct deb_info *d, struct tree *t, struct source_ctx *ctx,
+		       bool *meta, struct err *e)
 {
 	struct archive_import_stats st = {0};
 	uint8_t digest[SHA256_LEN];
-	char path[4096], dep[300];
-	struct deb_info d;
+	char path[4096];
 	int r;
 
-	r = apt_show(spec, &d, e);
-	if (r == 0)
-		r = fetch(&d, ctx->cache_dir, path, sizeof(path), digest, e);
+	r = fetch(d, ctx->cache_dir, path, sizeof(path), digest, e);
 	if (r == 0)
 		r = import_deb(t, path, &st, e);
 	if (r == 0)
-		r = inputs_add(ctx->inputs, "deb", d.name, d.version, digest, e);
+		r = inputs_add(ctx->inputs, "deb", d->name, d->version, digest, e);
 	if (r < 0)
-		return r;
+		return err_prefix(e, r, "package %s", d->name);
 	if (ctx->progress)
-		ctx->progress("deb %s %s: %llu entries, %llu bytes", d.name, d.version,
+		ctx->progress("deb %s %s: %llu entries, %llu bytes", d->name, d->version,
 			      (unsigned long long)st.entries, (unsigned long long)st.bytes);
-	if (st.payload > 0 || !*d.depends)
-		return 0;
-	if (depth >= META_DEPTH)
-		return err_set(e, ELOOP, "package %s: metapackages nested too deep", spec);
-	first_dependency(d.depends, dep, sizeof(dep));
-	if (!pkg_spec_ok(dep))
-		return err_set(e, EINVAL, "package %s: cannot follow dependency \"%s\"", spec, dep);
-	if (ctx->progress)
-		ctx->progress("deb %s is a metapackage: adding %s", d.name, dep);
-	return add_package(dep, t, ctx, depth + 1, e);
+	*meta = st.payload == 0 && d->depends[0];
+	return 0;
+}
+
+/* Adds one round of packages; metapackages among them put their first dependency into
+ * next for the following round. */
+static int add_round(char *const *specs, size_t n, struct tree *t, struct source_ctx *ctx,
+		     char **next, size_t *nnext, struct err *e)
+{
+	struct deb_info *d = calloc(n, sizeof(*d));
+	char dep[300];
+	bool meta;
+	int r;
+
+	*nnext = 0;
+	if (!d)
+		return err_set(e, ENOMEM, "out of memory");
+	r = apt_show(specs, n, ctx->cache_dir, d, e);
+	for (size_t i = 0; r == 0 && i < n; i++) {
+		r = add_package(&d[i], t, ctx, &meta, e);
+		if (r < 0 || !meta)
+			continue;
+		first_dependency(d[i].depends, dep, sizeof(dep));
+		if (!pkg_spec_ok(dep))
+			r = err_set(e, EINVAL, "package %s: cannot follow dependency \"%s\"",
+				    specs[i], dep);
+		else if (!(next[(*nnext)++] = strdup(dep)))
+			r = err_set(e, ENOMEM, "out of memory");
+		else if (ctx->progress)
+			ctx->progress("deb %s is a metapackage: adding %s", d[i].name, dep);
+	}
+	free(d);
+	return r;
 }
 
 static int debs_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, struct err *e)
 {
 	const struct debs_cfg *c = cfg;
-	int r;
+	char **cur = calloc(c->n, sizeof(char *)), **next = calloc(c->n, sizeof(char *));
+	size_t n = c->n, nnext = 0;
+	int r = cur && next ? 0 : err_set(e, ENOMEM, "out of memory");
 
-	for (size_t i = 0; i < c->n; i++) {
-		r = add_package(c->pkgs[i], t, ctx, 0, e);
-		if (r < 0)
-			return err_prefix(e, r, "base debs");
+	for (size_t i = 0; r == 0 && i < n; i++)
+		r = (cur[i] = strdup(c->pkgs[i])) ? 0 : err_set(e, ENOMEM, "out of memory");
+	for (int depth = 0; r == 0 && n > 0; depth++) {
+		if (depth > META_DEPTH) {
+			r = err_set(e, ELOOP, "metapackages nested too deep");
+			break;
+		}
+		r = add_round(cur, n, t, ctx, next, &nnext, e);
+		for (size_t i = 0; i < n; i++)
+			free(cur[i]);
+		char **swap = cur;
+		cur = next, next = swap, n = nnext;
 	}
-	return 0;
+	for (size_t i = 0; cur && i < n; i++)
+		free(cur[i]);
+	free(cur);
+	free(next);
+	return r < 0 ? err_prefix(e, r, "base debs") : 0;
 }
 
 static void debs_free(void *cfg)

@@ -268,6 +268,9 @@ static int child_insert(struct tree_node *dir, struct tree_node *n, size_t at, s
 	return 0;
 }
 
+static struct tree_node *resolve_from(const struct tree *t, struct tree_node *cur, const char *path,
+				      int *budget);
+
 /* Walks to the parent directory of a normalised path, creating missing directories when
  * create is set. Returns the parent and sets *ret_name to the last component. */
 static int walk_parent(struct tree *t, const char *norm, bool create, struct tree_node **ret_dir,
@@ -284,6 +287,15 @@ static int walk_parent(struct tree *t, const char *norm, bool create, struct tre
 
 		if (found) {
 			next = dir->children[at];
+			/* a symlink to a directory inside the image is followed, as dpkg does on a
+			 * merged-/usr system (/lib -> usr/lib); it cannot lead outside the tree */
+			if (next->inode->type == TREE_SYMLINK) {
+				int budget = 40;
+				next = resolve_from(t, dir, next->inode->target, &budget);
+				if (!next)
+					return err_set(e, ENOTDIR, "/%.*s is a dangling symlink",
+						       (int)(slash - norm), norm);
+			}
 			if (next->inode->type != TREE_DIR)
 				return err_set(e, ENOTDIR, "/%.*s is not a directory",
 					       (int)(slash - norm), norm);
