@@ -1,5 +1,7 @@
 #include "archive.h"
 
+#include "../lib/hash.h"
+
 #include <archive_entry.h>
 #include <errno.h>
 #include <stdlib.h>
@@ -78,37 +80,65 @@ static int copy_xattrs(struct archive_entry *ent, struct tree_inode *in, struct 
 	return 0;
 }
 
-/* Streams the entry's data blocks into the spool, honouring sparse offsets. */
+static void hash_zeros(struct sha256_ctx *c, uint64_t n)
+{
+	static const uint8_t zero[65536];
+
+	while (n) {
+		size_t k = n < sizeof(zero) ? (size_t)n : sizeof(zero);
+		sha256_update(c, zero, k);
+		n -= k;
+	}
+}
+
+/* Streams the entry's data blocks into the spool, honouring sparse offsets, and hashes the
+ * content on the way (holes as zeros), so the tree digest never reads it again. */
 static int spool_data(struct tree *t, struct archive *a, struct tree_inode *in, int64_t size,
 		      struct err *e)
 {
+	struct sha256_ctx *sha = sha256_new();
 	const void *buf;
 	size_t len;
 	la_int64_t off;
-	uint64_t base, written = 0;
+	uint64_t base, written = 0, hashed = 0;
 	int r;
 
+	if (!sha)
+		return err_set(e, ENOMEM, "out of memory");
 	r = tree_spool_reserve(t, (uint64_t)size, &base, e);
-	if (r < 0)
-		return r;
-	for (;;) {
+	while (r == 0) {
 		r = archive_read_data_block(a, &buf, &len, &off);
-		if (r == ARCHIVE_EOF)
+		if (r == ARCHIVE_EOF) {
+			r = 0;
 			break;
-		if (r < ARCHIVE_WARN)
-			return err_set(e, EIO, "%s", archive_error_string(a));
-		if (off < 0 || (uint64_t)off > (uint64_t)size || len > (uint64_t)size - (uint64_t)off)
-			return err_set(e, EINVAL, "data past the entry's size of %lld bytes",
-				       (long long)size);
+		}
+		if (r < ARCHIVE_WARN) {
+			r = err_set(e, EIO, "%s", archive_error_string(a));
+			break;
+		}
+		if (off < 0 || (uint64_t)off > (uint64_t)size || len > (uint64_t)size - (uint64_t)off ||
+		    (uint64_t)off < hashed) {
+			r = err_set(e, EINVAL, "data past the entry's size of %lld bytes or out of "
+					       "order", (long long)size);
+			break;
+		}
+		hash_zeros(sha, (uint64_t)off - hashed);
+		sha256_update(sha, buf, len);
+		hashed = (uint64_t)off + len;
 		r = tree_spool_pwrite(t, buf, len, base + (uint64_t)off, e);
-		if (r < 0)
-			return r;
 		written += len;
 	}
+	if (r < 0) {
+		sha256_free(sha);
+		return r;
+	}
+	hash_zeros(sha, (uint64_t)size - hashed);
 	in->src = TREE_SRC_SPOOL;
 	in->spool_off = base;
 	in->size = (uint64_t)size;
 	in->alloc = written;
+	sha256_final(sha, in->sha256);
+	in->has_sha256 = true;
 	return 0;
 }
 

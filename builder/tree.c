@@ -51,6 +51,7 @@ struct tree_inode *tree_inode_new(enum tree_type type, uint32_t mode)
 
 static void inode_clear_content(struct tree_inode *in)
 {
+	in->has_sha256 = false;
 	free(in->host_path);
 	free(in->mem);
 	in->host_path = NULL;
@@ -737,8 +738,31 @@ static int digest_fn(struct tree_node *n, const char *path, void *userdata)
 		sha256_update(d->sha, rec, (size_t)len + 1);
 		sha256_update(d->sha, in->xattrs[i].value, in->xattrs[i].len);
 	}
-	if (in->type == TREE_REG)
-		return digest_content(d, in);
+	if (in->type == TREE_REG && in->has_sha256) {
+		sha256_update(d->sha, in->sha256, SHA256_LEN);
+		return 0;
+	}
+	if (in->type == TREE_REG) {
+		/* the same record as a precomputed digest: the content's sha256 */
+		struct sha256_ctx *outer = d->sha;
+		uint8_t sum[SHA256_LEN];
+		int r;
+
+		d->sha = sha256_new();
+		if (!d->sha) {
+			d->sha = outer;
+			return err_set(d->e, ENOMEM, "out of memory");
+		}
+		r = digest_content(d, in);
+		if (r < 0) {
+			sha256_free(d->sha);
+			d->sha = outer;
+			return r;
+		}
+		sha256_final(d->sha, sum);
+		d->sha = outer;
+		sha256_update(d->sha, sum, SHA256_LEN);
+	}
 	return 0;
 }
 

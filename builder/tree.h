@@ -43,6 +43,8 @@ struct tree_inode {
 	void *mem;          /* TREE_SRC_MEM, owned */
 	struct tree_xattr *xattrs;
 	size_t nxattrs;
+	bool has_sha256; /* content digest known already (computed while spooling) */
+	uint8_t sha256[SHA256_LEN];
 	uint32_t nlink; /* directory entries naming this inode, kept by the tree */
 	uint32_t refs;
 	uint32_t ino; /* scratch for writers */
