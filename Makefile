@@ -12,13 +12,13 @@ LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 VERSION := $(shell cat VERSION)
-LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c
+LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c
 BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
                builder/archive.c builder/overlay.c builder/ext4.c builder/build.c \
                builder/fileutil.c builder/keys.c builder/slotimg.c builder/elf.c \
                builder/initramfs.c builder/disk.c builder/esp.c builder/image.c \
-               builder/gptread.c bootloader/bootstate.c
+               builder/gptread.c builder/bundlewrite.c builder/progs.c bootloader/bootstate.c
 STELE_SRC := builder/main.c builder/cmd-verity.c builder/cmd-keygen.c builder/cmd-verify.c \
              builder/cmd-run.c builder/cmd-state.c \
              $(BUILDER_SRC) $(LIB_SRC)
@@ -37,14 +37,20 @@ B := build
 A := build/asan
 
 .PHONY: all image check deps unit cli bench clean qemu-test
-all: $(B)/stele $(if $(wildcard rootfs/stele-init.c),$(B)/stele-init) $(B)/BOOTX64.EFI
+all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/stele-update.c),$(B)/stele-update) \
+     $(B)/BOOTX64.EFI
 
 # Device programs: never sanitizer builds (they run inside the images).
-INIT_SRC := $(filter-out rootfs/stele-update.c,$(wildcard rootfs/*.c)) \
+INIT_SRC := $(filter-out rootfs/stele-update.c rootfs/update-%.c,$(wildcard rootfs/*.c)) \
             lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c
 INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
 $(B)/stele-init: $(INIT_SRC) $(wildcard rootfs/*.h lib/*.h) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(INIT_LIBS)
+
+UPDATE_SRC := rootfs/stele-update.c $(wildcard rootfs/update-*.c) rootfs/partitions.c \
+              rootfs/util.c $(LIB_SRC) bootloader/bootstate.c
+$(B)/stele-update: $(UPDATE_SRC) $(wildcard rootfs/*.h lib/*.h bootloader/*.h) Makefile | $(B)
+	$(CC) $(ALL_CFLAGS) -o $@ $(UPDATE_SRC) $(INIT_LIBS)
 
 $(B)/BOOTX64.EFI: bootloader/grub.cfg bootloader/mkgrub.sh | $(B)
 	bootloader/mkgrub.sh bootloader/grub.cfg $@

@@ -9,11 +9,13 @@
 #include <unistd.h>
 
 #include "../lib/sign.h"
+#include "bundlewrite.h"
 #include "ext4.h"
 #include "fileutil.h"
 #include "image.h"
 #include "initramfs.h"
 #include "keys.h"
+#include "progs.h"
 #include "slotimg.h"
 #include "overlay.h"
 #include "tree.h"
@@ -224,6 +226,32 @@ static int put_boot_env(const struct profile *p, struct tree *t, struct err *e)
 	return put_mem_file(t, "/boot/stele.env", buf, 1024, 0644, e);
 }
 
+/* stele-update and the health policy: every bootable image can update itself. */
+static int put_updater(const struct profile *p, struct tree *t, struct err *e)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(p->doc, "health");
+	cJSON *policy = h ? cJSON_Duplicate(h, true) : cJSON_CreateObject();
+	char path[4096], *text;
+	int r;
+
+	if (!cJSON_GetObjectItemCaseSensitive(policy, "checks"))
+		cJSON_AddArrayToObject(policy, "checks");
+	if (!cJSON_GetObjectItemCaseSensitive(policy, "window"))
+		cJSON_AddNumberToObject(policy, "window", 120);
+	if (!cJSON_GetObjectItemCaseSensitive(policy, "tries"))
+		cJSON_AddNumberToObject(policy, "tries", 3);
+	text = cJSON_Print(policy);
+	cJSON_Delete(policy);
+	if (!text)
+		return err_set(e, ENOMEM, "out of memory");
+	r = put_mem_file(t, "/etc/stele/health.json", text, strlen(text), 0644, e);
+	if (r < 0)
+		return r;
+	if (find_libexec("stele-update", path, sizeof(path), e) < 0)
+		return 0; /* built without the updater: the image boots, but cannot update */
+	return progs_install(t, path, "/usr/bin/stele-update", e);
+}
+
 /* Everything the boot needs inside the slot: trust store, initramfs, command line. */
 static int put_boot_files(const struct profile *p, struct tree *t, const char *trust_pem,
 			  int64_t epoch, struct err *e)
@@ -250,6 +278,8 @@ static int put_boot_files(const struct profile *p, struct tree *t, const char *t
 	r = file_read_all(trust_pem, 1 << 20, &pem, &pem_len, e);
 	if (r == 0)
 		r = put_mem_file(t, "/etc/stele/trust.pem", pem, pem_len, 0644, e);
+	if (r == 0)
+		r = put_updater(p, t, e);
 	if (r == 0)
 		r = initramfs_build(t, &io, &buf, &len, &res, e);
 	if (r < 0)
@@ -402,7 +432,7 @@ static int load_keys(const struct key_paths *kp, struct sign_key **key,
 }
 
 struct outputs {
-	const char *rootfs, *verity, *manifest, *signature, *img, *qcow2;
+	const char *rootfs, *verity, *manifest, *signature, *img, *qcow2, *bundle;
 };
 
 static int stage_outputs(struct stage *st, const struct profile *p, struct outputs *out,
@@ -430,13 +460,17 @@ static int stage_disk(struct stage *st, const struct profile *p, struct outputs 
 	char name[256];
 	int r = 0;
 
-	if (image_wants(p, "raw") || image_wants(p, "qcow2")) {
+	if (image_wants(p, "raw") || image_wants(p, "qcow2")) { /* qcow2 is converted from raw */
 		snprintf(name, sizeof(name), "%s-%s.img", p->product, p->version);
 		r = stage_add(st, name, &out->img, e);
 	}
 	if (r >= 0 && image_wants(p, "qcow2")) {
 		snprintf(name, sizeof(name), "%s-%s.qcow2", p->product, p->version);
 		r = stage_add(st, name, &out->qcow2, e);
+	}
+	if (r >= 0 && image_wants(p, "bundle")) {
+		snprintf(name, sizeof(name), "%s-%s.bundle", p->product, p->version);
+		r = stage_add(st, name, &out->bundle, e);
 	}
 	return r < 0 ? r : 0;
 }
@@ -520,6 +554,12 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 	r = slotimg_write(&si, &so, e);
 	if (r == 0 && out.img)
 		r = write_disk(p, o, &out, eo.seed, e);
+	if (r == 0 && out.bundle) {
+		progress("writing the update bundle %s-%s.bundle", p->product, p->version);
+		r = bundle_write(out.bundle, out.manifest, out.signature, out.verity, out.rootfs, e);
+		if (r < 0)
+			err_prefix(e, r, "bundle");
+	}
 	if (r == 0)
 		r = stage_commit(&st, e);
 	if (r == 0) {

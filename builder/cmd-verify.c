@@ -12,6 +12,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/bundle.h"
 #include "../lib/hash.h"
 #include "../lib/manifest.h"
 #include "../lib/sign.h"
@@ -32,7 +33,7 @@ void cmd_verify_help(FILE *f)
 		"Checks a slot: a <name>.verity partition image and its <name>.rootfs.ext4 (given\n"
 		"both, or the .verity alone when the rootfs sits beside it), or a whole disk image\n"
 		"(<name>.img: the GPT, both slots - an empty one is reported as such - and the\n"
-		"boot state). For a slot it checks the header,\n"
+		"boot state), or an update bundle (<name>.bundle). For a slot it checks the header,\n"
 		"the manifest's signature and certificate chain, the manifest's fields, the\n"
 		"dm-verity superblock, every hash tree block, every data block and the rootfs\n"
 		"sha256, and prints one line per check (\"ok\" or \"FAIL\" with what failed).\n"
@@ -335,6 +336,59 @@ out:
 	free(sig);
 }
 
+static bool is_bundle(int fd)
+{
+	char m[8];
+
+	return read_at(fd, m, 8, 0) == 0 && memcmp(m, BUNDLE_MAGIC, 8) == 0;
+}
+
+/* The bundle's own manifest and signature must be the bytes inside its verity image. */
+static bool same_region(int fd, uint64_t a, uint64_t b, uint64_t len)
+{
+	char *x = read_region(fd, a, len), *y = read_region(fd, b, len);
+	bool same = x && y && memcmp(x, y, len) == 0;
+
+	free(x);
+	free(y);
+	return same;
+}
+
+static void verify_bundle(struct report *rp, const char *path, int fd,
+			  const struct sign_trust *trust, const struct sign_verify_opts *vo)
+{
+	uint8_t hdr[BUNDLE_HEADER_SIZE], shdr[SLOT_HEADER_SIZE];
+	struct bundle_header b;
+	struct slot_header h;
+	struct slot_files s;
+	struct err e = {{0}};
+
+	if (read_at(fd, hdr, sizeof(hdr), 0) < 0 ||
+	    bundle_header_decode(hdr, sizeof(hdr), file_size(fd), &b, &e) < 0) {
+		result(rp, false, "bundle header", "%s", e.msg[0] ? e.msg : "truncated");
+		return;
+	}
+	result(rp, true, "bundle header", NULL);
+	if (read_at(fd, shdr, sizeof(shdr), b.verity_offset) < 0 ||
+	    slot_header_decode(shdr, sizeof(shdr), b.verity_size, &h, &e) < 0) {
+		result(rp, false, "bundle slot image", "%s", e.msg[0] ? e.msg : "truncated");
+		return;
+	}
+	if (h.manifest_size != b.manifest_size || h.signature_size != b.signature_size ||
+	    !same_region(fd, b.manifest_offset, b.verity_offset + h.manifest_offset,
+			 b.manifest_size) ||
+	    !same_region(fd, b.signature_offset, b.verity_offset + h.signature_offset,
+			 b.signature_size)) {
+		result(rp, false, "bundle manifest", "differs from the one in the slot image");
+		return;
+	}
+	result(rp, true, "bundle manifest", "the same as in the slot image");
+	s = (struct slot_files){.verity = path, .rootfs = path, .vfd = fd, .rfd = fd,
+				.voff = b.verity_offset, .vsize = b.verity_size,
+				.roff = b.rootfs_offset, .rsize = b.rootfs_size};
+	verify_slot(rp, &s, trust, vo);
+}
+
 static bool is_gpt_disk(int fd)
 {
 	char m[8];
@@ -476,9 +530,12 @@ int cmd_verify(int argc, char **argv)
 	}
 	rp.checks = cJSON_CreateArray();
 	if (argc - optind == 1 && (s.vfd = open(argv[optind], O_RDONLY | O_CLOEXEC)) >= 0 &&
-	    is_gpt_disk(s.vfd)) {
+	    (is_gpt_disk(s.vfd) || is_bundle(s.vfd))) {
 		s.verity = argv[optind];
-		verify_disk(&rp, argv[optind], s.vfd, trust, &vo);
+		if (is_bundle(s.vfd))
+			verify_bundle(&rp, argv[optind], s.vfd, trust, &vo);
+		else
+			verify_disk(&rp, argv[optind], s.vfd, trust, &vo);
 	} else {
 		if (s.vfd >= 0)
 			close(s.vfd);

@@ -644,3 +644,78 @@ int verity_hex_decode(const char *hex, uint8_t *out, size_t max, size_t *ret_len
 	*ret_len = n / 2;
 	return 0;
 }
+
+/* ---- streaming installs ---- */
+
+int verity_digest_block(const struct verity_params *p, const void *block, uint8_t *out)
+{
+	struct hasher h;
+	int r = hasher_init(&h, p);
+
+	if (r == 0)
+		r = hash_block(&h, block, p->data_block_size, out);
+	hasher_free(&h);
+	return r;
+}
+
+const uint8_t *verity_leaf(const struct verity_params *p, const struct verity_layout *l,
+			   const uint8_t *tree, uint64_t block)
+{
+	if (l->levels == 0 || block >= p->data_blocks)
+		return NULL;
+	return tree + (l->level_offset[0] - l->tree_offset) +
+	       (block / l->hashes_per_block) * p->hash_block_size +
+	       (block % l->hashes_per_block) * l->digest_size_full;
+}
+
+struct verify_fail {
+	char what[64];
+	uint64_t block;
+	bool failed;
+};
+
+static void note_failure(const char *what, uint64_t block, const char *detail, void *userdata)
+{
+	struct verify_fail *f = userdata;
+
+	(void)detail;
+	if (!f->failed)
+		snprintf(f->what, sizeof(f->what), "%s", what), f->block = block;
+	f->failed = true;
+}
+
+int verity_tree_verify(const struct verity_params *p, const uint8_t *tree, size_t len,
+		       const uint8_t *root, struct err *e)
+{
+	struct check_ctx c = {.max_reports = 1, .report = note_failure};
+	struct verify_fail f = {0};
+	struct verity_layout l;
+	struct tree t;
+	bool *bad;
+	int r;
+
+	c.userdata = &f;
+	r = verity_layout(p, &l, e);
+	if (r < 0)
+		return r;
+	if (l.levels == 0)
+		return 0;
+	if (len < l.tree_end - l.tree_offset)
+		return err_set(e, EINVAL, "hash tree truncated (%zu bytes, %llu expected)", len,
+			       (unsigned long long)(l.tree_end - l.tree_offset));
+	for (int i = 0; i < l.levels; i++) /* views into the caller's buffer */
+		t.level[i] = (uint8_t *)tree + (l.level_offset[i] - l.tree_offset);
+	bad = calloc(l.level_blocks[0], sizeof(bool));
+	if (!bad)
+		return err_set(e, ENOMEM, "out of memory");
+	r = check_tree(p, &l, &t, root, &c, bad);
+	free(bad);
+	if (r < 0)
+		return err_set(e, EIO, "hashing the tree failed");
+	if (f.failed)
+		return err_set(e, EBADMSG, "%s%s%llu does not match the signed root hash",
+			       strcmp(f.what, "tree") == 0 ? "hash tree block " : "root hash",
+			       strcmp(f.what, "tree") == 0 ? "" : " (top block) ",
+			       strcmp(f.what, "tree") == 0 ? (unsigned long long)f.block : 0ULL);
+	return 0;
+}

@@ -64,6 +64,18 @@ long verity_check(int data_fd, int hash_fd, const struct verity_params *p,
 		  const uint8_t *root, unsigned threads, unsigned max_reports,
 		  verity_report_fn report, void *userdata, struct err *e);
 
+/* For streaming installs. tree is the hash file's bytes from layout.tree_offset to
+ * layout.tree_end, held in memory. verity_tree_verify checks every tree block against its
+ * parent's digest and the top block against root; afterwards each data block can be checked
+ * with verity_digest_block against verity_leaf. With a single data block there is no tree:
+ * its digest is the root hash itself. */
+int verity_tree_verify(const struct verity_params *p, const uint8_t *tree, size_t len,
+		       const uint8_t *root, struct err *e);
+const uint8_t *verity_leaf(const struct verity_params *p, const struct verity_layout *l,
+			   const uint8_t *tree, uint64_t block);
+/* H(salt || block) for one data block of p->data_block_size bytes. */
+int verity_digest_block(const struct verity_params *p, const void *block, uint8_t *out);
+
 int verity_hex_decode(const char *hex, uint8_t *out, size_t max, size_t *ret_len);
 
 #endif

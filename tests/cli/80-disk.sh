@@ -21,6 +21,19 @@ img=a/minimal-1.0.0.img
 run "$STELE" build p.json -o b --keys keys -q
 check "two builds give byte-identical .img" -- cmp "$img" b/minimal-1.0.0.img
 check "two builds give byte-identical .qcow2" -- cmp a/minimal-1.0.0.qcow2 b/minimal-1.0.0.qcow2
+check "two builds give byte-identical .bundle" -- cmp a/minimal-1.0.0.bundle b/minimal-1.0.0.bundle
+run "$STELE" verify a/minimal-1.0.0.bundle --trust keys/ca.crt
+is "stele verify on the bundle: exit 0" "$rc" 0
+has "stele verify on the bundle: every block" "$out" "ok   hash tree and data"
+cp --sparse=always a/minimal-1.0.0.bundle t.bundle
+rootfs_off=$(($(stat -c %s t.bundle) - $(stat -c %s a/minimal-1.0.0.rootfs.ext4)))
+printf 'X' | dd of=t.bundle bs=1 seek=$((rootfs_off + 4096 * 7 + 1)) conv=notrunc 2>/dev/null
+run "$STELE" verify t.bundle --trust keys/ca.crt
+is "a flipped rootfs byte in the bundle: exit 1" "$rc" 1
+has "a flipped rootfs byte in the bundle: the block is named" "$out" "FAIL data block 7"
+truncate -s 10000 t.bundle
+run "$STELE" verify t.bundle --trust keys/ca.crt
+has "a truncated bundle: the header check says so" "$out" "FAIL bundle header: bundle: truncated"
 check "the raw image is sparse" -- test "$(du -k "$img" | cut -f1)" -lt $(($(stat -c %s "$img") / 1024 / 2))
 
 run sfdisk --verify "$img"
