@@ -11,7 +11,7 @@ done
 cd "$work" || exit 1
 "$STELE" keygen keys >/dev/null
 cat >p.json <<JSON
-{ "extends": "$TOP/profiles/minimal.json", "outputs": ["raw", "qcow2"],
+{ "extends": "$TOP/profiles/minimal.json", "outputs": ["raw", "qcow2", "bundle"],
   "layout": { "esp_size": "64M", "slot_size": "256M", "data_size": "64M" } }
 JSON
 run "$STELE" build p.json -o a --keys keys -q
