@@ -13,7 +13,7 @@
 #include "size.h"
 #include "tree.h"
 
-static const char *const arches[] = {"x86_64", NULL};
+static const char *const arches[] = {"x86_64", "aarch64", NULL};
 static const char *const hashes[] = {"sha256", "sha512", "sha1", NULL};
 static const char *const outputs[] = {"raw", "qcow2", "bundle", NULL};
 
