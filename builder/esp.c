@@ -11,17 +11,6 @@
 #include "fileutil.h"
 #include "gptread.h"
 
-static int write_file(const char *path, const void *buf, size_t len, struct err *e)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r = 0;
-
-	if (fd < 0)
-		return err_sys(e, errno, "%s", path);
-	if (write_all(fd, buf, len) < 0)
-		r = err_sys(e, errno, "writing %s", path);
-	close(fd);
-	return r;
-}
 
 static int set_times(const char *path, int64_t epoch, struct err *e)
 {
@@ -49,11 +38,11 @@ static int stage(const char *dir, const char *bootx64, const char grubenv[1024],
 	r = file_read_all(bootx64, 64u << 20, &efi, &len, e);
 	snprintf(path, sizeof(path), "%s/EFI/BOOT/BOOTX64.EFI", dir);
 	if (r == 0)
-		r = write_file(path, efi, len, e);
+		r = file_write(path, efi, len, e);
 	free(efi);
 	snprintf(path, sizeof(path), "%s/%s", dir, ESP_GRUBENV_PATH);
 	if (r == 0)
-		r = write_file(path, grubenv, 1024, e);
+		r = file_write(path, grubenv, 1024, e);
 	for (int i = 2; r == 0 && i >= 0; i--) {
 		const char *files[] = {"EFI/BOOT/BOOTX64.EFI", ESP_GRUBENV_PATH, NULL};
 		snprintf(path, sizeof(path), "%s/%s", dir, i < 2 ? files[i] : dirs[0]);

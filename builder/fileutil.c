@@ -73,6 +73,34 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
+int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
+{
+	const char *p = buf;
+
+	while (len) {
+		ssize_t n = pwrite(fd, p, len, (off_t)off);
+
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return -errno;
+		p += n, off += (uint64_t)n, len -= (size_t)n;
+	}
+	return 0;
+}
+
+int file_write(const char *path, const void *buf, size_t len, struct err *e)
+{
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r = 0;
+
+	if (fd < 0)
+		return err_sys(e, errno, "creating %s", path);
+	if (write_all(fd, buf, len) < 0)
+		r = err_sys(e, errno, "writing %s", path);
+	close(fd);
+	return r;
+}
+
 int mkdir_p(const char *path, struct err *e)
 {
 	char buf[4096];

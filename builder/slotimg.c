@@ -138,32 +138,7 @@ static char *manifest_text(const struct slotimg_in *in, const struct verity_para
 	return out;
 }
 
-static int write_file(const char *path, const void *buf, size_t len, struct err *e)
-{
-	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r = 0;
 
-	if (fd < 0)
-		return err_sys(e, errno, "creating %s", path);
-	if (write_all(fd, buf, len) < 0)
-		r = err_sys(e, errno, "writing %s", path);
-	close(fd);
-	return r;
-}
-
-static int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n, off += (uint64_t)n, len -= (size_t)n;
-	}
-	return 0;
-}
 
 /* Verity tree at 4096 in the partition image; returns the params and the root hash. */
 static int hash_rootfs(const struct slotimg_in *in, int vfd, struct verity_params *vp,
@@ -259,9 +234,9 @@ int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct e
 	}
 	r = write_partition(vfd, &vp, manifest, sig, sig_len, &out->verity_image_size, e);
 	if (r == 0)
-		r = write_file(in->manifest, manifest, strlen(manifest), e);
+		r = file_write(in->manifest, manifest, strlen(manifest), e);
 	if (r == 0)
-		r = write_file(in->signature, sig, sig_len, e);
+		r = file_write(in->signature, sig, sig_len, e);
 out:
 	close(vfd);
 	free(manifest);
