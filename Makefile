@@ -42,13 +42,14 @@ all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/stele-update.c),$(B)/stel
 
 # Device programs: never sanitizer builds (they run inside the images).
 INIT_SRC := $(filter-out rootfs/stele-update.c rootfs/update-%.c,$(wildcard rootfs/*.c)) \
+            rootfs/update-policy.c rootfs/update-watchdog.c \
             lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c
 INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
 $(B)/stele-init: $(INIT_SRC) $(wildcard rootfs/*.h lib/*.h) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(INIT_LIBS)
 
 UPDATE_SRC := rootfs/stele-update.c $(wildcard rootfs/update-*.c) rootfs/partitions.c \
-              rootfs/util.c $(LIB_SRC) bootloader/bootstate.c
+              rootfs/util.c rootfs/slotcheck.c $(LIB_SRC) bootloader/bootstate.c
 $(B)/stele-update: $(UPDATE_SRC) $(wildcard rootfs/*.h lib/*.h bootloader/*.h) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(UPDATE_SRC) $(INIT_LIBS)
 

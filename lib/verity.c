@@ -712,10 +712,11 @@ int verity_tree_verify(const struct verity_params *p, const uint8_t *tree, size_
 	free(bad);
 	if (r < 0)
 		return err_set(e, EIO, "hashing the tree failed");
+	if (f.failed && strcmp(f.what, "tree") == 0)
+		return err_set(e, EBADMSG, "hash tree block %llu does not match its parent",
+			       (unsigned long long)f.block);
 	if (f.failed)
-		return err_set(e, EBADMSG, "%s%s%llu does not match the signed root hash",
-			       strcmp(f.what, "tree") == 0 ? "hash tree block " : "root hash",
-			       strcmp(f.what, "tree") == 0 ? "" : " (top block) ",
-			       strcmp(f.what, "tree") == 0 ? (unsigned long long)f.block : 0ULL);
+		return err_set(e, EBADMSG, "the hash tree's top block does not match the signed "
+					   "root hash");
 	return 0;
 }

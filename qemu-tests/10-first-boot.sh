@@ -12,8 +12,10 @@ grep -aq "root hash $root" "$serial"
 ok $? "the root hash on the console is the manifest's"
 grep -aq "stele: booting slot a (good)" "$serial"
 ok $? "GRUB chose slot a"
+grep -aq "stele-update: healthy" "$serial"
+ok $? "the health checks passed at boot"
 stop
 state=$("$STELE" state "$img" --json)
-[ "$state" = '{"order": "a b", "a": {"state": "good", "tries": 2}, "b": {"state": "bad", "tries": 0}}' ]
-ok $? "GRUB saved the spent try before booting (a: good, 2 tries)"
+[ "$state" = '{"order": "a b", "a": {"state": "good", "tries": 3}, "b": {"state": "bad", "tries": 0}}' ]
+ok $? "a healthy boot reset the try GRUB spent (a: good, 3 tries)"
 finish

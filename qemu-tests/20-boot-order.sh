@@ -18,6 +18,6 @@ ok $? "order 'b a' with b empty but marked good: slot a boots"
 grep -aq "stele: slot b could not be loaded" "$serial"
 ok $? "GRUB says slot b could not be loaded"
 stop
-[ "$("$STELE" state "$img" --json)" = '{"order": "b a", "a": {"state": "good", "tries": 2}, "b": {"state": "good", "tries": 2}}' ]
-ok $? "both tries were counted (b 3->2, a 3->2)"
+[ "$("$STELE" state "$img" --json)" = '{"order": "b a", "a": {"state": "good", "tries": 3}, "b": {"state": "good", "tries": 2}}' ]
+ok $? "GRUB saved b's spent try (3->2); a's was reset by its healthy boot"
 finish

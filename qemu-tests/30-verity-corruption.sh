@@ -13,4 +13,8 @@ wait_for "device-mapper: verity: .*data block $block is corrupted"
 ok $? "dm-verity reports data block $block corrupted"
 ! grep -aq "stele: ready" "$serial"
 ok $? "the appliance did not come up on the corrupted block"
+stop
+tries=$("$STELE" state "$img" --json | sed -n 's/.*"a": {"state": "good", "tries": \([0-9]*\)}.*/\1/p')
+[ -n "$tries" ] && [ "$tries" -lt 3 ]
+ok $? "the failed boots spent slot a's tries (saved by GRUB before booting): $tries left"
 finish

@@ -29,39 +29,74 @@ fresh_image() {
 	echo "$WORK/$1.img"
 }
 
-# boot IMAGE NAME [stele run options]: starts QEMU in the background, serial to $serial
+# boot IMAGE NAME [stele run options]: starts QEMU in the background; the serial console
+# goes to $serial (appended to, so a scenario can boot the same machine again) and `send`
+# types into it.
 boot() {
 	local img=$1 name=$2
 	shift 2
 	serial="$WORK/$name.serial.log"
-	: >"$serial"
-	"$STELE" run "$img" --console "$@" </dev/null >"$serial" 2>&1 &
+	touch "$serial"
+	mark=$(wc -l <"$serial")
+	rm -f "$WORK/$name.in"
+	mkfifo "$WORK/$name.in"
+	"$STELE" run "$img" --console "$@" <"$WORK/$name.in" >>"$serial" 2>&1 &
 	qemu_pid=$!
+	exec 7>"$WORK/$name.in"
 	boot_started=$(date +%s.%N)
+}
+
+# send LINE: types a line on the guest's serial console
+send() {
+	printf '%s\n' "$*" >&7
+}
+
+# since_boot: the serial log since the last `boot`
+since_boot() {
+	tail -n +$((mark + 1)) "$serial"
 }
 
 # wait_for PATTERN [TIMEOUT]: waits until the serial log matches (grep -E); 0 when it did
 wait_for() {
 	local pattern=$1 timeout=${2:-$BOOT_TIMEOUT} i
 	for ((i = 0; i < timeout * 10; i++)); do
-		grep -aqE "$pattern" "$serial" 2>/dev/null && return 0
-		kill -0 "$qemu_pid" 2>/dev/null || { grep -aqE "$pattern" "$serial"; return; }
+		since_boot | grep -aqE "$pattern" && return 0
+		kill -0 "$qemu_pid" 2>/dev/null || { since_boot | grep -aqE "$pattern"; return; }
 		sleep 0.1
 	done
 	return 1
 }
 
-# count PATTERN: how many lines of the serial log match
+# count PATTERN: how many lines of the serial log since the last boot match
 count() {
-	grep -acE "$1" "$serial" 2>/dev/null
+	since_boot | grep -acE "$1"
 }
 
 stop() {
 	[ -n "$qemu_pid" ] || return 0
-	pkill -P "$qemu_pid" 2>/dev/null
-	kill "$qemu_pid" 2>/dev/null
+	exec 7>&- 2>/dev/null
+	pkill -KILL -P "$qemu_pid" 2>/dev/null
+	kill -KILL "$qemu_pid" 2>/dev/null
 	wait "$qemu_pid" 2>/dev/null
 	qemu_pid=""
+}
+
+# fresh_from SRC NAME: a private sparse copy of an image the run built
+fresh_from() {
+	cp --sparse=always "$WORK/$1" "$WORK/$2.img"
+	echo "$WORK/$2.img"
+}
+
+# status_json: asks the guest for `stele-update status --json` and prints the JSON line
+status_json() {
+	local before
+	before=$(since_boot | grep -ac '^{"booted"')
+	send "stele-update status --json"
+	for ((i = 0; i < 300; i++)); do
+		[ "$(since_boot | grep -ac '^{"booted"')" -gt "$before" ] && break
+		sleep 0.1
+	done
+	since_boot | grep -a '^{"booted"' | tail -n 1 | tr -d '\r'
 }
 trap stop EXIT
 

@@ -27,6 +27,24 @@ fi
 mv "$WORK/out/minimal-1.0.0.img" "$WORK/minimal.img"
 cp "$WORK/out/minimal-1.0.0.rootfs.ext4" "$WORK/minimal.rootfs.ext4"
 
+# the update scenarios' images and bundles (qemu-tests/profiles), and one signed by a CA
+# the devices do not trust
+"$STELE" keygen "$WORK/other-keys" >/dev/null
+build_set() { # build_set PROFILE KEYS
+	"$STELE" build "$top/qemu-tests/profiles/$1.json" -o "$WORK/upd/$1" --keys "$2" -q \
+		>>"$WORK/build.log" 2>&1 || {
+		echo "not ok 1 - building qemu-tests/profiles/$1.json"
+		sed 's/^/# /' "$WORK/build.log"
+		echo "1..1"
+		exit 1
+	}
+}
+for p in v1 v2 v3 health-fails panics hangs other-product other-arch; do
+	build_set "$p" "$WORK/keys"
+done
+build_set v2 "$WORK/other-keys" && mv "$WORK/upd/v2/minimal-2.0.0.bundle" "$WORK/upd/untrusted.bundle"
+build_set v2 "$WORK/keys"
+
 failed=0
 n=0
 for t in "$top"/qemu-tests/[0-9]*.sh; do

@@ -20,6 +20,8 @@
 #include "partitions.h"
 #include "slotcheck.h"
 #include "sysroot.h"
+#include "update-policy.h"
+#include "update-watchdog.h"
 #include "util.h"
 
 #define TRUST_PATH "/etc/stele/trust.pem"
@@ -29,6 +31,8 @@
 #define DM_FALLBACK_NODE "/dev/stele-root"
 #define REAL_INIT "/sbin/init"
 #define DEBUG_SHELL "/bin/sh"
+/* beyond the health window: the time from here until `stele-update health` runs */
+#define WATCHDOG_SLACK 60
 
 enum { PART_ROOT, PART_VERITY, PART_DATA, PART_COUNT };
 
@@ -161,6 +165,33 @@ static int step_verify(struct init *in, struct err *e)
 	return 0;
 }
 
+/* A trial boot runs under the watchdog: it stays armed across switch_root (closed without
+ * the magic 'V') until `stele-update health --commit` stops it, so a hang ends in a reset and
+ * GRUB's try counting moves on. Without a watchdog, or with one that refuses, the trial still
+ * boots (a panic or a failed check still falls back), so this step never fails the boot. */
+static int step_watchdog(struct init *in, struct err *e)
+{
+	struct policy p;
+	unsigned timeout;
+	int rc;
+
+	if (!in->opts.trial)
+		return 0;
+	policy_init(&p);
+	rc = policy_read_slot(in->parts[PART_VERITY].node, &in->slot.header, &p, e);
+	if (rc < 0)
+		console_log("trial: health policy unreadable (%s), window %u s", e->msg, p.window);
+	timeout = p.window + WATCHDOG_SLACK;
+	rc = watchdog_arm(WATCHDOG_PATH, timeout, e);
+	if (rc == -ENOENT)
+		console_log("trial boot without a watchdog (no %s)", WATCHDOG_PATH);
+	else if (rc < 0)
+		console_log("trial boot without a watchdog: %s", e->msg);
+	else
+		console_log("trial boot: watchdog armed, %u s", timeout);
+	return 0;
+}
+
 static int verity_target(struct init *in, struct dm_target *ret, struct err *e)
 {
 	const struct manifest *m = &in->slot.m;
@@ -241,6 +272,7 @@ static const struct step {
 	{"finding the partitions", step_partitions},
 	{"mounting the data partition", step_data},
 	{"verifying the slot", step_verify},
+	{"arming the watchdog", step_watchdog},
 	{"setting up dm-verity", step_verity},
 	{"mounting the root", step_sysroot},
 	{"writing " SYSROOT_BOOT_JSON, step_record},
