@@ -9,6 +9,7 @@ boot "$img" update --disk "$U/v2/minimal-2.0.0.bundle"
 wait_for "stele: ready slot=a version=1.0.0"
 ok $? "v1 boots on slot a"
 send "stele-update install /dev/vdb --reboot"
+rebase
 wait_for "stele-init: slot b verified, version 2.0.0" 240
 ok $? "after the install, slot b (v2) boots"
 grep -aq "stele: booting slot b (trial)" "$serial"
@@ -31,6 +32,7 @@ boot "$img" update --disk "$U/v3/minimal-3.0.0.bundle"
 wait_for "stele: ready slot=b version=2.0.0"
 ok $? "v2 boots again on slot b"
 send "stele-update install /dev/vdb --reboot"
+rebase
 wait_for "stele-update: committed slot a version 3.0.0" 240
 ok $? "v3 installed into slot a and committed"
 wait_for "stele: ready slot=a version=3.0.0"

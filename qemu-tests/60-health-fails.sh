@@ -7,6 +7,7 @@ boot "$img" health --disk "$WORK/upd/health-fails/minimal-2.1.0.bundle"
 wait_for "stele: ready slot=a version=1.0.0"
 ok $? "v1 boots on slot a"
 send "stele-update install /dev/vdb --reboot"
+rebase
 wait_for "stele-init: slot b verified, version 2.1.0" 240
 ok $? "the trial of slot b starts"
 wait_for "health check always-fails failed" 120

@@ -7,6 +7,7 @@ boot "$img" panic --disk "$WORK/upd/panics/minimal-2.2.0.bundle"
 wait_for "stele: ready slot=a version=1.0.0"
 ok $? "v1 boots on slot a"
 send "stele-update install /dev/vdb --reboot"
+rebase
 wait_for "Kernel panic" 240
 ok $? "the new image panics"
 wait_for "stele: ready slot=a version=1.0.0" 300
@@ -23,6 +24,7 @@ boot "$img" hang --disk "$WORK/upd/hangs/minimal-2.3.0.bundle"
 wait_for "stele: ready slot=a version=1.0.0"
 ok $? "v1 boots on slot a"
 send "stele-update install /dev/vdb --reboot"
+rebase
 wait_for "init: hanging" 240
 ok $? "the new image hangs"
 wait_for "stele: ready slot=a version=1.0.0" 300

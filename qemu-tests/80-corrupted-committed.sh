@@ -6,6 +6,7 @@ img=$(fresh_from upd/v1/minimal-1.0.0.img corrupt)
 boot "$img" corrupt --disk "$WORK/upd/v2/minimal-2.0.0.bundle"
 wait_for "stele: ready slot=a version=1.0.0"
 send "stele-update install /dev/vdb --reboot"
+rebase
 wait_for "stele: ready slot=b version=2.0.0" 240
 ok $? "v2 committed and up on slot b"
 stop

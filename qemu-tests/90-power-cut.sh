@@ -10,6 +10,7 @@ for delay in 0.5 2 5 9; do
 	wait_for "stele: ready slot=a version=1.0.0"
 	ok $? "cut after ${delay}s: slot a up before the install"
 	send "stele-update install /dev/vdb"
+	rebase
 	sleep "$delay"
 	stop # the power cut
 	boot "$img" power --disk "$bundle"
@@ -32,6 +33,7 @@ done
 boot "$img" power --disk "$bundle"
 wait_for "stele: ready slot=a version=1.0.0"
 send "stele-update install /dev/vdb --reboot"
+rebase
 wait_for "stele: ready slot=b version=2.0.0" 240
 ok $? "after the cuts, the install runs to completion and v2 is committed"
 stop

@@ -46,6 +46,12 @@ boot() {
 	boot_started=$(date +%s.%N)
 }
 
+# rebase: from now on, wait_for and count only look at what comes next (after a reboot the
+# guest prints the same markers again)
+rebase() {
+	mark=$(wc -l <"$serial")
+}
+
 # send LINE: types a line on the guest's serial console
 send() {
 	printf '%s\n' "$*" >&7

@@ -1,4 +1,5 @@
 #include "update-commit.h"
+#include "update-slot.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -109,6 +110,24 @@ int update_raise_min_rollback(const char *data_dir, uint64_t index, struct err *
 	return rc;
 }
 
+/* The rollback floor rises to the lowest index among the good slots, not to the booted one:
+ * the older good slot must stay bootable as the fallback (a committed slot that later stops
+ * booting falls back to it). Once the older slot is overwritten by a newer update, the floor
+ * follows. (ChromeOS keeps its kernel rollback version the same way.) */
+uint64_t update_rollback_floor(struct update_ctx *c, const struct bootstate *s, char booted,
+			       uint64_t booted_index)
+{
+	char other = booted == 'a' ? 'b' : 'a';
+	struct update_slot slot;
+	struct err ignore;
+
+	if (s->slots[other == 'a' ? 0 : 1].state != BOOTSTATE_GOOD ||
+	    update_slot_read(c, other, &slot, &ignore) < 0 || slot.kind != UPDATE_SLOT_VALID)
+		return booted_index;
+	return slot.info.m.rollback_index < booted_index ? slot.info.m.rollback_index
+							 : booted_index;
+}
+
 int update_commit(struct update_ctx *c, struct bootstate *s, unsigned tries, struct err *e)
 {
 	const struct update_boot *boot;
@@ -123,7 +142,10 @@ int update_commit(struct update_ctx *c, struct bootstate *s, unsigned tries, str
 	slot->tries = tries;
 	update_state_first(s, boot->slot);
 	rc = update_state_save(c, s, e);
-	if (rc == 0 && (rc = update_raise_min_rollback(c->data_dir, boot->rollback_index, e)) < 0)
+	if (rc == 0 &&
+	    (rc = update_raise_min_rollback(
+		     c->data_dir, update_rollback_floor(c, s, boot->slot, boot->rollback_index),
+		     e)) < 0)
 		err_prefix(e, rc, "recording the minimum rollback index");
 	return rc;
 }

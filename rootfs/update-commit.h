@@ -21,4 +21,8 @@ int update_raise_min_rollback(const char *data_dir, uint64_t index, struct err *
 /* The device's minimum (0 without the file). */
 int update_min_rollback(const char *data_dir, uint64_t *ret, struct err *e);
 
+/* The lowest rollback index among the good slots (the booted one included). */
+uint64_t update_rollback_floor(struct update_ctx *c, const struct bootstate *s, char booted,
+			       uint64_t booted_index);
+
 #endif

@@ -155,7 +155,10 @@ static int healthy_normal(struct update_ctx *c, struct health *h, struct err *e)
 			return err_prefix(e, rc, "resetting the tries of slot %c", h->boot->slot);
 	}
 	if (h->o->commit && slot->state == BOOTSTATE_GOOD &&
-	    (rc = update_raise_min_rollback(c->data_dir, h->boot->rollback_index, e)) < 0)
+	    (rc = update_raise_min_rollback(
+		     c->data_dir,
+		     update_rollback_floor(c, &h->s, h->boot->slot, h->boot->rollback_index),
+		     e)) < 0)
 		return err_prefix(e, rc, "recording the minimum rollback index");
 	printf("stele-update: healthy\n");
 	return 0;

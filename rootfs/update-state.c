@@ -90,6 +90,10 @@ int update_state_save(struct update_ctx *c, const struct bootstate *s, struct er
 
 	if (rc == 0)
 		rc = bootstate_write(path, s, e);
+	/* back to read-only: a clean FAT (no dirty bit) if the power goes before unmounting */
+	if (c->esp_mounted && c->esp_rw &&
+	    mount(NULL, UPDATE_ESP_DIR, NULL, MS_REMOUNT | MS_RDONLY | ESP_FLAGS, ESP_OPTIONS) == 0)
+		c->esp_rw = false;
 	return rc < 0 ? err_prefix(e, rc, "writing the boot state") : 0;
 }
 
