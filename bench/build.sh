@@ -29,7 +29,7 @@ cat >"$work/minbase.json" <<JSON
 { "product": "minbase", "version": "1", "base": { "dir": "$minbase", "keep_owner": true },
   "files": [ { "src": "$work/kernel-tree/", "dst": "/" } ],
   "kernel": { "modules": ["virtio_pci", "virtio_blk", "dm-verity"], "cmdline": "console=ttyS0" },
-  "layout": { "slot_size": "512M" } }
+  "layout": { "slot_size": "512M" }, "outputs": ["raw"] }
 JSON
 
 now() { date +%s.%N; }

@@ -453,6 +453,15 @@ static int stage_outputs(struct stage *st, const struct profile *p, struct outpu
 	return 0;
 }
 
+static int stage_rootfs(struct stage *st, const struct profile *p, struct outputs *out,
+			struct err *e)
+{
+	char name[256];
+
+	snprintf(name, sizeof(name), "%s-%s.rootfs.ext4", p->product, p->version);
+	return stage_add(st, name, &out->rootfs, e) < 0 ? -EINVAL : 0;
+}
+
 /* A disk image only for bootable trees (a kernel at /boot/vmlinuz). */
 static int stage_disk(struct stage *st, const struct profile *p, struct outputs *out,
 		      struct err *e)
@@ -513,9 +522,13 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 
 	quiet = o->quiet;
 	memset(&so, 0, sizeof(so));
-	r = resolve_keys(p, o, &kp, e);
-	if (r == 0)
-		r = load_keys(&kp, &key, &trust, e);
+	memset(&kp, 0, sizeof(kp));
+	r = 0;
+	if (!o->rootfs_only) {
+		r = resolve_keys(p, o, &kp, e);
+		if (r == 0)
+			r = load_keys(&kp, &key, &trust, e);
+	}
 	if (r == 0)
 		r = mkdir_p(o->outdir, e);
 	if (r == 0)
@@ -524,7 +537,7 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 		r = tree_new(&t, e);
 	if (r == 0)
 		r = build_compose(p, o, t, &inputs, e);
-	if (r == 0)
+	if (r == 0 && !o->rootfs_only)
 		r = put_boot_files(p, t, kp.trust, o->epoch, e);
 	if (r == 0) {
 		progress("hashing the tree");
@@ -534,8 +547,8 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 		goto out;
 	derive_seed(p, digest, eo.seed);
 	stage_cleanup_on_signal(&st);
-	r = stage_outputs(&st, p, &out, e);
-	if (r == 0 && tree_lookup(t, "/boot/vmlinuz"))
+	r = o->rootfs_only ? stage_rootfs(&st, p, &out, e) : stage_outputs(&st, p, &out, e);
+	if (r == 0 && !o->rootfs_only && tree_lookup(t, "/boot/vmlinuz"))
 		r = stage_disk(&st, p, &out, e);
 	if (r < 0)
 		goto out;
@@ -543,6 +556,13 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 	r = ext4_write(t, out.rootfs, &eo, &res, e);
 	if (r < 0) {
 		err_prefix(e, r, "writing the root filesystem");
+		goto out;
+	}
+	if (o->rootfs_only) {
+		r = stage_commit(&st, e);
+		if (r == 0)
+			progress("wrote %s-%s.rootfs.ext4 (%llu MiB)", p->product, p->version,
+				 (unsigned long long)(res.size >> 20));
 		goto out;
 	}
 	progress("hashing the rootfs (dm-verity) and signing the manifest");

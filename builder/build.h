@@ -18,6 +18,7 @@ struct build_opts {
 	int64_t epoch;
 	bool quiet;
 	bool json;
+	bool rootfs_only; /* write the ext4 image and nothing else (no keys needed) */
 };
 
 int build_run(const struct profile *p, const struct build_opts *o, struct err *e);

@@ -42,6 +42,8 @@ static void build_help(FILE *f)
 		"                     DIR/ca.crt); default: the profile's \"sign\", else\n"
 		"                     development keys in $STELE_DEV_KEYS or\n"
 		"                     ~/.config/stele/dev-keys (created, with a warning)\n"
+		"      --rootfs-only  write the root filesystem image and nothing else (no\n"
+		"                     verity, signature, initramfs or disk image; no keys)\n"
 		"      --json         print the result as JSON on stdout\n"
 		"  -q, --quiet        no progress on stderr\n"
 		"  -h, --help         this help\n"
@@ -89,6 +91,7 @@ static int cmd_build(int argc, char **argv)
 		{"output", required_argument, NULL, 'o'}, {"cache", required_argument, NULL, 'c'},
 		{"json", no_argument, NULL, 'j'},	  {"quiet", no_argument, NULL, 'q'},
 		{"keys", required_argument, NULL, 'k'},
+		{"rootfs-only", no_argument, NULL, 'r'},
 		{"help", no_argument, NULL, 'h'},	  {0},
 	};
 	struct build_opts o = {.outdir = "out"};
@@ -102,6 +105,7 @@ static int cmd_build(int argc, char **argv)
 		case 'o': o.outdir = optarg; break;
 		case 'c': o.cache_dir = optarg; break;
 		case 'k': o.keys_dir = optarg; break;
+		case 'r': o.rootfs_only = true; break;
 		case 'j': o.json = true; break;
 		case 'q': o.quiet = true; break;
 		case 'h': build_help(stdout); return 0;

@@ -48,6 +48,10 @@ check "host mtimes do not matter" -- cmp "$work/out1/$img" "$work/out3/$img"
 run "$STELE" build "$work/b/profile.json" -o "$work/out4" -q
 check "a project checked out under umask 002 gives the same bytes" -- \
 	cmp "$work/out1/$img" "$work/out4/$img"
+run "$STELE" build "$work/a/profile.json" -o "$work/only" -q --rootfs-only
+is "--rootfs-only builds" "$rc" 0
+is "--rootfs-only writes the ext4 image and nothing else" "$(ls "$work/only")" "$img"
+check "--rootfs-only gives the same ext4 as a full build" -- cmp "$work/out1/$img" "$work/only/$img"
 run e2fsck -fn "$work/out1/$img"
 is "e2fsck -fn finds the image clean" "$rc" 0
 [ "$rc" = 0 ] || echo "$out" | sed 's/^/# /'
