@@ -141,6 +141,9 @@ static int stamp_os_release(const struct profile *p, struct tree *t, struct err 
 	return r;
 }
 
+static int put_mem_file(struct tree *t, const char *path, void *buf, size_t len, uint32_t mode,
+			struct err *e);
+
 int build_compose(const struct profile *p, const struct build_opts *o, struct tree *t,
 		  struct inputs *inputs, struct err *e)
 {
@@ -157,6 +160,15 @@ int build_compose(const struct profile *p, const struct build_opts *o, struct tr
 	r = link_kernel(p, t, e);
 	if (r < 0)
 		return r;
+	/* "console_shell": true offers a root shell on the console (testers); production
+	 * profiles leave it out. The image's init looks for this file. */
+	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "console_shell"))) {
+		char *yes = strdup("yes\n");
+		r = yes ? put_mem_file(t, "/etc/stele/console-shell", yes, 4, 0644, e)
+			: err_set(e, ENOMEM, "out of memory");
+		if (r < 0)
+			return r;
+	}
 	return stamp_os_release(p, t, e);
 }
 
@@ -247,6 +259,7 @@ static int put_updater(const struct profile *p, struct tree *t, struct err *e)
 	r = put_mem_file(t, "/etc/stele/health.json", text, strlen(text), 0644, e);
 	if (r < 0)
 		return r;
+
 	if (find_libexec("stele-update", path, sizeof(path), e) < 0)
 		return 0; /* built without the updater: the image boots, but cannot update */
 	return progs_install(t, path, "/usr/bin/stele-update", e);

@@ -81,6 +81,7 @@ static const struct jfield top_fields[] = {
 	{.key = "sign", .kind = J_OBJECT, .fields = sign_fields},
 	{.key = "outputs", .kind = J_ARRAY, .elem = J_STRING, .choices = outputs},
 	{.key = "rollback_index", .kind = J_INT, .min = 0, .max = 1L << 40},
+	{.key = "console_shell", .kind = J_BOOL},
 	{0},
 };
 

@@ -34,5 +34,14 @@ has "dm-verity module shipped" "$(dbg "ls -p /lib/modules/$ver/kernel/drivers/md
 has "virtio_blk module shipped" "$(dbg "ls -p /lib/modules/$ver/kernel/drivers/block")" "virtio_blk.ko"
 has "os-release has IMAGE_ID" "$(dbg 'cat /etc/os-release')" "IMAGE_ID=minimal"
 has "os-release has IMAGE_VERSION" "$(dbg 'cat /etc/os-release')" "IMAGE_VERSION=1.0.0"
+has "the minimal profile offers the console shell" "$(dbg 'stat /etc/stele/console-shell')" "Type: regular"
+run "$STELE" build "$TOP/profiles/minimal.json" -o "$work/tester" -q --rootfs-only
+check "--rootfs-only keeps the marker (it is part of the tree)" -- bash -c \
+	"debugfs -R 'stat /etc/stele/console-shell' '$work/tester/$img' 2>/dev/null | grep -q Type:"
+printf '{ "extends": "%s/profiles/minimal.json", "console_shell": false }\n' "$TOP" >"$work/prod.json"
+run "$STELE" build "$work/prod.json" -o "$work/prod" -q --rootfs-only
+is "a production profile (console_shell false) builds" "$rc" 0
+! debugfs -R "stat /etc/stele/console-shell" "$work/prod/$img" 2>/dev/null | grep -q "Type:"
+ok $? "and has no console shell marker"
 has "tmp is sticky" "$(dbg "stat /tmp")" "Mode:  01777"
 finish
