@@ -30,7 +30,8 @@ TEST_TOOLS := tests/mkfixture.c
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
         libfdisk-dev libblkid-dev grub-efi-amd64-bin grub-common dosfstools mtools \
         qemu-system-x86 qemu-utils ovmf \
-        e2fsprogs dpkg apt mmdebstrap util-linux tar bc cryptsetup-bin openssl clang \
+        e2fsprogs dpkg apt mmdebstrap util-linux fdisk procps coreutils tar bc cryptsetup-bin \
+        openssl clang \
         libclang-rt-14-dev
 
 B := build
