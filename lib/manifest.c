@@ -145,3 +145,23 @@ int manifest_parse(const char *buf, size_t len, struct manifest *ret, struct err
 		*ret = m;
 	return r;
 }
+
+int manifest_verity_params(const struct manifest *m, struct verity_params *ret, struct err *e)
+{
+	struct verity_params p;
+	size_t salt_len;
+
+	verity_params_init(&p);
+	if (strlen(m->verity.algorithm) >= sizeof(p.hash_name))
+		return err_set(e, EINVAL, "manifest: verity.algorithm too long");
+	strcpy(p.hash_name, m->verity.algorithm);
+	p.data_block_size = m->verity.data_block_size;
+	p.hash_block_size = m->verity.hash_block_size;
+	p.data_blocks = m->verity.data_blocks;
+	p.hash_offset = m->verity.hash_offset;
+	if (verity_hex_decode(m->verity.salt, p.salt, sizeof(p.salt), &salt_len) < 0)
+		return err_set(e, EINVAL, "manifest: verity.salt: bad hex");
+	p.salt_size = (uint16_t)salt_len;
+	*ret = p;
+	return 0;
+}

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "verity.h"
 
 #define MANIFEST_FORMAT_VERSION 1
 
@@ -29,5 +30,8 @@ struct manifest {
 };
 
 int manifest_parse(const char *buf, size_t len, struct manifest *ret, struct err *e);
+/* The dm-verity parameters a parsed manifest describes (hash_offset as the manifest says,
+ * data_offset 0). */
+int manifest_verity_params(const struct manifest *m, struct verity_params *ret, struct err *e);
 
 #endif

@@ -454,13 +454,28 @@ static int check_data_size(int fd, const struct verity_params *p, struct err *e)
 	return 0;
 }
 
+/* With a single data block there is no tree: its digest is the root hash. */
+static int digest_first_block(int data_fd, const struct verity_params *p, uint8_t *out)
+{
+	struct hasher h = {0};
+	uint8_t *blk = malloc(p->data_block_size);
+	int r = blk && hasher_init(&h, p) == 0 ? 0 : -ENOMEM;
+
+	if (r == 0)
+		r = pread_full(data_fd, blk, p->data_block_size, p->data_offset);
+	if (r == 0)
+		r = hash_block(&h, blk, p->data_block_size, out);
+	hasher_free(&h);
+	free(blk);
+	return r;
+}
+
 int verity_create(int data_fd, int hash_fd, const struct verity_params *p, unsigned threads,
 		  uint8_t root[VERITY_MAX_DIGEST], struct err *e)
 {
 	uint8_t sb[VERITY_SB_SIZE];
 	struct verity_layout l;
 	struct tree t;
-	uint8_t *single = NULL;
 	int r;
 
 	r = verity_layout(p, &l, e);
@@ -469,15 +484,7 @@ int verity_create(int data_fd, int hash_fd, const struct verity_params *p, unsig
 	if (r < 0)
 		return r;
 	if (l.levels == 0) { /* one data block: the root is its digest, no tree */
-		struct hasher h = {0};
-		single = malloc(p->data_block_size);
-		r = single && hasher_init(&h, p) == 0 ? 0 : -ENOMEM;
-		if (r == 0)
-			r = pread_full(data_fd, single, p->data_block_size, p->data_offset);
-		if (r == 0)
-			r = hash_block(&h, single, p->data_block_size, root);
-		hasher_free(&h);
-		free(single);
+		r = digest_first_block(data_fd, p, root);
 		if (r < 0)
 			return err_sys(e, r, "hashing the data block");
 		memset(&t, 0, sizeof(t));
@@ -582,15 +589,7 @@ long verity_check(int data_fd, int hash_fd, const struct verity_params *p, const
 	if (r < 0)
 		return r;
 	if (l.levels == 0) {
-		struct hasher h = {0};
-		uint8_t *blk = malloc(p->data_block_size);
-		r = blk && hasher_init(&h, p) == 0 ? 0 : -ENOMEM;
-		if (r == 0)
-			r = pread_full(data_fd, blk, p->data_block_size, p->data_offset);
-		if (r == 0)
-			r = hash_block(&h, blk, p->data_block_size, d);
-		hasher_free(&h);
-		free(blk);
+		r = digest_first_block(data_fd, p, d);
 		if (r < 0)
 			return err_sys(e, r, "reading data");
 		if (memcmp(d, root, l.digest_size) != 0)

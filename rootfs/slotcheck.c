@@ -46,9 +46,9 @@ static int read_header(int fd, const char *node, struct slot_header *ret, struct
 	return rc;
 }
 
-static int verify(const char *trust_path, const char *manifest, size_t mlen,
-		  const uint8_t *sig, size_t slen, char *signer, size_t signer_len,
-		  struct err *e)
+int slotcheck_verify_signature(const char *trust_path, const void *manifest, size_t mlen,
+			       const uint8_t *sig, size_t slen, char *signer, size_t signer_len,
+			       struct err *e)
 {
 	const struct sign_verify_opts opts = {.no_time_check = true};
 	struct sign_trust *t = NULL;
@@ -75,7 +75,7 @@ static int read_signed(int fd, const char *trust_path, struct slot_info *s, stru
 	if (rc == 0)
 		rc = pread_full(fd, sig, h->signature_size, h->signature_offset, "signature", e);
 	if (rc == 0)
-		rc = verify(trust_path, manifest, h->manifest_size, sig, h->signature_size,
+		rc = slotcheck_verify_signature(trust_path, manifest, h->manifest_size, sig, h->signature_size,
 			    s->signer, sizeof(s->signer), e);
 	if (rc == 0)
 		rc = manifest_parse(manifest, h->manifest_size, &s->m, e);
@@ -157,27 +157,6 @@ int slotcheck_rollback(const struct manifest *m, const char *min_path, struct er
 	return 0;
 }
 
-static int manifest_params(const struct manifest *m, struct verity_params *ret,
-			   struct err *e)
-{
-	struct verity_params p;
-	size_t salt_len;
-
-	verity_params_init(&p);
-	if (strlen(m->verity.algorithm) >= sizeof(p.hash_name))
-		return err_set(e, EINVAL, "manifest: verity.algorithm too long");
-	strcpy(p.hash_name, m->verity.algorithm);
-	p.data_block_size = m->verity.data_block_size;
-	p.hash_block_size = m->verity.hash_block_size;
-	p.data_blocks = m->verity.data_blocks;
-	p.hash_offset = m->verity.hash_offset;
-	if (verity_hex_decode(m->verity.salt, p.salt, sizeof(p.salt), &salt_len) < 0)
-		return err_set(e, EINVAL, "manifest: verity.salt: bad hex");
-	p.salt_size = (uint16_t)salt_len;
-	*ret = p;
-	return 0;
-}
-
 int slotcheck_geometry(const struct slot_info *s, uint64_t root_size, uint64_t *ret_hash_start,
 		       struct err *e)
 {
@@ -186,7 +165,7 @@ int slotcheck_geometry(const struct slot_info *s, uint64_t root_size, uint64_t *
 	struct verity_layout l;
 	int rc;
 
-	rc = manifest_params(&s->m, &p, e);
+	rc = manifest_verity_params(&s->m, &p, e);
 	if (rc == 0)
 		rc = verity_layout(&p, &l, e);
 	if (rc < 0)

@@ -21,6 +21,11 @@ struct slot_info {
  * every certificate in trust_path. */
 int slotcheck_read(const char *verity_node, const char *trust_path, struct slot_info *ret,
 		   struct err *e);
+/* Verifies a detached signature of manifest against the CA certificates in trust_path, with
+ * no certificate time check (devices may have no clock). */
+int slotcheck_verify_signature(const char *trust_path, const void *manifest, size_t mlen,
+			       const uint8_t *sig, size_t slen, char *signer, size_t signer_len,
+			       struct err *e);
 /* The manifest is for this product and this machine (uname's machine, e.g. "x86_64"). */
 int slotcheck_compat(const struct manifest *m, const char *product, const char *machine,
 		     struct err *e);

@@ -1,4 +1,5 @@
 #include "update-bundle.h"
+#include "slotcheck.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -80,22 +81,6 @@ int update_input_skip_to(struct update_input *in, uint64_t off, const char *what
 	return rc;
 }
 
-static int verify_signature(const char *trust_path, const void *data, size_t len,
-			    const uint8_t *sig, size_t sig_len, char *signer, size_t signer_len,
-			    struct err *e)
-{
-	const struct sign_verify_opts opts = {.no_time_check = true};
-	struct sign_trust *t = NULL;
-	int rc;
-
-	rc = sign_trust_load(&trust_path, 1, &t, e);
-	if (rc < 0)
-		return rc;
-	rc = sign_verify(t, data, len, sig, sig_len, &opts, signer, signer_len, e);
-	sign_trust_free(t);
-	return rc;
-}
-
 int update_bundle_read_head(struct update_input *in, const char *trust_path,
 			    struct update_bundle *b, struct err *e)
 {
@@ -121,7 +106,7 @@ int update_bundle_read_head(struct update_input *in, const char *trust_path,
 	if (rc < 0)
 		return rc;
 	b->manifest_text[b->h.manifest_size] = '\0';
-	rc = verify_signature(trust_path, b->manifest_text, b->h.manifest_size, b->signature,
+	rc = slotcheck_verify_signature(trust_path, b->manifest_text, b->h.manifest_size, b->signature,
 			      b->h.signature_size, b->signer, sizeof(b->signer), e);
 	if (rc < 0)
 		return rc; /* sign_verify says "signature: ..." */
@@ -149,7 +134,7 @@ static int check_image_signed(const struct update_bundle *b, const char *trust_p
 	if (s->manifest_size != b->h.manifest_size ||
 	    memcmp(b->verity + s->manifest_offset, b->manifest_text, s->manifest_size) != 0)
 		return err_set(e, EINVAL, "its manifest differs from the bundle's");
-	rc = verify_signature(trust_path, b->verity + s->manifest_offset, s->manifest_size,
+	rc = slotcheck_verify_signature(trust_path, b->verity + s->manifest_offset, s->manifest_size,
 			      b->verity + s->signature_offset, s->signature_size, signer,
 			      sizeof(signer), e);
 	return rc < 0 ? err_prefix(e, rc, "its signature") : 0;

@@ -55,21 +55,12 @@ int update_manifest_params(const struct manifest *m, struct verity_params *ret,
 	struct verity_params p;
 	struct verity_layout l;
 	uint8_t root[VERITY_MAX_DIGEST];
-	size_t salt_len, root_len;
+	size_t root_len;
 	int rc;
 
-	verity_params_init(&p);
-	if (strlen(m->verity.algorithm) >= sizeof(p.hash_name))
-		return err_set(e, EINVAL, "manifest: verity.algorithm too long");
-	strcpy(p.hash_name, m->verity.algorithm);
-	p.data_block_size = m->verity.data_block_size;
-	p.hash_block_size = m->verity.hash_block_size;
-	p.data_blocks = m->verity.data_blocks;
-	p.hash_offset = m->verity.hash_offset;
-	if (verity_hex_decode(m->verity.salt, p.salt, sizeof(p.salt), &salt_len) < 0)
-		return err_set(e, EINVAL, "manifest: verity.salt: bad hex");
-	p.salt_size = (uint16_t)salt_len;
-	rc = verity_layout(&p, &l, e);
+	rc = manifest_verity_params(m, &p, e);
+	if (rc == 0)
+		rc = verity_layout(&p, &l, e);
 	if (rc < 0)
 		return err_prefix(e, rc, "manifest: verity parameters");
 	if (verity_hex_decode(m->verity.root_hash, root, sizeof(root), &root_len) < 0 ||
