@@ -24,7 +24,7 @@ STELE_SRC := builder/main.c builder/cmd-verity.c builder/cmd-keygen.c builder/cm
              $(BUILDER_SRC) $(LIB_SRC)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
-TEST_TOOLS := tests/mkfixture.c
+TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
@@ -82,6 +82,14 @@ $(A)/mkfixture: tests/mkfixture.c | $(A)
 $(A)/blkid-parts: tests/blkid-parts.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
+$(A)/mkbundle: tests/mkbundle.c builder/bundlewrite.c builder/fileutil.c lib/bundle.c lib/hash.c \
+               lib/err.c $(HDRS) | $(A)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)
+
+# stele-update under the sanitizers, for its host tests (tests/cli/90-update.sh)
+$(A)/stele-update: $(UPDATE_SRC) $(wildcard rootfs/*.h lib/*.h bootloader/*.h) Makefile | $(A)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ $(UPDATE_SRC) $(INIT_LIBS)
+
 $(B) $(A):
 	mkdir -p $@
 
@@ -94,7 +102,7 @@ image: deps
 
 check: deps
 	$(MAKE) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture \
-		$(A)/blkid-parts
+		$(A)/blkid-parts $(A)/mkbundle $(A)/stele-update
 	./tests/run.sh $(A)
 
 qemu-test: deps

@@ -530,6 +530,12 @@ int bootstate_read(const char *path, struct bootstate *ret, struct err *e)
 
 int bootstate_write(const char *path, const struct bootstate *s, struct err *e)
 {
+	return bootstate_write_hooked(path, s, NULL, NULL, e);
+}
+
+int bootstate_write_hooked(const char *path, const struct bootstate *s,
+			   void (*before_sync)(void *userdata), void *userdata, struct err *e)
+{
 	char block[BOOTSTATE_SIZE], back[BOOTSTATE_SIZE];
 	int fd, r;
 
@@ -546,6 +552,8 @@ int bootstate_write(const char *path, const struct bootstate *s, struct err *e)
 	r = pwrite_block(fd, path, block, e);
 	if (r < 0)
 		goto out;
+	if (before_sync)
+		before_sync(userdata);
 	if (fsync(fd) < 0) {
 		r = err_sys(e, errno, "%s: fsync", path);
 		goto out;

@@ -103,5 +103,9 @@ int bootstate_read(const char *path, struct bootstate *ret, struct err *e);
  * then writes the whole block at offset 0, fsyncs, drops the cached pages and reads the block
  * back; -EIO if it differs. */
 int bootstate_write(const char *path, const struct bootstate *s, struct err *e);
+/* The same, calling before_sync(userdata) between the write and the fsync (fault injection:
+ * a power cut during a state write). */
+int bootstate_write_hooked(const char *path, const struct bootstate *s,
+			   void (*before_sync)(void *userdata), void *userdata, struct err *e);
 
 #endif

@@ -657,6 +657,67 @@ int verity_digest_block(const struct verity_params *p, const void *block, uint8_
 	return r;
 }
 
+/* The digest of an all-zero data block, without a buffer of that size. */
+static void hash_zero_block(struct hasher *h, const struct verity_params *p, uint8_t *out)
+{
+	static const uint8_t zeros[4096];
+	uint32_t left = p->data_block_size;
+
+	h->ctx = h->tmpl;
+	for (; left > 0; left -= left < sizeof(zeros) ? left : sizeof(zeros)) {
+		size_t n = left < sizeof(zeros) ? left : sizeof(zeros);
+
+		switch (h->kind) {
+		case HASH_SHA256: SHA256_Update(&h->ctx.s256, zeros, n); break;
+		case HASH_SHA512: SHA512_Update(&h->ctx.s512, zeros, n); break;
+		case HASH_SHA1: SHA1_Update(&h->ctx.s1, zeros, n); break;
+		}
+	}
+	switch (h->kind) {
+	case HASH_SHA256: SHA256_Final(out, &h->ctx.s256); break;
+	case HASH_SHA512: SHA512_Final(out, &h->ctx.s512); break;
+	case HASH_SHA1: SHA1_Final(out, &h->ctx.s1); break;
+	}
+}
+
+int verity_check_run(const struct verity_params *p, const struct verity_layout *l,
+		     const uint8_t *tree, const uint8_t *root, uint64_t first, uint64_t count,
+		     const uint8_t *data, uint8_t *zero_map, uint64_t *ret_bad)
+{
+	const size_t bs = p->data_block_size;
+	uint8_t zero_digest[VERITY_MAX_DIGEST], got[VERITY_MAX_DIGEST];
+	bool have_zero = false;
+	struct hasher h;
+	int r;
+
+	if (first > p->data_blocks || count > p->data_blocks - first)
+		return -EINVAL;
+	r = hasher_init(&h, p);
+	for (uint64_t i = 0; r == 0 && i < count; i++) {
+		const uint8_t *blk = data ? data + i * bs : NULL;
+		const uint8_t *want = l->levels ? verity_leaf(p, l, tree, first + i) : root;
+		const uint8_t *d = got;
+		bool zero = !blk || is_zero(blk, bs);
+
+		if (zero) {
+			if (!have_zero)
+				hash_zero_block(&h, p, zero_digest);
+			have_zero = true;
+			d = zero_digest;
+		} else {
+			hash_block(&h, blk, bs, got);
+		}
+		if (zero_map)
+			zero_map[i] = zero;
+		if (memcmp(d, want, l->digest_size) != 0) {
+			*ret_bad = first + i;
+			r = -EBADMSG;
+		}
+	}
+	hasher_free(&h);
+	return r;
+}
+
 const uint8_t *verity_leaf(const struct verity_params *p, const struct verity_layout *l,
 			   const uint8_t *tree, uint64_t block)
 {

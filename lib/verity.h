@@ -73,6 +73,15 @@ int verity_tree_verify(const struct verity_params *p, const uint8_t *tree, size_
 		       const uint8_t *root, struct err *e);
 const uint8_t *verity_leaf(const struct verity_params *p, const struct verity_layout *l,
 			   const uint8_t *tree, uint64_t block);
+/* Checks count data blocks from block first (count * data_block_size bytes at data) against
+ * the tree (as for verity_leaf; root when there is no tree). All-zero blocks are recognised
+ * and not hashed; zero_map (may be NULL) gets 1 for each of them, 0 for the others; data
+ * NULL stands for count zero blocks (a hole that was never read). 0 when
+ * every block matched; -EBADMSG with *ret_bad the first that did not; -EINVAL for a block
+ * outside the tree. Safe to call from several threads at once. */
+int verity_check_run(const struct verity_params *p, const struct verity_layout *l,
+		     const uint8_t *tree, const uint8_t *root, uint64_t first, uint64_t count,
+		     const uint8_t *data, uint8_t *zero_map, uint64_t *ret_bad);
 /* H(salt || block) for one data block of p->data_block_size bytes. */
 int verity_digest_block(const struct verity_params *p, const void *block, uint8_t *out);
 

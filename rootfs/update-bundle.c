@@ -26,6 +26,8 @@ int update_input_open(const char *path, struct update_input *ret, struct err *e)
 		rc = err_sys(e, errno, "%s", in.name);
 	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
 		rc = blockdev_size(in.fd, in.name, &in.size, e);
+	/* stdin may be a file opened elsewhere: holes only where in.pos is the file offset */
+	in.holes = S_ISREG(st.st_mode) && lseek(in.fd, 0, SEEK_CUR) == 0;
 	if (rc == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) && in.size == 0)
 		rc = err_set(e, EINVAL, "%s: empty", in.name);
 	if (rc < 0) {
@@ -65,6 +67,32 @@ int update_input_read(struct update_input *in, void *buf, size_t len, const char
 		in->pos += (uint64_t)n;
 	}
 	return 0;
+}
+
+int update_input_skip_hole(struct update_input *in, uint64_t len, struct err *e)
+{
+	off_t data;
+
+	if (!in->holes || len == 0 || in->size < in->pos || in->size - in->pos < len)
+		return 0;
+	data = lseek(in->fd, (off_t)in->pos, SEEK_DATA);
+	if (data < 0 && errno != ENXIO) {
+		in->holes = false; /* a file system that cannot say */
+		data = (off_t)in->pos;
+	} else if (data < 0) {
+		data = (off_t)in->size; /* nothing but a hole up to the end */
+	}
+	if ((uint64_t)data < in->pos + len) {
+		if (lseek(in->fd, (off_t)in->pos, SEEK_SET) < 0)
+			return err_sys(e, errno, "%s: seeking to byte %llu", in->name,
+				       (unsigned long long)in->pos);
+		return 0;
+	}
+	if (lseek(in->fd, (off_t)(in->pos + len), SEEK_SET) < 0)
+		return err_sys(e, errno, "%s: seeking to byte %llu", in->name,
+			       (unsigned long long)(in->pos + len));
+	in->pos += len;
+	return 1;
 }
 
 int update_input_skip_to(struct update_input *in, uint64_t off, const char *what, struct err *e)

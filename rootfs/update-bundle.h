@@ -6,6 +6,7 @@
 #ifndef STELE_UPDATE_BUNDLE_H
 #define STELE_UPDATE_BUNDLE_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 
@@ -21,6 +22,7 @@ struct update_input {
 	char name[256];
 	uint64_t pos;  /* bytes consumed */
 	uint64_t size; /* 0: unknown (a pipe) */
+	bool holes;    /* a regular file: SEEK_DATA tells where its holes are */
 };
 
 /* "-" is stdin. A regular file or a block device gives its size. */
@@ -29,6 +31,11 @@ void update_input_close(struct update_input *in);
 /* Reads exactly len bytes; the end of the input is "truncated: <what> ...". */
 int update_input_read(struct update_input *in, void *buf, size_t len, const char *what,
 		      struct err *e);
+/* 1 when the next len bytes are a hole in a regular file (zeros it does not store): they
+ * are skipped, not read. 0 when they are not, or the input cannot tell (a pipe, a device).
+ * The caller still checks those zeros against the signed tree, so a file truncated under
+ * it gains nothing. */
+int update_input_skip_hole(struct update_input *in, uint64_t len, struct err *e);
 /* Reads and drops bytes up to offset off (padding). */
 int update_input_skip_to(struct update_input *in, uint64_t off, const char *what, struct err *e);
 

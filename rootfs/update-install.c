@@ -13,20 +13,22 @@
 
 #include "update-bundle.h"
 #include "update-commit.h"
+#include "update-fault.h"
+#include "update-stream.h"
 #include "slotcheck.h"
 #include "update-journal.h"
 #include "update-state.h"
-
-#define CHUNK_SIZE (1u << 20) /* a multiple of every data block size (at most 1 MiB) */
 
 struct target {
 	char slot;
 	const char *node[2]; /* root, verity */
 	int fd[2];
 	uint64_t size[2];
+	bool is_blk[2];
 };
 
 struct install {
+	struct update_ctx *c;
 	const struct install_opts *o;
 	const struct update_boot *boot;
 	struct update_input in;
@@ -35,7 +37,8 @@ struct install {
 	time_t last_progress;
 };
 
-static int open_part(const char *node, int *ret_fd, uint64_t *ret_size, struct err *e)
+static int open_part(const char *node, int *ret_fd, uint64_t *ret_size, bool *ret_blk,
+		     struct err *e)
 {
 	struct stat st;
 	int fd, rc, flags = O_RDWR | O_CLOEXEC;
@@ -55,6 +58,7 @@ static int open_part(const char *node, int *ret_fd, uint64_t *ret_size, struct e
 		return rc;
 	}
 	*ret_fd = fd;
+	*ret_blk = S_ISBLK(st.st_mode);
 	return 0;
 }
 
@@ -65,7 +69,7 @@ static int open_target(struct update_ctx *c, struct target *t, struct err *e)
 	for (int i = 0; i < 2; i++) {
 		rc = update_part_path(c, update_slot_part(t->slot, i == 1), &t->node[i], e);
 		if (rc == 0)
-			rc = open_part(t->node[i], &t->fd[i], &t->size[i], e);
+			rc = open_part(t->node[i], &t->fd[i], &t->size[i], &t->is_blk[i], e);
 		if (rc < 0)
 			return rc;
 	}
@@ -179,123 +183,49 @@ static int pread_full(int fd, void *buf, size_t len, uint64_t off, const char *n
 	return 0;
 }
 
-static void progress(struct update_ctx *c, struct install *in, const char *what, uint64_t done,
-		     uint64_t total, bool last)
+static void progress(void *userdata, uint64_t done, uint64_t total, bool last)
 {
+	struct install *in = userdata;
 	time_t now = time(NULL);
 
-	if (!c->progress || (!last && now == in->last_progress))
+	if (!in->c->progress || (!last && now == in->last_progress))
 		return;
 	in->last_progress = now;
-	fprintf(stderr, "\rstele-update: %s slot %c: %" PRIu64 "/%" PRIu64 " MiB (%d%%)%s", what,
+	fprintf(stderr, "\rstele-update: writing slot %c: %" PRIu64 "/%" PRIu64 " MiB (%d%%)%s",
 		in->t.slot, done >> 20, total >> 20, total ? (int)(done * 100 / total) : 100,
 		last ? "\n" : "");
 }
 
-struct block_check {
-	const struct update_bundle *b;
-	uint8_t *zeros;
-	uint8_t zero_digest[VERITY_MAX_DIGEST];
-};
-
-static int check_block(const struct block_check *k, const uint8_t *data, uint64_t block,
-		       struct err *e)
-{
-	const struct update_bundle *b = k->b;
-	const uint8_t *want =
-	    b->vl.levels ? verity_leaf(&b->vp, &b->vl, update_bundle_tree(b), block) : b->root;
-	uint8_t got[VERITY_MAX_DIGEST];
-	const uint8_t *d = got;
-
-	if (!want)
-		return err_set(e, EINVAL, "rootfs block %" PRIu64 ": outside the hash tree", block);
-	/* an all-zero block needs no hashing: its digest depends only on the salt */
-	if (memcmp(data, k->zeros, b->vp.data_block_size) == 0)
-		d = k->zero_digest;
-	else if (verity_digest_block(&b->vp, data, got) < 0)
-		return err_set(e, EIO, "rootfs block %" PRIu64 ": hashing failed", block);
-	if (memcmp(d, want, b->vl.digest_size) != 0)
-		return err_set(e, EBADMSG,
-			       "rootfs block %" PRIu64 " (byte %" PRIu64 " of the "
-			       "bundle's rootfs) does not match the signed hash tree",
-			       block, block * b->vp.data_block_size);
-	return 0;
-}
-
-static int stream_rootfs(struct update_ctx *c, struct install *in, struct err *e)
+/* The verity image: written (the fault point "verity" halfway), synced, read back from the
+ * disk and compared. */
+static int write_verity(struct install *in, struct err *e)
 {
 	const struct update_bundle *b = &in->b;
-	const uint32_t bs = b->vp.data_block_size;
-	struct block_check k = {.b = b};
-	uint8_t *buf = malloc(CHUNK_SIZE);
-	uint64_t off, total = b->m.rootfs_size;
-	size_t n;
-	int rc = 0;
+	const size_t half = b->h.verity_size / 2;
+	uint8_t *back;
+	int rc, fd = in->t.fd[1];
 
-	k.zeros = calloc(1, bs);
-	if (!buf || !k.zeros || verity_digest_block(&b->vp, k.zeros, k.zero_digest) < 0)
-		rc = err_set(e, ENOMEM, "out of memory");
-	for (off = 0; rc == 0 && off < total; off += n) {
-		n = total - off < CHUNK_SIZE ? (size_t)(total - off) : CHUNK_SIZE;
-		rc = update_input_read(&in->in, buf, n, "rootfs", e);
-		for (size_t i = 0; rc == 0 && i < n; i += bs)
-			rc = check_block(&k, buf + i, (off + i) / bs, e);
-		if (rc == 0)
-			rc = pwrite_full(in->t.fd[0], buf, n, off, in->t.node[0], e);
-		if (rc == 0)
-			progress(c, in, "writing", off + n, total, off + n == total);
-	}
-	if (rc < 0 && c->progress)
-		fputc('\n', stderr);
-	free(k.zeros);
-	free(buf);
-	return rc;
-}
-
-static int sync_part(struct target *t, int i, struct err *e)
-{
-	if (fsync(t->fd[i]) < 0)
-		return err_sys(e, errno, "fsync %s", t->node[i]);
-	/* clean pages dropped: the read-back comes from the disk */
-	(void)posix_fadvise(t->fd[i], 0, 0, POSIX_FADV_DONTNEED);
-	return 0;
-}
-
-struct readback_fail {
-	char msg[160];
-};
-
-static void note_failure(const char *what, uint64_t block, const char *detail, void *userdata)
-{
-	struct readback_fail *f = userdata;
-
-	if (!f->msg[0])
-		snprintf(f->msg, sizeof(f->msg), "%s block %" PRIu64 ": %s", what, block, detail);
-}
-
-static int read_back(struct install *in, struct err *e)
-{
-	const struct update_bundle *b = &in->b;
-	struct readback_fail f = {{0}};
-	uint8_t *img = malloc(b->h.verity_size);
-	long bad;
-	int rc;
-
-	rc = img ? 0 : err_set(e, ENOMEM, "out of memory");
+	rc = pwrite_full(fd, b->verity, half, 0, in->t.node[1], e);
 	if (rc == 0)
-		rc = pread_full(in->t.fd[1], img, b->h.verity_size, 0, in->t.node[1], e);
-	if (rc == 0 && memcmp(img, b->verity, b->h.verity_size) != 0)
-		rc = err_set(e, EIO, "%s: the verity image read back differs from what was written",
-			     in->t.node[1]);
-	free(img);
+		update_fault_pause("verity");
+	if (rc == 0)
+		rc = pwrite_full(fd, b->verity + half, b->h.verity_size - half, half, in->t.node[1],
+				 e);
+	if (rc == 0 && fsync(fd) < 0)
+		rc = err_sys(e, errno, "fsync %s", in->t.node[1]);
 	if (rc < 0)
 		return rc;
-	bad = verity_check(in->t.fd[0], in->t.fd[1], &b->vp, b->root, 0, 1, note_failure, &f, e);
-	if (bad < 0)
-		return (int)bad;
-	if (bad > 0)
-		return err_set(e, EIO, "read back: %s", f.msg);
-	return 0;
+	/* clean pages dropped: the read-back comes from the disk */
+	(void)posix_fadvise(fd, 0, 0, POSIX_FADV_DONTNEED);
+	back = malloc(b->h.verity_size);
+	rc = back ? 0 : err_set(e, ENOMEM, "out of memory");
+	if (rc == 0)
+		rc = pread_full(fd, back, b->h.verity_size, 0, in->t.node[1], e);
+	if (rc == 0 && memcmp(back, b->verity, b->h.verity_size) != 0)
+		rc = err_set(e, EIO, "%s: the verity image read back differs from what was written",
+			     in->t.node[1]);
+	free(back);
+	return rc;
 }
 
 static void journal_install(struct update_ctx *c, struct install *in, const char *event,
@@ -326,27 +256,24 @@ static int set_state(struct update_ctx *c, struct install *in, enum bootstate_st
 		return 0;
 	t->state = state;
 	t->tries = tries;
-	if (state == BOOTSTATE_TRIAL)
-		update_state_first(&s, in->t.slot);
-	return update_state_save(c, &s, e);
+	if (state != BOOTSTATE_TRIAL)
+		return update_state_save(c, &s, e);
+	update_state_first(&s, in->t.slot);
+	return update_state_save_faulty(c, &s, e);
 }
 
 static int write_slot(struct update_ctx *c, struct install *in, struct err *e)
 {
-	const struct update_bundle *b = &in->b;
+	const struct stream_target root = {.fd = in->t.fd[0], .node = in->t.node[0],
+					   .is_blk = in->t.is_blk[0]};
 	int rc;
 
-	rc = pwrite_full(in->t.fd[1], b->verity, b->h.verity_size, 0, in->t.node[1], e);
+	rc = write_verity(in, e);
 	if (rc == 0)
-		rc = stream_rootfs(c, in, e);
-	if (rc == 0)
-		rc = sync_part(&in->t, 1, e);
-	if (rc == 0)
-		rc = sync_part(&in->t, 0, e);
-	if (rc == 0 && c->progress)
-		fprintf(stderr, "stele-update: reading slot %c back\n", in->t.slot);
-	if (rc == 0)
-		rc = read_back(in, e);
+		rc = update_stream_rootfs(&in->in, &in->b, &root, c->progress ? progress : NULL, in,
+					  e);
+	if (rc < 0 && c->progress)
+		fputc('\n', stderr);
 	return rc;
 }
 
@@ -363,6 +290,8 @@ static int install(struct update_ctx *c, struct install *in, struct err *e)
 	journal_install(c, in, "install", NULL);
 	rc = write_slot(c, in, e);
 	if (rc == 0)
+		update_fault_pause("synced");
+	if (rc == 0)
 		rc = set_state(c, in, BOOTSTATE_TRIAL, in->b.policy.tries, e);
 	if (rc < 0) {
 		journal_install(c, in, "mark-bad", e->msg);
@@ -378,7 +307,7 @@ static int install(struct update_ctx *c, struct install *in, struct err *e)
 
 int update_install(struct update_ctx *c, const struct install_opts *o, struct err *e)
 {
-	struct install in = {.o = o, .in = {.fd = -1}, .t = {.fd = {-1, -1}}};
+	struct install in = {.c = c, .o = o, .in = {.fd = -1}, .t = {.fd = {-1, -1}}};
 	int rc;
 
 	rc = install(c, &in, e);

@@ -1,9 +1,10 @@
 /* `stele-update install`: a bundle into the slot that is not running. Everything that can be
  * checked before writing is (signature, product, arch, rollback index, sizes, the whole
  * verity image and hash tree); only then is the target marked bad and written: the verity
- * image, then the rootfs, each block checked against the signed tree before it is written;
- * then fsync, a read-back check of every block, and only then the target becomes `trial`,
- * first in STELE_ORDER. Any failure after the target was marked bad leaves it bad. */
+ * image (synced, read back), then the rootfs (update-stream.h: each block checked against the
+ * signed tree before it is written, read back from the device and compared, fsync), and only
+ * then the target becomes `trial`, first in STELE_ORDER. Any failure after the target was
+ * marked bad leaves it bad. update-fault.h can stop an install at each of these steps. */
 #ifndef STELE_UPDATE_INSTALL_H
 #define STELE_UPDATE_INSTALL_H
 

@@ -6,6 +6,7 @@
 #include <sys/mount.h>
 #include <sys/stat.h>
 
+#include "update-fault.h"
 #include "util.h"
 
 #define ESP_FSTYPE "vfat"
@@ -83,18 +84,35 @@ int update_state_load(struct update_ctx *c, struct bootstate *ret, struct err *e
 	return rc < 0 ? err_prefix(e, rc, "reading the boot state") : 0;
 }
 
-int update_state_save(struct update_ctx *c, const struct bootstate *s, struct err *e)
+static void pause_in_state_write(void *userdata)
+{
+	(void)userdata;
+	update_fault_pause("state");
+}
+
+static int state_save(struct update_ctx *c, const struct bootstate *s, bool faulty,
+		      struct err *e)
 {
 	const char *path = NULL;
 	int rc = state_path(c, true, &path, e);
 
 	if (rc == 0)
-		rc = bootstate_write(path, s, e);
+		rc = bootstate_write_hooked(path, s, faulty ? pause_in_state_write : NULL, NULL, e);
 	/* back to read-only: a clean FAT (no dirty bit) if the power goes before unmounting */
 	if (c->esp_mounted && c->esp_rw &&
 	    mount(NULL, UPDATE_ESP_DIR, NULL, MS_REMOUNT | MS_RDONLY | ESP_FLAGS, ESP_OPTIONS) == 0)
 		c->esp_rw = false;
 	return rc < 0 ? err_prefix(e, rc, "writing the boot state") : 0;
+}
+
+int update_state_save(struct update_ctx *c, const struct bootstate *s, struct err *e)
+{
+	return state_save(c, s, false, e);
+}
+
+int update_state_save_faulty(struct update_ctx *c, const struct bootstate *s, struct err *e)
+{
+	return state_save(c, s, true, e);
 }
 
 struct bootstate_slot *update_state_slot(struct bootstate *s, char slot)

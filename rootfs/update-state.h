@@ -14,6 +14,8 @@
 int update_state_load(struct update_ctx *c, struct bootstate *ret, struct err *e);
 /* Writes it (remounting the ESP read-write if this process mounted it). */
 int update_state_save(struct update_ctx *c, const struct bootstate *s, struct err *e);
+/* The same, with the fault point "state" (update-fault.h) between the write and the fsync. */
+int update_state_save_faulty(struct update_ctx *c, const struct bootstate *s, struct err *e);
 
 struct bootstate_slot *update_state_slot(struct bootstate *s, char slot);
 /* Puts slot first in STELE_ORDER, the other slot after it. */

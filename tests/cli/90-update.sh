@@ -1,0 +1,169 @@
+#!/bin/bash
+# stele-update install on the host, in its test mode (files stand in for the partitions and
+# the boot state), under the sanitizers: a good bundle lands byte for byte over partitions
+# full of garbage (runs of zeros really zeroed), read from a file, a pipe, into tmpfs and
+# into loop devices; a bundle with a flipped rootfs byte (in data, and where the bundle had a
+# hole) is refused mid-stream and the slot stays bad; a disk that stores other bytes than it
+# was given is caught by the read-back; an install stopped dead at each fault point leaves
+# the slot unbootable, and the next install completes.
+. "$(dirname "$0")/lib.sh"
+UPD=$TOOLS/stele-update
+[ -x "$UPD" ] || skip_all "no stele-update in $TOOLS"
+[ -x "$TOOLS/mkbundle" ] || skip_all "no mkbundle in $TOOLS"
+command -v grub-editenv >/dev/null || skip_all "grub-editenv missing"
+cd "$work" || exit 1
+
+"$STELE" keygen keys >/dev/null
+mkdir -p tree/etc tree/usr/lib
+echo hello >tree/etc/motd
+head -c 3M /dev/urandom >tree/usr/lib/blob
+head -c 700K /dev/urandom >tree/usr/lib/blob2
+cat >p.json <<'JSON'
+{ "product": "upd", "version": "2", "rollback_index": 1,
+  "base": { "dir": "tree" }, "rootfs": { "size": "40M" } }
+JSON
+run "$STELE" build p.json -o out --keys keys -q
+is "build the slot" "$rc" 0
+o=out/upd-2
+"$TOOLS/mkbundle" b.bundle $o.manifest.json $o.manifest.sig $o.verity $o.rootfs.ext4
+img=$o.rootfs.ext4
+size=$(stat -c %s $img)
+vsize=$(stat -c %s $o.verity)
+rootfs_off=$(($(stat -c %s b.bundle) - size))
+check "the bundle is sparse (its holes are skipped, not read)" -- \
+	test "$(du -k b.bundle | cut -f1)" -lt $((size / 1024 / 2))
+
+# newdev DIR: partitions full of 0xa5 bytes, a boot state with a good and b bad
+newdev() {
+	local d=$1 p
+	rm -rf "$d"
+	mkdir -p "$d/data"
+	for p in root_a root_b; do head -c 48M /dev/zero | tr '\0' '\245' >"$d/$p"; done
+	for p in verity_a verity_b; do head -c 4M /dev/zero | tr '\0' '\245' >"$d/$p"; done
+	grub-editenv "$d/grubenv" create
+	grub-editenv "$d/grubenv" set STELE_ORDER="a b" STELE_A_STATE=good STELE_A_TRIES=3 \
+		STELE_B_STATE=bad STELE_B_TRIES=0
+	echo '{"slot": "a", "version": "1", "product": "upd", "root_hash": "00", "rollback_index": 0, "trial": false}' >"$d/boot.json"
+	echo '{"window": 60, "tries": 3, "checks": []}' >"$d/health.json"
+}
+# upd DIR ARGS...: stele-update in test mode on DIR ($RB, $VB: other slot b partitions)
+upd() {
+	local d=$1
+	shift
+	"$UPD" "$@" --state "$d/grubenv" --trust keys/ca.crt --booted-json "$d/boot.json" \
+		--part root_a="$d/root_a" --part verity_a="$d/verity_a" \
+		--part root_b="${RB:-$d/root_b}" --part verity_b="${VB:-$d/verity_b}" \
+		--data "$d/data" --health-json "$d/health.json"
+}
+state_b() { grub-editenv "$1/grubenv" list | sed -n 's/^STELE_B_STATE=//p'; }
+# landed WHAT DIR [ROOT VERITY]: slot b holds the image byte for byte, and is on trial
+landed() {
+	local d=$2 root=${3:-$2/root_b} verity=${4:-$2/verity_b}
+	check "$1: slot b's rootfs is the image, byte for byte" -- cmp -n "$size" "$img" "$root"
+	check "$1: slot b's verity partition is the slot's verity image" -- \
+		cmp -n "$vsize" $o.verity "$verity"
+	is "$1: slot b is on trial" "$(state_b "$d")" trial
+	check "$1: slot b is first in the boot order" -- \
+		bash -c "grub-editenv '$d/grubenv' list | grep -qx 'STELE_ORDER=b a'"
+}
+
+newdev d1
+run upd d1 install b.bundle
+is "install from a file: exit 0" "$rc" 0
+[ "$rc" = 0 ] || echo "$err" | sed 's/^/# /'
+has "install: says what it installed" "$out" "installed upd 2 into slot b"
+landed "from a file" d1
+check "the journal has the install and the trial" -- \
+	bash -c "grep -q '\"event\": *\"install\"' d1/data/stele/journal && grep -q '\"event\": *\"trial\"' d1/data/stele/journal"
+
+newdev d2
+run upd d2 install - < <(cat b.bundle)
+is "install from a pipe: exit 0" "$rc" 0
+landed "from a pipe" d2
+
+if [ -d /dev/shm ] && [ -w /dev/shm ]; then
+	shm=$(mktemp -d /dev/shm/stele-upd.XXXXXX)
+	newdev "$shm/d"
+	run upd "$shm/d" install b.bundle
+	is "install into tmpfs (no O_DIRECT or ZERO_RANGE there): exit 0" "$rc" 0
+	landed "into tmpfs" "$shm/d"
+	rm -rf "$shm"
+fi
+
+if [ "$(id -u)" = 0 ] && losetup -f >/dev/null 2>&1; then
+	newdev d3
+	RB=$(losetup -f --show d3/root_b) VB=$(losetup -f --show d3/verity_b)
+	run upd d3 install b.bundle
+	is "install into loop devices (BLKZEROOUT, O_DIRECT): exit 0" "$rc" 0
+	[ "$rc" = 0 ] || echo "$err" | sed 's/^/# /'
+	landed "into loop devices" d3 "$RB" "$VB"
+	losetup -d "$RB" "$VB"
+	unset RB VB
+else
+	echo "# no loop devices here: the block device path is left to qemu-tests"
+fi
+
+# refused_midstream WHAT DIR: exit 1, named block, slot b bad and first in nothing
+refused() {
+	is "$1: exit 1" "$rc" 1
+	is "$1: slot b stays bad" "$(state_b "$2")" bad
+	check "$1: slot a is still first" -- \
+		bash -c "grub-editenv '$2/grubenv' list | grep -qx 'STELE_ORDER=a b'"
+	check "$1: the journal says why the slot is bad" -- \
+		grep -q '"event": *"mark-bad"' "$2/data/stele/journal"
+}
+cp --sparse=always b.bundle data.bundle
+printf 'X' | dd of=data.bundle bs=1 seek=$((rootfs_off + 1030)) conv=notrunc 2>/dev/null
+newdev d4
+run upd d4 install data.bundle
+refused "a flipped byte in the rootfs's superblock" d4
+has "a flipped rootfs byte: block 0 named" "$err" "rootfs block 0 (byte 0 of the bundle's rootfs) does not match the signed hash tree"
+
+last=$((size / 4096 - 3))
+cp --sparse=always b.bundle hole.bundle
+printf 'X' | dd of=hole.bundle bs=1 seek=$((rootfs_off + last * 4096 + 5)) conv=notrunc 2>/dev/null
+newdev d5
+run upd d5 install hole.bundle
+refused "a byte written where the bundle had a hole" d5
+has "a byte in a hole: its block named" "$err" "rootfs block $last "
+
+newdev d6
+STELE_UPDATE_FAULT=corrupt:rootfs run upd d6 install b.bundle
+refused "a disk that stores another byte than it was given" d6
+has "the read-back names the block" "$err" "read back: rootfs block"
+has "the read-back says what happened" "$err" "is not what was written"
+
+# stopped POINT: the install stopped dead at a fault point (SIGKILL), then redone
+for point in verity rootfs synced state; do
+	newdev d7
+	STELE_UPDATE_FAULT=pause:$point upd d7 install b.bundle >d7.out 2>d7.err &
+	pid=$!
+	for _ in $(seq 300); do
+		grep -q "fault: paused at $point" d7.err && break
+		kill -0 $pid 2>/dev/null || break
+		sleep 0.1
+	done
+	check "pause:$point: the install stops at $point" -- grep -q "fault: paused at $point" d7.err
+	kill -9 $pid 2>/dev/null
+	wait $pid 2>/dev/null
+	st=$(state_b d7)
+	if [ "$point" = state ]; then
+		# killed between the write and its fsync: either state, never a torn block
+		check "killed in the state write: the block reads as old or new" -- \
+			test "$st" = bad -o "$st" = trial
+	else
+		is "killed at $point: slot b is not bootable" "$st" bad
+	fi
+	run upd d7 install b.bundle
+	is "after the kill at $point the install runs again: exit 0" "$rc" 0
+	landed "redone after $point" d7
+done
+
+run upd d1 install b.bundle
+is "installing over the running slot's trial partner again works" "$rc" 0
+newdev d8
+run upd d8 install b.bundle --bogus
+is "an unknown option: exit 2" "$rc" 2
+run "$UPD" install --help
+is "install --help: exit 0" "$rc" 0
+finish
