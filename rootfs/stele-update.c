@@ -174,7 +174,10 @@ static const char test_help[] =
 	"  --data DIR            the data partition (journal, minimum rollback index)\n"
 	"  --health-json FILE    the health policy (instead of /etc/stele/health.json)\n"
 	"  --health-dir DIR      health check programs (instead of /etc/stele/health.d)\n"
-	"  --watchdog FILE       the watchdog device\n";
+	"  --watchdog FILE       the watchdog device\n"
+	"Fault injection (tests): STELE_UPDATE_FAULT=pause:POINT stops an install at POINT\n"
+	"(verity, rootfs, synced, state) until it is killed; STELE_UPDATE_FAULT=corrupt:rootfs\n"
+	"flips a byte of the target after writing it, as a failing disk would.\n";
 
 static void usage(FILE *f)
 {

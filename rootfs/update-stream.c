@@ -482,10 +482,20 @@ static int chunk_stored(struct stream *s, struct chunk *c, struct err *e)
 		*e = c->store_err;
 		return c->store_rc;
 	}
-	s->done += c->len;
-	if (s->progress)
-		s->progress(s->userdata, s->done, s->total, false);
 	return 0;
+}
+
+/* The chunk's buffer back, for the next chunk: it must have been stored. */
+static int reclaim(struct stream *s, struct chunk *c, struct err *e)
+{
+	int rc = chunk_stored(s, c, e);
+
+	if (rc == 0) {
+		s->done += c->len;
+		if (s->progress)
+			s->progress(s->userdata, s->done, s->total, false);
+	}
+	return rc;
 }
 
 /* ---- the pipeline ---- */
@@ -560,7 +570,7 @@ static int run(struct stream *s, struct err *e)
 	 * on the pool; chunk i-1, checked, stored on the pool */
 	for (uint64_t i = 0; rc == 0 && i <= chunks; i++) {
 		if (i < chunks && i >= RING)
-			rc = chunk_stored(s, &s->ring[i % RING], e);
+			rc = reclaim(s, &s->ring[i % RING], e);
 		if (rc == 0 && i < chunks)
 			rc = fill(s, &s->ring[i % RING], i, e);
 		if (rc < 0 || i == 0)
@@ -569,14 +579,11 @@ static int run(struct stream *s, struct err *e)
 		rc = chunk_checked(s, c, e);
 		if (rc == 0)
 			submit_store(s, c);
-		if (rc == 0 && is_middle(s, c) && (rc = chunk_stored(s, c, e)) == 0) {
-			c->store_rc = 0;
-			s->done -= c->len; /* counted again when its buffer is taken back */
+		if (rc == 0 && is_middle(s, c) && (rc = chunk_stored(s, c, e)) == 0)
 			update_fault_pause("rootfs");
-		}
 	}
 	for (uint64_t i = chunks > RING ? chunks - RING : 0; rc == 0 && i < chunks; i++)
-		rc = chunk_stored(s, &s->ring[i % RING], e);
+		rc = reclaim(s, &s->ring[i % RING], e);
 	if (rc == 0 && fsync(s->t->fd) < 0)
 		rc = err_sys(e, errno, "fsync %s", s->t->node);
 	if (rc == 0 && s->progress)
