@@ -110,7 +110,7 @@ qemu-test: deps
 	./qemu-tests/run.sh
 
 bench: deps
-	$(MAKE) $(B)/stele
+	$(MAKE) all
 	./bench/run.sh $(B)
 
 clean:
