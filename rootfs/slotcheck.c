@@ -11,27 +11,6 @@
 #include "partitions.h"
 #include "util.h"
 
-static int pread_full(int fd, void *buf, size_t len, uint64_t off, const char *what,
-		      struct err *e)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = pread(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_sys(e, errno, "reading the %s", what);
-		if (n == 0)
-			return err_set(e, EIO, "reading the %s: unexpected end", what);
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 static int read_header(int fd, const char *node, struct slot_header *ret, struct err *e)
 {
 	uint8_t buf[SLOT_HEADER_SIZE];
@@ -40,7 +19,7 @@ static int read_header(int fd, const char *node, struct slot_header *ret, struct
 
 	rc = blockdev_size(fd, node, &size, e);
 	if (rc == 0)
-		rc = pread_full(fd, buf, sizeof(buf), 0, "slot header", e);
+		rc = util_pread_full(fd, buf, sizeof(buf), 0, "the slot header", e);
 	if (rc == 0)
 		rc = slot_header_decode(buf, sizeof(buf), size, ret, e);
 	return rc;
@@ -71,9 +50,9 @@ static int read_signed(int fd, const char *trust_path, struct slot_info *s, stru
 
 	rc = manifest && sig ? 0 : err_set(e, ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = pread_full(fd, manifest, h->manifest_size, h->manifest_offset, "manifest", e);
+		rc = util_pread_full(fd, manifest, h->manifest_size, h->manifest_offset, "the manifest", e);
 	if (rc == 0)
-		rc = pread_full(fd, sig, h->signature_size, h->signature_offset, "signature", e);
+		rc = util_pread_full(fd, sig, h->signature_size, h->signature_offset, "the signature", e);
 	if (rc == 0)
 		rc = slotcheck_verify_signature(trust_path, manifest, h->manifest_size, sig, h->signature_size,
 			    s->signer, sizeof(s->signer), e);

@@ -27,7 +27,8 @@ int update_input_open(const char *path, struct update_input *ret, struct err *e)
 	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
 		rc = blockdev_size(in.fd, in.name, &in.size, e);
 	/* stdin may be a file opened elsewhere: holes only where in.pos is the file offset */
-	in.holes = S_ISREG(st.st_mode) && lseek(in.fd, 0, SEEK_CUR) == 0;
+	if (rc == 0)
+		in.holes = S_ISREG(st.st_mode) && lseek(in.fd, 0, SEEK_CUR) == 0;
 	if (rc == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) && in.size == 0)
 		rc = err_set(e, EINVAL, "%s: empty", in.name);
 	if (rc < 0) {

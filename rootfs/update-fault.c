@@ -13,6 +13,11 @@ static bool fault_is(const char *kind, const char *point)
 	return v && strncmp(v, kind, n) == 0 && v[n] == ':' && strcmp(v + n + 1, point) == 0;
 }
 
+bool update_fault_pausing(const char *point)
+{
+	return fault_is("pause", point);
+}
+
 void update_fault_pause(const char *point)
 {
 	if (!fault_is("pause", point))

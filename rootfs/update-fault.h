@@ -17,6 +17,8 @@
 
 /* Stops for good if STELE_UPDATE_FAULT is pause:point. */
 void update_fault_pause(const char *point);
+/* Whether it is (so a caller can get to the exact point first). */
+bool update_fault_pausing(const char *point);
 /* Whether STELE_UPDATE_FAULT is corrupt:point. */
 bool update_fault_corrupt(const char *point);
 

@@ -18,6 +18,7 @@
 #include "slotcheck.h"
 #include "update-journal.h"
 #include "update-state.h"
+#include "util.h"
 
 struct target {
 	char slot;
@@ -144,45 +145,6 @@ static int prepare(struct update_ctx *c, struct install *in, struct err *e)
 	return rc;
 }
 
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off, const char *node,
-		       struct err *e)
-{
-	const uint8_t *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_sys(e, n < 0 ? errno : EIO, "writing %s at byte %" PRIu64, node,
-				       off);
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int pread_full(int fd, void *buf, size_t len, uint64_t off, const char *node, struct err *e)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = pread(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_sys(e, n < 0 ? errno : EIO, "reading %s at byte %" PRIu64, node,
-				       off);
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 static void progress(void *userdata, uint64_t done, uint64_t total, bool last)
 {
 	struct install *in = userdata;
@@ -205,11 +167,11 @@ static int write_verity(struct install *in, struct err *e)
 	uint8_t *back;
 	int rc, fd = in->t.fd[1];
 
-	rc = pwrite_full(fd, b->verity, half, 0, in->t.node[1], e);
+	rc = util_pwrite_full(fd, b->verity, half, 0, in->t.node[1], e);
 	if (rc == 0)
 		update_fault_pause("verity");
 	if (rc == 0)
-		rc = pwrite_full(fd, b->verity + half, b->h.verity_size - half, half, in->t.node[1],
+		rc = util_pwrite_full(fd, b->verity + half, b->h.verity_size - half, half, in->t.node[1],
 				 e);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = err_sys(e, errno, "fsync %s", in->t.node[1]);
@@ -220,7 +182,7 @@ static int write_verity(struct install *in, struct err *e)
 	back = malloc(b->h.verity_size);
 	rc = back ? 0 : err_set(e, ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = pread_full(fd, back, b->h.verity_size, 0, in->t.node[1], e);
+		rc = util_pread_full(fd, back, b->h.verity_size, 0, in->t.node[1], e);
 	if (rc == 0 && memcmp(back, b->verity, b->h.verity_size) != 0)
 		rc = err_set(e, EIO, "%s: the verity image read back differs from what was written",
 			     in->t.node[1]);

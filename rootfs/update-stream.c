@@ -7,11 +7,13 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "update-fault.h"
+#include "util.h"
 
-#define CHUNK_SIZE (4u << 20) /* a multiple of every data block size (at most 1 MiB) */
+#define CHUNK_SIZE (1u << 20) /* a multiple of every data block size (at most 1 MiB) */
 #define MAX_BLOCKS (CHUNK_SIZE / 512)
 /* Chunks in memory: the one being read and checked, and the ones being written and read
  * back (several at once: the device queues them). */
@@ -73,48 +75,6 @@ struct stream {
 	void *userdata;
 };
 
-static int pwrite_full(int fd, const void *buf, size_t len, uint64_t off, const char *node,
-                       struct err *e)
-{
-	const uint8_t *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = pwrite(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_sys(e, n < 0 ? errno : EIO, "writing %s at byte %llu", node,
-			               (unsigned long long)off);
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
-static int pread_full(int fd, void *buf, size_t len, uint64_t off, const char *node, struct err *e)
-{
-	uint8_t *p = buf;
-	ssize_t n;
-
-	while (len > 0) {
-		n = pread(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_sys(e, errno, "reading %s back at byte %llu", node,
-			               (unsigned long long)off);
-		if (n == 0)
-			return err_set(e, EIO, "reading %s back at byte %llu: end of device", node,
-			               (unsigned long long)off);
-		p += n;
-		len -= (size_t)n;
-		off += (uint64_t)n;
-	}
-	return 0;
-}
-
 static bool unsupported(int err)
 {
 	return err == EOPNOTSUPP || err == ENOTTY || err == EINVAL || err == ENOSYS;
@@ -172,7 +132,7 @@ static int zero_out(struct stream *s, uint64_t off, uint64_t len, struct err *e)
 
 static int write_data(struct stream *s, const uint8_t *buf, size_t len, uint64_t off, struct err *e)
 {
-	return pwrite_full(s->direct_wfd >= 0 ? s->direct_wfd : s->t->fd, buf, len, off, s->t->node,
+	return util_pwrite_full(s->direct_wfd >= 0 ? s->direct_wfd : s->t->fd, buf, len, off, s->t->node,
 	                   e);
 }
 
@@ -185,12 +145,12 @@ static int write_zeros(struct stream *s, uint64_t off, uint64_t len, struct err 
 		rc = zero_out(s, a, z - a, e);
 		/* the unaligned edges (data blocks under 4 KiB) are written */
 		if (rc == 0)
-			rc = pwrite_full(s->t->fd, s->zeros, a - off, off, s->t->node, e);
+			rc = util_pwrite_full(s->t->fd, s->zeros, a - off, off, s->t->node, e);
 		if (rc == 0)
-			rc = pwrite_full(s->t->fd, s->zeros, off + len - z, z, s->t->node, e);
-		return rc > 0
-		           ? err_set(e, EOPNOTSUPP, "zeroing %s: no longer supported", s->t->node)
-		           : rc;
+			rc = util_pwrite_full(s->t->fd, s->zeros, off + len - z, z, s->t->node, e);
+		if (rc <= 0)
+			return rc;
+		rc = 0; /* it said yes on the first block, no now: the zeros are written */
 	}
 	while (rc == 0 && len > 0) {
 		size_t n = len < CHUNK_SIZE ? (size_t)len : CHUNK_SIZE;
@@ -202,23 +162,39 @@ static int write_zeros(struct stream *s, uint64_t off, uint64_t len, struct err 
 	return rc;
 }
 
+/* The number of zero blocks from block i on. */
+static uint32_t zero_run(const struct chunk *c, uint32_t i, uint32_t blocks)
+{
+	uint32_t j = i;
+
+	while (j < blocks && c->zero[j])
+		j++;
+	return j - i;
+}
+
+/* Data in as few writes as possible: only runs of zeros long enough to be worth a zero-out
+ * split it; shorter ones are written with the data around them. */
 static int write_runs(struct stream *s, const struct chunk *c, struct err *e)
 {
 	const uint32_t bs = s->b->vp.data_block_size;
 	const uint32_t blocks = (uint32_t)(c->len / bs);
+	uint32_t start = 0; /* the first block not written yet */
 	int rc = 0;
 
-	for (uint32_t i = 0, j; rc == 0 && i < blocks; i = j) {
-		size_t off = (size_t)i * bs, len;
-
-		for (j = i + 1; j < blocks && c->zero[j] == c->zero[i]; j++)
-			;
-		len = (size_t)(j - i) * bs;
-		if (c->zero[i] && len >= ZERO_MIN)
-			rc = write_zeros(s, c->off + off, len, e);
-		else
-			rc = write_data(s, c->buf + off, len, c->off + off, e);
+	for (uint32_t i = 0, z; rc == 0 && i < blocks; i += z ? z : 1) {
+		z = zero_run(c, i, blocks);
+		if ((uint64_t)z * bs < ZERO_MIN)
+			continue;
+		if (i > start)
+			rc = write_data(s, c->buf + (size_t)start * bs, (size_t)(i - start) * bs,
+					c->off + (uint64_t)start * bs, e);
+		if (rc == 0)
+			rc = write_zeros(s, c->off + (uint64_t)i * bs, (uint64_t)z * bs, e);
+		start = i + z;
 	}
+	if (rc == 0 && blocks > start)
+		rc = write_data(s, c->buf + (size_t)start * bs, (size_t)(blocks - start) * bs,
+				c->off + (uint64_t)start * bs, e);
 	return rc;
 }
 
@@ -234,11 +210,11 @@ static int corrupt_written(struct stream *s, const struct chunk *c, struct err *
 	uint8_t byte;
 	int rc;
 
-	rc = pread_full(s->t->fd, &byte, 1, at, s->t->node, e);
+	rc = util_pread_full(s->t->fd, &byte, 1, at, s->t->node, e);
 	if (rc < 0)
 		return rc;
 	byte ^= 0xff;
-	return pwrite_full(s->t->fd, &byte, 1, at, s->t->node, e);
+	return util_pwrite_full(s->t->fd, &byte, 1, at, s->t->node, e);
 }
 
 static int write_chunk(struct stream *s, const struct chunk *c, struct err *e)
@@ -270,10 +246,10 @@ static int read_device(struct stream *s, struct chunk *c, struct err *e)
 		return err_sys(e, errno, "writing %s from byte %llu", t->node,
 		               (unsigned long long)c->off);
 	if (s->direct_rfd >= 0)
-		return pread_full(s->direct_rfd, c->back, c->len, c->off, t->node, e);
+		return util_pread_full(s->direct_rfd, c->back, c->len, c->off, t->node, e);
 	/* the pages are clean now: dropped, the read comes from the device */
 	(void)posix_fadvise(t->fd, (off_t)c->off, (off_t)c->len, POSIX_FADV_DONTNEED);
-	return pread_full(t->fd, c->back, c->len, c->off, t->node, e);
+	return util_pread_full(t->fd, c->back, c->len, c->off, t->node, e);
 }
 
 static int compare_back(struct stream *s, const struct chunk *c, struct err *e)
@@ -468,9 +444,12 @@ static int chunk_checked(struct stream *s, struct chunk *c, struct err *e)
 		               "rootfs block %llu (byte %llu of the bundle's rootfs) does not "
 		               "match the signed hash tree",
 		               (unsigned long long)c->bad, (unsigned long long)c->bad * bs);
+	if (c->rc == -EINVAL)
+		return err_set(e, EINVAL, "rootfs blocks of chunk %llu: outside the hash tree",
+		               (unsigned long long)(c->off / CHUNK_SIZE));
 	if (c->rc < 0)
-		return err_set(e, -c->rc, "rootfs block %llu: outside the hash tree",
-		               (unsigned long long)c->bad);
+		return err_set(e, -c->rc, "checking the rootfs from byte %llu",
+		               (unsigned long long)c->off);
 	return 0;
 }
 
@@ -502,6 +481,23 @@ static int reclaim(struct stream *s, struct chunk *c, struct err *e)
 
 /* What the target takes, tried on its first block (about to be written anyway): O_DIRECT
  * reads and writes at this block size, and zero-outs. */
+/* The target opened again with O_DIRECT (no O_EXCL: the write descriptor holds the device
+ * exclusively already), or -1 if that fails or the name now leads somewhere else. */
+static int open_direct(const struct stream_target *t, int flags)
+{
+	struct stat a, b;
+	int fd = open(t->node, flags | O_DIRECT | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	if (fstat(fd, &a) == 0 && fstat(t->fd, &b) == 0 &&
+	    (S_ISBLK(b.st_mode) ? a.st_rdev == b.st_rdev
+				: a.st_dev == b.st_dev && a.st_ino == b.st_ino))
+		return fd;
+	close(fd);
+	return -1;
+}
+
 static int probe_target(struct stream *s, struct err *e)
 {
 	const uint32_t bs = s->b->vp.data_block_size;
@@ -509,13 +505,12 @@ static int probe_target(struct stream *s, struct err *e)
 	uint8_t *buf = s->ring[0].back;
 	int rc;
 
-	/* no O_EXCL: the write descriptor holds the device exclusively already */
-	s->direct_rfd = open(s->t->node, O_RDONLY | O_DIRECT | O_CLOEXEC);
+	s->direct_rfd = open_direct(s->t, O_RDONLY);
 	if (s->direct_rfd >= 0 && pread(s->direct_rfd, buf, bs, 0) != (ssize_t)bs) {
 		close(s->direct_rfd);
 		s->direct_rfd = -1;
 	}
-	s->direct_wfd = open(s->t->node, O_WRONLY | O_DIRECT | O_CLOEXEC);
+	s->direct_wfd = open_direct(s->t, O_WRONLY);
 	memset(buf, 0, bs);
 	if (s->direct_wfd >= 0 && pwrite(s->direct_wfd, buf, bs, 0) != (ssize_t)bs) {
 		close(s->direct_wfd);
@@ -579,7 +574,8 @@ static int run(struct stream *s, struct err *e)
 		rc = chunk_checked(s, c, e);
 		if (rc == 0)
 			submit_store(s, c);
-		if (rc == 0 && is_middle(s, c) && (rc = chunk_stored(s, c, e)) == 0)
+		if (rc == 0 && is_middle(s, c) && update_fault_pausing("rootfs") &&
+		    (rc = chunk_stored(s, c, e)) == 0)
 			update_fault_pause("rootfs");
 	}
 	for (uint64_t i = chunks > RING ? chunks - RING : 0; rc == 0 && i < chunks; i++)

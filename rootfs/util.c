@@ -6,6 +6,49 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+int util_pread_full(int fd, void *buf, size_t len, uint64_t off, const char *name,
+		    struct err *e)
+{
+	uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return err_sys(e, errno, "reading %s at byte %llu", name,
+				       (unsigned long long)off);
+		if (n == 0)
+			return err_set(e, EIO, "reading %s at byte %llu: unexpected end", name,
+				       (unsigned long long)off);
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
+int util_pwrite_full(int fd, const void *buf, size_t len, uint64_t off, const char *name,
+		     struct err *e)
+{
+	const uint8_t *p = buf;
+	ssize_t n;
+
+	while (len > 0) {
+		n = pwrite(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return err_sys(e, n < 0 ? errno : EIO, "writing %s at byte %llu", name,
+				       (unsigned long long)off);
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
+}
+
 int util_read_text(const char *path, char *buf, size_t size, size_t *ret_len, struct err *e)
 {
 	size_t len = 0;

@@ -4,6 +4,7 @@
 #define STELE_INIT_UTIL_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 #include "../lib/err.h"
@@ -13,6 +14,12 @@
 int util_read_text(const char *path, char *buf, size_t size, size_t *ret_len, struct err *e);
 /* Drops trailing whitespace (a newline at the end of a one-value file). */
 void util_chomp(char *s);
+/* Exactly len bytes at off (EINTR retried); errors name the file and the byte: "reading
+ * NAME at byte N: ...", an early end "...: unexpected end". */
+int util_pread_full(int fd, void *buf, size_t len, uint64_t off, const char *name,
+		    struct err *e);
+int util_pwrite_full(int fd, const void *buf, size_t len, uint64_t off, const char *name,
+		     struct err *e);
 /* mkdir that accepts an existing directory. */
 int util_mkdir(const char *path, mode_t mode, struct err *e);
 /* Writes data to path (created with mode, truncated), in full. */
