@@ -4,9 +4,11 @@
 # read back from the device and compared) against `dd` of the same rootfs image to the same
 # partition (conv=fsync), and, for the sparse image, `bmaptool copy` (writes the mapped
 # blocks only and checks their sha256; it leaves the rest of the partition as it was).
-# Two rootfs images of 512 MiB: "sparse" (Debian minbase, 160 MiB used, the rest free: what
+# Two rootfs images of 512 MiB: "sparse" (Debian minbase, 179 MiB used, the rest free: what
 # stele builds with headroom) and "dense" (440 MiB of random data: the worst case). Two
-# kinds of partition: preallocated files, and loop devices over them (when losetup works).
+# kinds of partition: preallocated files, and loop devices over them (when losetup works)
+# in direct-I/O mode, so that they behave like a disk (a buffered loop device turns every
+# request into a buffered write into its backing file's page cache).
 # stele-update runs in its test mode (--part/--state/...). Prints best-of-RUNS times and
 # the ratio dd/stele (>= 1: stele is faster; target >= 0.9).
 # Usage: bench/install.sh [BUILD_DIR] [RUNS]
@@ -72,9 +74,9 @@ setup() {
 	for p in verity_a verity_b; do fallocate -l 16M "$d/$p"; done
 	root_b=$d/root_b verity_b=$d/verity_b
 	if [ "$1" = loop ]; then
-		root_b=$(losetup -f --show "$d/root_b")
+		root_b=$(losetup -f --show --direct-io=on "$d/root_b")
 		loops+=("$root_b")
-		verity_b=$(losetup -f --show "$d/verity_b")
+		verity_b=$(losetup -f --show --direct-io=on "$d/verity_b")
 		loops+=("$verity_b")
 	fi
 	grub-editenv "$d/grubenv" create
