@@ -205,24 +205,55 @@ static void hasher_free(struct hasher *h)
 	explicit_bzero(h, sizeof(*h));
 }
 
-static int hash_block(struct hasher *h, const void *block, size_t len, uint8_t *out)
+static void hasher_update(struct hasher *h, const void *data, size_t len)
 {
-	h->ctx = h->tmpl;
 	switch (h->kind) {
 	case HASH_SHA256:
-		SHA256_Update(&h->ctx.s256, block, len);
+		SHA256_Update(&h->ctx.s256, data, len);
+		break;
+	case HASH_SHA512:
+		SHA512_Update(&h->ctx.s512, data, len);
+		break;
+	case HASH_SHA1:
+		SHA1_Update(&h->ctx.s1, data, len);
+		break;
+	}
+}
+
+static void hasher_final(struct hasher *h, uint8_t *out)
+{
+	switch (h->kind) {
+	case HASH_SHA256:
 		SHA256_Final(out, &h->ctx.s256);
 		break;
 	case HASH_SHA512:
-		SHA512_Update(&h->ctx.s512, block, len);
 		SHA512_Final(out, &h->ctx.s512);
 		break;
 	case HASH_SHA1:
-		SHA1_Update(&h->ctx.s1, block, len);
 		SHA1_Final(out, &h->ctx.s1);
 		break;
 	}
+}
+
+static int hash_block(struct hasher *h, const void *block, size_t len, uint8_t *out)
+{
+	h->ctx = h->tmpl;
+	hasher_update(h, block, len);
+	hasher_final(h, out);
 	return 0;
+}
+
+/* The digest of an all-zero data block, without a buffer of that size. */
+static void hash_zero_block(struct hasher *h, const struct verity_params *p, uint8_t *out)
+{
+	static const uint8_t zeros[4096];
+
+	h->ctx = h->tmpl;
+	for (uint32_t left = p->data_block_size, n; left > 0; left -= n) {
+		n = left < sizeof(zeros) ? left : (uint32_t)sizeof(zeros);
+		hasher_update(h, zeros, n);
+	}
+	hasher_final(h, out);
 }
 
 static bool is_zero(const uint8_t *b, size_t len)
@@ -353,16 +384,12 @@ static int hash_leaves(int fd, const struct verity_params *p, const struct verit
 	unsigned n = thread_count(threads, p->data_blocks), started = 0;
 	uint64_t per, first = 0;
 	struct hasher h = {0};
-	uint8_t *zero = calloc(1, p->data_block_size);
-	int r = 0;
+	int r = hasher_init(&h, p);
 
-	if (!zero || hasher_init(&h, p) < 0 || hash_block(&h, zero, p->data_block_size,
-							  zero_digest) < 0)
-		r = -ENOMEM;
-	hasher_free(&h);
-	free(zero);
 	if (r < 0)
 		return r;
+	hash_zero_block(&h, p, zero_digest);
+	hasher_free(&h);
 	/* ranges aligned to whole hash blocks, so threads never share one */
 	per = (p->data_blocks + n - 1) / n;
 	per = (per + l->hashes_per_block - 1) / l->hashes_per_block * l->hashes_per_block;
@@ -645,40 +672,6 @@ int verity_hex_decode(const char *hex, uint8_t *out, size_t max, size_t *ret_len
 }
 
 /* ---- streaming installs ---- */
-
-int verity_digest_block(const struct verity_params *p, const void *block, uint8_t *out)
-{
-	struct hasher h;
-	int r = hasher_init(&h, p);
-
-	if (r == 0)
-		r = hash_block(&h, block, p->data_block_size, out);
-	hasher_free(&h);
-	return r;
-}
-
-/* The digest of an all-zero data block, without a buffer of that size. */
-static void hash_zero_block(struct hasher *h, const struct verity_params *p, uint8_t *out)
-{
-	static const uint8_t zeros[4096];
-	uint32_t left = p->data_block_size;
-
-	h->ctx = h->tmpl;
-	for (; left > 0; left -= left < sizeof(zeros) ? left : sizeof(zeros)) {
-		size_t n = left < sizeof(zeros) ? left : sizeof(zeros);
-
-		switch (h->kind) {
-		case HASH_SHA256: SHA256_Update(&h->ctx.s256, zeros, n); break;
-		case HASH_SHA512: SHA512_Update(&h->ctx.s512, zeros, n); break;
-		case HASH_SHA1: SHA1_Update(&h->ctx.s1, zeros, n); break;
-		}
-	}
-	switch (h->kind) {
-	case HASH_SHA256: SHA256_Final(out, &h->ctx.s256); break;
-	case HASH_SHA512: SHA512_Final(out, &h->ctx.s512); break;
-	case HASH_SHA1: SHA1_Final(out, &h->ctx.s1); break;
-	}
-}
 
 int verity_check_run(const struct verity_params *p, const struct verity_layout *l,
 		     const uint8_t *tree, const uint8_t *root, uint64_t first, uint64_t count,

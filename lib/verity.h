@@ -66,9 +66,9 @@ long verity_check(int data_fd, int hash_fd, const struct verity_params *p,
 
 /* For streaming installs. tree is the hash file's bytes from layout.tree_offset to
  * layout.tree_end, held in memory. verity_tree_verify checks every tree block against its
- * parent's digest and the top block against root; afterwards each data block can be checked
- * with verity_digest_block against verity_leaf. With a single data block there is no tree:
- * its digest is the root hash itself. */
+ * parent's digest and the top block against root; afterwards data blocks can be checked with
+ * verity_check_run. With a single data block there is no tree: its digest is the root hash
+ * itself. */
 int verity_tree_verify(const struct verity_params *p, const uint8_t *tree, size_t len,
 		       const uint8_t *root, struct err *e);
 const uint8_t *verity_leaf(const struct verity_params *p, const struct verity_layout *l,
@@ -82,8 +82,6 @@ const uint8_t *verity_leaf(const struct verity_params *p, const struct verity_la
 int verity_check_run(const struct verity_params *p, const struct verity_layout *l,
 		     const uint8_t *tree, const uint8_t *root, uint64_t first, uint64_t count,
 		     const uint8_t *data, uint8_t *zero_map, uint64_t *ret_bad);
-/* H(salt || block) for one data block of p->data_block_size bytes. */
-int verity_digest_block(const struct verity_params *p, const void *block, uint8_t *out);
 
 int verity_hex_decode(const char *hex, uint8_t *out, size_t max, size_t *ret_len);
 
