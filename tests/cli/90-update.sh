@@ -137,6 +137,12 @@ refused "a byte written where the bundle had a hole" d5
 has "a byte in a hole: its block named" "$err" "rootfs block $last "
 rm -rf d5 hole.bundle
 
+newdev d9
+run upd d9 install - < <(head -c $((rootfs_off + size / 2 + 123)) b.bundle)
+refused "a bundle cut in the middle of the rootfs (from a pipe)" d9
+has "a cut bundle: says where the input ended" "$err" "truncated: the input ends at byte $((rootfs_off + size / 2 + 123)), in the rootfs"
+rm -rf d9
+
 newdev d6
 STELE_UPDATE_FAULT=corrupt:rootfs run upd d6 install b.bundle
 refused "a disk that stores another byte than it was given" d6
