@@ -9,6 +9,7 @@ tap_n=0
 tap_failed=0
 qemu_pid=""
 serial=""
+serials="" # the serial logs of this scenario
 
 ok() { # ok STATUS DESC
 	local s=$1
@@ -36,6 +37,7 @@ boot() {
 	local img=$1 name=$2
 	shift 2
 	serial="$WORK/$name.serial.log"
+	case " $serials " in *" $serial "*) ;; *) serials="$serials $serial" ;; esac
 	touch "$serial"
 	mark=$(wc -l <"$serial")
 	rm -f "$WORK/$name.in"
@@ -124,7 +126,8 @@ finish() {
 	stop
 	echo "1..$tap_n"
 	if [ "$tap_failed" -eq 0 ]; then
-		rm -f "$WORK"/*.serial.log
+		# only this scenario's: a failed one before it keeps its logs
+		[ -n "$serials" ] && rm -f $serials
 		return 0
 	fi
 	return 1
