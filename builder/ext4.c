@@ -804,6 +804,14 @@ static int fs_finish(ext2_filsys fs, const struct ext4_opts *o, struct ext4_resu
 	memcpy(res->uuid, fs->super->s_uuid, 16);
 	set_time(&fs->super->s_wtime, &fs->super->s_wtime_hi, o->epoch);
 	fs->super->s_kbytes_written = 0;
+	/* ext2fs_close() writes checksums only for the groups whose bitmaps it writes: a group
+	 * left entirely unused (BLOCK_UNINIT) would keep the stale descriptor checksum from
+	 * before fs_setup() set its flags. Recompute flags and checksums of every group. */
+	err = ext2fs_set_gdt_csum(fs);
+	if (err) {
+		ext2fs_free(fs);
+		return err_set(e, EIO, "checksumming the group descriptors: %s", error_message(err));
+	}
 	ext2fs_mark_super_dirty(fs);
 	err = ext2fs_close_free(&fs);
 	if (err)
