@@ -43,7 +43,7 @@ done
 for t in "$top"/tests/cli/[0-9]*.sh; do
 	run_one "cli/$(basename "$t" .sh)" bash "$t"
 done
-run_one "fuzz/fuzz-slot" "$top/tests/fuzz/run.sh" "$top/build/fuzz"
+run_one "fuzz" "$top/tests/fuzz/run.sh" "$top/build/fuzz"
 if [ "${STELE_QEMU_TESTS:-1}" != 0 ] && [ -x "$top/qemu-tests/run.sh" ]; then
 	run_one "qemu-tests" "$top/qemu-tests/run.sh"
 fi
