@@ -21,6 +21,7 @@
 #include "../bootloader/bootstate.h"
 #include "commands.h"
 #include "esp.h"
+#include "ext4.h"
 #include "gptread.h"
 
 #define MAX_DATA_REPORTS 20
@@ -281,6 +282,11 @@ static void check_data(struct report *rp, struct slot_files *s, const struct ver
 	result(rp, strcmp(hex, m->rootfs_sha256) == 0, "rootfs sha256",
 	       strcmp(hex, m->rootfs_sha256) == 0 ? NULL : "%s, the manifest says %s", hex,
 	       m->rootfs_sha256);
+	/* a signed image can still be one its builder wrote badly */
+	if (ext4_check(s->rootfs, s->roff, &e) < 0)
+		result(rp, false, "ext4 structure", "%s", e.msg);
+	else
+		result(rp, true, "ext4 structure", NULL);
 }
 
 static void check_manifest_fields(struct report *rp, const struct manifest *m)

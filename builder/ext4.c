@@ -178,6 +178,14 @@ static uint64_t overhead_blocks(uint64_t blocks, uint64_t inodes)
 	return supers * (1 + gdt) + groups * 2 + div_up(inodes * INODE_SIZE, BS) + groups + 16;
 }
 
+/* Bytes per inode of a filesystem that will be written to: mke2fs.conf's defaults ("small"
+ * below 512 MiB, "default" above), so the data partition holds as many files as mke2fs's
+ * would. A filesystem sized from its tree alone gets a few dozen inodes. */
+static uint64_t writable_inode_ratio(uint64_t bytes)
+{
+	return bytes < (512ULL << 20) ? 4096 : 16384;
+}
+
 static int plan_size(struct tree *t, const struct ext4_opts *o, uint64_t *ret_blocks,
 		     uint64_t *ret_inodes, struct err *e)
 {
@@ -188,6 +196,8 @@ static int plan_size(struct tree *t, const struct ext4_opts *o, uint64_t *ret_bl
 	count_tree(t, &c);
 	inodes = c.inodes + 16; /* reserved inodes and lost+found */
 	inodes += inodes * (o->headroom_pct ? o->headroom_pct : 10) / 100;
+	if (o->writable && o->size && o->size / writable_inode_ratio(o->size) > inodes)
+		inodes = o->size / writable_inode_ratio(o->size);
 	need = c.blocks + 1;
 	blocks = need;
 	for (int i = 0; i < 4; i++)
@@ -862,4 +872,56 @@ int ext4_write(struct tree *t, const char *path, const struct ext4_opts *o,
 		return r;
 	}
 	return fs_finish(w.fs, o, res, e);
+}
+
+int ext4_write_data(const char *path, uint64_t bytes, const uint8_t seed[SHA256_LEN],
+		    int64_t epoch, struct err *e)
+{
+	struct ext4_opts o = {.size = bytes, .epoch = epoch, .label = "data", .journal = true,
+			      .writable = true};
+	struct ext4_result res;
+	struct tree *t = NULL;
+	int r;
+
+	memcpy(o.seed, seed, SHA256_LEN);
+	r = tree_new(&t, e);
+	if (r == 0)
+		r = ext4_write(t, path, &o, &res, e);
+	tree_free(t);
+	return r;
+}
+
+int ext4_check(const char *path, uint64_t offset, struct err *e)
+{
+	char opts[64];
+	ext2_filsys fs = NULL;
+	errcode_t err;
+	dgrp_t g;
+	int r = 0;
+
+	initialize_ext2_error_table();
+	snprintf(opts, sizeof(opts), "offset=%llu", (unsigned long long)offset);
+	err = ext2fs_open2(path, opts, EXT2_FLAG_64BITS | EXT2_FLAG_IGNORE_CSUM_ERRORS, 0, 0,
+			   unix_io_manager, &fs);
+	if (err)
+		return err_set(e, EINVAL, "%s", error_message(err));
+	if (!ext2fs_superblock_csum_verify(fs, fs->super)) {
+		r = err_set(e, EINVAL, "superblock checksum");
+		goto out;
+	}
+	for (g = 0; g < fs->group_desc_count; g++)
+		if (!ext2fs_group_desc_csum_verify(fs, g)) {
+			r = err_set(e, EINVAL, "group %u: descriptor checksum", g);
+			goto out;
+		}
+	err = ext2fs_check_desc(fs);
+	if (!err) {
+		fs->flags &= ~EXT2_FLAG_IGNORE_CSUM_ERRORS; /* bitmap checksums count from here */
+		err = ext2fs_read_bitmaps(fs);
+	}
+	if (err)
+		r = err_set(e, EINVAL, "%s", error_message(err));
+out:
+	ext2fs_close_free(&fs);
+	return r;
 }

@@ -22,6 +22,7 @@ struct ext4_opts {
 	uint8_t seed[SHA256_LEN];
 	const char *label;       /* volume label, at most 16 bytes used */
 	bool journal;            /* for read-write filesystems (the data partition) */
+	bool writable;           /* inodes for use, as mke2fs gives them, not only for the tree */
 };
 
 struct ext4_result {
@@ -35,6 +36,16 @@ struct ext4_result {
  * lost+found directory when it has none (e2fsck wants one). */
 int ext4_write(struct tree *t, const char *path, const struct ext4_opts *o,
 	       struct ext4_result *res, struct err *e);
+
+/* Writes the empty read-write data partition: `bytes` (a multiple of 4096) with a journal and
+ * inodes for use, labelled "data". */
+int ext4_write_data(const char *path, uint64_t bytes, const uint8_t seed[SHA256_LEN],
+		    int64_t epoch, struct err *e);
+
+/* Checks the structure of the ext4 at byte offset `offset` of path, as far as it is cheap:
+ * superblock, every group descriptor and its checksum, every bitmap and its checksum. Not a
+ * full fsck: it catches a writer that left metadata inconsistent. */
+int ext4_check(const char *path, uint64_t offset, struct err *e);
 
 /* Blocks (of 4096 bytes) needed for the tree's content, metadata excluded; exposed for tests. */
 uint64_t ext4_content_blocks(struct tree *t);

@@ -118,16 +118,11 @@ static int make_esp(const struct image_in *in, const char *path, uint64_t size, 
 
 static int make_data(const struct image_in *in, const char *path, uint64_t size, struct err *e)
 {
-	struct ext4_opts o = {.size = size, .epoch = in->epoch, .label = "data", .journal = true};
-	struct ext4_result res;
-	struct tree *t = NULL;
+	uint8_t seed[SHA256_LEN];
 	int r;
 
-	sub_seed(in->seed, "data", o.seed);
-	r = tree_new(&t, e);
-	if (r == 0)
-		r = ext4_write(t, path, &o, &res, e);
-	tree_free(t);
+	sub_seed(in->seed, "data", seed);
+	r = ext4_write_data(path, size, seed, in->epoch, e);
 	return r < 0 ? err_prefix(e, r, "the data partition") : 0;
 }
 
