@@ -353,6 +353,8 @@ static void print_result(const struct profile *p, const struct build_opts *o, co
 		cJSON_AddStringToObject(x, "kind", inputs->v[i].kind);
 		cJSON_AddStringToObject(x, "name", inputs->v[i].name);
 		cJSON_AddStringToObject(x, "version", inputs->v[i].version);
+		if (inputs->v[i].arch)
+			cJSON_AddStringToObject(x, "arch", inputs->v[i].arch);
 		cJSON_AddStringToObject(x, "sha256", inputs->v[i].sha256);
 		cJSON_AddItemToArray(arr, x);
 	}

@@ -81,6 +81,8 @@ static cJSON *provenance(const struct slotimg_in *in)
 		cJSON_AddStringToObject(o, "kind", x->kind);
 		cJSON_AddStringToObject(o, "name", x->name);
 		cJSON_AddStringToObject(o, "version", x->version);
+		if (x->arch)
+			cJSON_AddStringToObject(o, "arch", x->arch);
 		if (x->sha256[0])
 			cJSON_AddStringToObject(o, "sha256", x->sha256);
 		cJSON_AddItemToArray(arr, o);

@@ -1,15 +1,16 @@
 #include "source.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
-static const struct source_handler *const handlers[] = {&source_debs, &source_dir, &source_tar,
-							NULL};
+static const struct source_handler *const handlers[] = {&source_debs, &source_dir,
+							&source_mmdebstrap, &source_tar, NULL};
 
 const char *source_known(void)
 {
-	return "debs, dir, tar";
+	return "debs, dir, mmdebstrap, tar";
 }
 
 static bool handler_accepts(const struct source_handler *h, const char *key)
@@ -68,6 +69,7 @@ int inputs_add(struct inputs *in, const char *kind, const char *name, const char
 	x->kind = strdup(kind);
 	x->name = strdup(name);
 	x->version = strdup(version ? version : "");
+	x->arch = NULL;
 	if (!x->kind || !x->name || !x->version) {
 		free(x->kind);
 		free(x->name);
@@ -82,12 +84,28 @@ int inputs_add(struct inputs *in, const char *kind, const char *name, const char
 	return 0;
 }
 
+int inputs_add_package(struct inputs *in, const char *kind, const char *name,
+		       const char *version, const char *arch, const char *sha256_hex,
+		       struct err *e)
+{
+	struct input *x;
+	int r = inputs_add(in, kind, name, version, NULL, e);
+
+	if (r < 0)
+		return r;
+	x = &in->v[in->n - 1];
+	snprintf(x->sha256, sizeof(x->sha256), "%s", sha256_hex);
+	x->arch = strdup(arch);
+	return x->arch ? 0 : err_set(e, ENOMEM, "out of memory");
+}
+
 void inputs_free(struct inputs *in)
 {
 	for (size_t i = 0; i < in->n; i++) {
 		free(in->v[i].kind);
 		free(in->v[i].name);
 		free(in->v[i].version);
+		free(in->v[i].arch);
 	}
 	free(in->v);
 	in->v = NULL;

@@ -16,6 +16,7 @@ struct input {
 	char *kind; /* "deb", "tar", "dir" */
 	char *name;
 	char *version;
+	char *arch; /* NULL unless the input is for one architecture (a Debian package) */
 	char sha256[SHA256_HEX_LEN];
 };
 
@@ -27,6 +28,10 @@ struct inputs {
 /* sha256 may be NULL for inputs that have no single digest (a directory). */
 int inputs_add(struct inputs *in, const char *kind, const char *name, const char *version,
 	       const uint8_t sha256[SHA256_LEN], struct err *e);
+/* A package with its architecture and the hex sha256 of its file. */
+int inputs_add_package(struct inputs *in, const char *kind, const char *name,
+		       const char *version, const char *arch, const char *sha256_hex,
+		       struct err *e);
 void inputs_free(struct inputs *in);
 
 struct source_ctx {
@@ -44,7 +49,7 @@ struct source_handler {
 	void (*free)(void *cfg);
 };
 
-extern const struct source_handler source_debs, source_dir, source_tar;
+extern const struct source_handler source_debs, source_dir, source_mmdebstrap, source_tar;
 
 /* The handler for a "base" object (exactly one known source key), or an error naming the
  * file and the JSON path. */
