@@ -63,23 +63,6 @@ static int check_int(const cJSON *v, const struct jfield *f, const char *file, c
 	return 0;
 }
 
-const char *json_size_str(unsigned long long bytes, char *buf, size_t n)
-{
-	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
-	int u = -1;
-
-	while (u < 5 && bytes >> (10 * (u + 2)))
-		u++;
-	if (u < 0)
-		snprintf(buf, n, "%llu bytes", bytes);
-	else if (bytes % (1ULL << (10 * (u + 1))) == 0)
-		snprintf(buf, n, "%llu %s", bytes >> (10 * (u + 1)), units[u]);
-	else
-		snprintf(buf, n, "%.1f %s", (double)bytes / (double)(1ULL << (10 * (u + 1))),
-			 units[u]);
-	return buf;
-}
-
 static int size_range(uint64_t size, const struct jfield *f, const char *file, const char *path,
 		      struct err *e)
 {
@@ -87,19 +70,19 @@ static int size_range(uint64_t size, const struct jfield *f, const char *file, c
 
 	if (f->min && size < (uint64_t)f->min) {
 		snprintf(msg, sizeof(msg), "%s is below the minimum of %s",
-			 json_size_str(size, a, sizeof(a)), json_size_str((uint64_t)f->min, b,
+			 size_str(size, a, sizeof(a)), size_str((uint64_t)f->min, b,
 									 sizeof(b)));
 		return fail(e, file, path, msg);
 	}
 	if (f->max && size > (uint64_t)f->max) {
 		snprintf(msg, sizeof(msg), "%s is above the maximum of %s",
-			 json_size_str(size, a, sizeof(a)), json_size_str((uint64_t)f->max, b,
+			 size_str(size, a, sizeof(a)), size_str((uint64_t)f->max, b,
 									 sizeof(b)));
 		return fail(e, file, path, msg);
 	}
 	if (f->align && size % (uint64_t)f->align) {
 		snprintf(msg, sizeof(msg), "%s is not a multiple of %s",
-			 json_size_str(size, a, sizeof(a)), json_size_str((uint64_t)f->align, b,
+			 size_str(size, a, sizeof(a)), size_str((uint64_t)f->align, b,
 									 sizeof(b)));
 		return fail(e, file, path, msg);
 	}

@@ -47,9 +47,6 @@ int json_check_value(const cJSON *v, const struct jfield *f, const char *file, c
  * far deeper; a profile needs 4). */
 #define JSON_MAX_NESTING 32
 
-/* "4 KiB", "512 MiB", "1.5 GiB", "123 bytes": a size for messages, never rounded to 0. */
-const char *json_size_str(unsigned long long bytes, char *buf, size_t n);
-
 /* Parses a document of at most max_bytes (a UTF-8 byte order mark at the start is skipped);
  * errors give line and column. */
 int json_parse_file(const char *file, size_t max_bytes, cJSON **ret, char **ret_bytes,

@@ -607,8 +607,8 @@ static int check_merged(const struct profile *p, struct err *e)
 	if (fixed_size(rootfs, "size", &size) && fixed_size(layout, "slot_size", &slot) &&
 	    size > slot)
 		return err_set(e, EINVAL, "%s: layout.slot_size: %s cannot hold rootfs.size (%s)",
-			       p->file, json_size_str(slot, a, sizeof(a)),
-			       json_size_str(size, b, sizeof(b)));
+			       p->file, size_str(slot, a, sizeof(a)),
+			       size_str(size, b, sizeof(b)));
 	if (!cJSON_GetObjectItemCaseSensitive(sign, "key") !=
 	    !cJSON_GetObjectItemCaseSensitive(sign, "cert"))
 		return err_set(e, EINVAL, "%s: sign.%s: missing (sign.key and sign.cert go "
