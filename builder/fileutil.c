@@ -123,13 +123,12 @@ int mkdir_p(const char *path, struct err *e)
 	return 0;
 }
 
-/* Creates path and its missing parents, recording the ones it made, deepest first. */
+/* Creates path and its missing parents, recording each in s as soon as it exists (a signal
+ * may come at any time), shallowest first. */
 static int mkdir_recorded(struct stage *s, const char *path, struct err *e)
 {
 	char buf[4096];
 	size_t n = strlen(path);
-	char *made[STAGE_MAX_DEPTH];
-	int nmade = 0;
 
 	if (n == 0 || n >= sizeof(buf))
 		return err_set(e, ENAMETOOLONG, "bad directory name \"%s\"", path);
@@ -139,26 +138,24 @@ static int mkdir_recorded(struct stage *s, const char *path, struct err *e)
 			continue;
 		char c = *p;
 		*p = '\0';
+		if (s->ncreated < STAGE_MAX_DEPTH && !(s->created[s->ncreated] = strdup(buf)))
+			return err_set(e, ENOMEM, "out of memory");
 		if (mkdir(buf, 0755) == 0) {
-			if (nmade == STAGE_MAX_DEPTH || !(made[nmade] = strdup(buf))) {
-				rmdir(buf);
-				*p = c;
-				break;
-			}
-			nmade++;
-		} else if (errno != EEXIST) {
+			if (s->ncreated < STAGE_MAX_DEPTH)
+				s->ncreated++;
+		} else {
 			int err = errno;
-			*p = c;
-			for (int i = nmade - 1; i >= 0; i--)
-				rmdir(made[i]), free(made[i]);
-			return err_sys(e, err, "creating %s", buf);
+			if (s->ncreated < STAGE_MAX_DEPTH) {
+				free(s->created[s->ncreated]);
+				s->created[s->ncreated] = NULL;
+			}
+			if (err != EEXIST)
+				return err_sys(e, err, "creating %s", buf);
 		}
 		*p = c;
 		if (!c)
 			break;
 	}
-	for (int i = nmade - 1; i >= 0; i--)
-		s->created[s->ncreated++] = made[i];
 	return 0;
 }
 
@@ -296,7 +293,7 @@ static void stage_remove(struct stage *s)
 	for (int i = 0; i < s->n; i++)
 		if (s->tmp[i])
 			unlink(s->tmp[i]);
-	for (int i = 0; i < s->ncreated; i++)
+	for (int i = s->ncreated - 1; i >= 0; i--)
 		rmdir(s->created[i]); /* fails, as it should, when something else is in it */
 	if (s->scratch)
 		remove_tree(s->scratch);

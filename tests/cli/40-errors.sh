@@ -134,6 +134,25 @@ check "good build: no scratch left in TMPDIR" -- bash -c '[ -z "$(ls -A tmp)" ]'
 fails_cleanly "overlay below a file" "is not a directory" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/etc/hostname", "content": "x"}, {"dst": "/etc/hostname/x", "content": "y"}]}'
 
+# a full disk (ENOSPC) mid-write: exit 1, nothing left (needs a small tmpfs: root only)
+mkdir full
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2M tmpfs full 2>/dev/null; then
+	profile full.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}}'
+	TMPDIR=$work/tmp run "$STELE" build full.json -o full/new/out -q
+	is "disk full writing the rootfs: exit 1" "$rc" 1
+	has "disk full writing the rootfs: says why" "$err" "short write"
+	check "disk full writing the rootfs: nothing left, no directory, no scratch" -- \
+		bash -c '[ -z "$(ls -A full)" ] && [ -z "$(ls -A tmp)" ]'
+	TMPDIR=$work/full run "$STELE" build full.json -o out-full -q
+	is "disk full in TMPDIR (the spool): exit 1" "$rc" 1
+	has "disk full in TMPDIR (the spool): says why" "$err" "No space left on device"
+	check "disk full in TMPDIR (the spool): nothing left" -- \
+		bash -c '[ -z "$(ls -A full)" ] && [ ! -e out-full ]'
+	umount full
+else
+	ok 0 "# SKIP disk full: cannot mount a tmpfs"
+fi
+
 # a fixed size that fits is honoured exactly
 profile sized.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "64M"}}'
 run "$STELE" build sized.json -o out-sized -q
