@@ -326,8 +326,31 @@ void stage_free(struct stage *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* The one process-wide pointer: a signal handler has no other way to find the outputs. */
+/* Process-wide, as a signal handler has no other way to find what to remove. */
 static struct stage *volatile signal_stage;
+static char cleanup_paths[CLEANUP_MAX][4096];
+static volatile sig_atomic_t cleanup_used[CLEANUP_MAX];
+
+int cleanup_register(const char *path)
+{
+	if (strlen(path) >= sizeof(cleanup_paths[0]))
+		return -ENAMETOOLONG;
+	for (int i = 0; i < CLEANUP_MAX; i++) {
+		if (cleanup_used[i])
+			continue;
+		strcpy(cleanup_paths[i], path);
+		cleanup_used[i] = 1;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void cleanup_unregister(const char *path)
+{
+	for (int i = 0; i < CLEANUP_MAX; i++)
+		if (cleanup_used[i] && strcmp(cleanup_paths[i], path) == 0)
+			cleanup_used[i] = 0;
+}
 
 static void on_signal(int sig)
 {
@@ -335,6 +358,9 @@ static void on_signal(int sig)
 
 	if (s)
 		stage_remove(s);
+	for (int i = 0; i < CLEANUP_MAX; i++)
+		if (cleanup_used[i])
+			remove_tree(cleanup_paths[i]);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

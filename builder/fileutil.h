@@ -52,6 +52,12 @@ void stage_abort(struct stage *s);
 void stage_free(struct stage *s);
 /* Cleans up s as stage_abort does if the process is killed by SIGINT, SIGTERM or SIGHUP. */
 void stage_cleanup_on_signal(struct stage *s);
+/* Directories outside a stage (a download directory in the package cache) that the signal
+ * handler of stage_cleanup_on_signal removes too while they are registered; at most
+ * CLEANUP_MAX at a time (register fails with -ENOSPC beyond). */
+#define CLEANUP_MAX 4
+int cleanup_register(const char *path);
+void cleanup_unregister(const char *path);
 /* Removes path and everything below it, with system calls only (safe in a signal handler);
  * symlinks are removed, never followed. */
 void remove_tree(const char *path);
