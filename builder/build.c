@@ -544,10 +544,10 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 		if (r == 0)
 			r = load_keys(&kp, &key, &trust, e);
 	}
-	if (r == 0)
-		r = mkdir_p(o->outdir, e);
-	if (r == 0)
+	if (r == 0) {
+		stage_cleanup_on_signal(&st);
 		r = stage_init(&st, o->outdir, e);
+	}
 	if (r == 0)
 		r = tree_new(&t, e);
 	if (r == 0)
@@ -561,7 +561,6 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 	if (r < 0)
 		goto out;
 	derive_seed(p, digest, eo.seed);
-	stage_cleanup_on_signal(&st);
 	r = o->rootfs_only ? stage_rootfs(&st, p, &out, e) : stage_outputs(&st, p, &out, e);
 	if (r == 0 && !o->rootfs_only && tree_lookup(t, "/boot/vmlinuz"))
 		r = stage_disk(&st, p, &out, e);

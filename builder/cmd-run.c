@@ -171,24 +171,75 @@ static int parse(int argc, char **argv, struct run_opts *o)
 	return 0;
 }
 
-/* A private copy of the UEFI variable store, so runs do not share boot entries. */
-static int vars_copy(char *out, size_t n)
+/* A private copy of the UEFI variable store, so runs do not share boot entries, in a private
+ * directory under $TMPDIR that is removed when QEMU exits (or we are killed). */
+static int vars_copy(char *dir, size_t dn, char *out, size_t n)
 {
-	int fd;
+	const char *t = getenv("TMPDIR");
+	int r;
 
-	snprintf(out, n, "%s/stele-ovmf-vars-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-	fd = mkstemp(out);
-	if (fd < 0)
+	snprintf(dir, dn, "%s/stele-run-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(dir))
 		return -errno;
-	close(fd);
-	return copy_file(OVMF_VARS, out);
+	snprintf(out, n, "%s/OVMF_VARS.fd", dir);
+	r = copy_file(OVMF_VARS, out);
+	if (r < 0) {
+		unlink(out);
+		rmdir(dir);
+	}
+	return r;
+}
+
+static volatile pid_t qemu_pid;
+
+/* SIGINT, SIGTERM, SIGHUP: passed on to QEMU, whose exit we wait for to clean up after it. */
+static void forward_signal(int sig)
+{
+	if (qemu_pid > 0)
+		kill(qemu_pid, sig);
+}
+
+/* Runs QEMU as a child (not exec: its temporary files outlive it otherwise); returns our exit
+ * status: QEMU's, or 128 + the signal that ended it. */
+static int run_qemu(char **args)
+{
+	struct sigaction sa = {.sa_handler = forward_signal}, old[3];
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	int status = 0, err;
+	pid_t pid;
+
+	sigemptyset(&sa.sa_mask);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 3; i++)
+			sigaction(sigs[i], &old[i], NULL);
+		execvp(args[0], args);
+		fprintf(stderr, "stele run: %s: %s (install qemu-system-x86)\n", args[0],
+			strerror(errno));
+		_exit(127);
+	}
+	err = errno;
+	qemu_pid = pid;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	qemu_pid = 0;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	if (pid < 0) {
+		fprintf(stderr, "stele run: fork: %s\n", strerror(err));
+		return 1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
-	char *args[64], code[256], vars_arg[300], vars[256], drives[MAX_DISKS + 1][4200];
-	int n = 0;
+	char *args[64], code[256], vars_arg[300], vars[256], vdir[256];
+	char drives[MAX_DISKS + 1][4200];
+	int n = 0, rc;
 
 	if (parse(argc, argv, &o) < 0)
 		return EXIT_USAGE;
@@ -202,8 +253,8 @@ int cmd_run(int argc, char **argv)
 			strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (!o.dry_run && vars_copy(vars, sizeof(vars)) < 0) {
-		fprintf(stderr, "stele run: copying %s: %s\n", OVMF_VARS, strerror(errno));
+	if (!o.dry_run && (rc = vars_copy(vdir, sizeof(vdir), vars, sizeof(vars))) < 0) {
+		fprintf(stderr, "stele run: copying %s: %s\n", OVMF_VARS, strerror(-rc));
 		return 1;
 	}
 	if (o.dry_run)
@@ -241,8 +292,8 @@ int cmd_run(int argc, char **argv)
 		return 0;
 	}
 	fprintf(stderr, "stele run: %s with %s\n", argv[optind], o.accel);
-	execvp(args[0], args);
-	fprintf(stderr, "stele run: %s: %s (install qemu-system-x86)\n", args[0], strerror(errno));
+	rc = run_qemu(args);
 	unlink(vars);
-	return 1;
+	rmdir(vdir);
+	return rc;
 }

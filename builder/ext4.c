@@ -1,4 +1,5 @@
 #include "ext4.h"
+#include "size.h"
 
 #include <errno.h>
 #include <et/com_err.h>
@@ -206,11 +207,13 @@ static int plan_size(struct tree *t, const struct ext4_opts *o, uint64_t *ret_bl
 		if (o->size % BS)
 			return err_set(e, EINVAL, "rootfs size %llu is not a multiple of %d",
 				       (unsigned long long)o->size, BS);
-		if (o->size / BS < blocks)
+		if (o->size / BS < blocks) {
+			char fixed[32];
 			return err_set(e, ENOSPC, "the tree needs at least %llu MiB but the "
-						  "profile fixes the rootfs size at %llu MiB",
+						  "profile fixes the rootfs size at %s",
 				       (unsigned long long)div_up(blocks * BS, mib),
-				       (unsigned long long)(o->size / mib));
+				       size_str(o->size, fixed, sizeof(fixed)));
+		}
 		*ret_blocks = o->size / BS;
 	} else {
 		headroom = o->headroom_bytes ? div_up(o->headroom_bytes, BS)

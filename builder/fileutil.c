@@ -8,6 +8,7 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <stdint.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -122,13 +123,74 @@ int mkdir_p(const char *path, struct err *e)
 	return 0;
 }
 
+/* Creates path and its missing parents, recording each in s as soon as it exists (a signal
+ * may come at any time), shallowest first. */
+static int mkdir_recorded(struct stage *s, const char *path, struct err *e)
+{
+	char buf[4096];
+	size_t n = strlen(path);
+
+	if (n == 0 || n >= sizeof(buf))
+		return err_set(e, ENAMETOOLONG, "bad directory name \"%s\"", path);
+	memcpy(buf, path, n + 1);
+	for (char *p = buf + 1;; p++) {
+		if (*p && *p != '/')
+			continue;
+		char c = *p;
+		*p = '\0';
+		if (s->ncreated < STAGE_MAX_DEPTH && !(s->created[s->ncreated] = strdup(buf)))
+			return err_set(e, ENOMEM, "out of memory");
+		if (mkdir(buf, 0755) == 0) {
+			if (s->ncreated < STAGE_MAX_DEPTH)
+				s->ncreated++;
+		} else {
+			int err = errno;
+			if (s->ncreated < STAGE_MAX_DEPTH) {
+				free(s->created[s->ncreated]);
+				s->created[s->ncreated] = NULL;
+			}
+			if (err != EEXIST)
+				return err_sys(e, err, "creating %s", buf);
+		}
+		*p = c;
+		if (!c)
+			break;
+	}
+	return 0;
+}
+
 int stage_init(struct stage *s, const char *dir, struct err *e)
 {
+	const char *t = getenv("TMPDIR");
+	struct stat st;
+	int r;
+
 	memset(s, 0, sizeof(*s));
 	s->dir = strdup(dir);
 	if (!s->dir)
 		return err_set(e, ENOMEM, "out of memory");
-	return 0;
+	if (t) {
+		s->has_old_tmpdir = 1;
+		s->old_tmpdir = strdup(t);
+		if (!s->old_tmpdir)
+			return err_set(e, ENOMEM, "out of memory");
+	}
+	if (asprintf(&s->scratch, "%s/stele-build-XXXXXX", t && *t ? t : "/tmp") < 0) {
+		s->scratch = NULL;
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	if (!mkdtemp(s->scratch)) {
+		r = err_sys(e, errno, "creating a scratch directory %s", s->scratch);
+		free(s->scratch);
+		s->scratch = NULL;
+		return r;
+	}
+	r = mkdir_recorded(s, dir, e);
+	if (r == 0 && (stat(dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+		r = err_set(e, ENOTDIR, "%s: not a directory", dir);
+	if (r == 0 && setenv("TMPDIR", s->scratch, 1) < 0)
+		r = err_sys(e, errno, "setting TMPDIR");
+	return r;
 }
 
 int stage_add(struct stage *s, const char *name, const char **ret_tmp, struct err *e)
@@ -181,34 +243,124 @@ int stage_commit(struct stage *s, struct err *e)
 	return 0;
 }
 
-void stage_abort(struct stage *s)
+static void remove_below(int dfd)
+{
+	char buf[4096];
+	long n;
+
+	/* getdents64 rather than readdir: no allocation, so a signal handler may call it */
+	while ((n = syscall(SYS_getdents64, dfd, buf, sizeof(buf))) > 0) {
+		for (long off = 0; off < n;) {
+			struct linux_dirent64 {
+				uint64_t d_ino;
+				int64_t d_off;
+				unsigned short d_reclen;
+				unsigned char d_type;
+				char d_name[];
+			} *d = (void *)(buf + off);
+			off += d->d_reclen;
+			if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+				continue;
+			if (unlinkat(dfd, d->d_name, 0) == 0 || errno != EISDIR)
+				continue;
+			int sub = openat(dfd, d->d_name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+			if (sub >= 0) {
+				remove_below(sub);
+				close(sub);
+			}
+			unlinkat(dfd, d->d_name, AT_REMOVEDIR);
+		}
+	}
+}
+
+void remove_tree(const char *path)
+{
+	int fd;
+
+	if (unlink(path) == 0 || errno != EISDIR)
+		return;
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd >= 0) {
+		remove_below(fd);
+		close(fd);
+	}
+	rmdir(path);
+}
+
+/* Only system calls: also run from the signal handler. */
+static void stage_remove(struct stage *s)
 {
 	for (int i = 0; i < s->n; i++)
 		if (s->tmp[i])
 			unlink(s->tmp[i]);
+	for (int i = s->ncreated - 1; i >= 0; i--)
+		rmdir(s->created[i]); /* fails, as it should, when something else is in it */
+	if (s->scratch)
+		remove_tree(s->scratch);
+}
+
+void stage_abort(struct stage *s)
+{
+	stage_remove(s);
 }
 
 void stage_free(struct stage *s)
 {
+	if (s->scratch)
+		remove_tree(s->scratch);
+	if (s->dir) { /* stage_init ran: put $TMPDIR back */
+		if (s->old_tmpdir)
+			setenv("TMPDIR", s->old_tmpdir, 1);
+		else if (!s->has_old_tmpdir)
+			unsetenv("TMPDIR");
+	}
 	for (int i = 0; i < s->n; i++) {
 		free(s->tmp[i]);
 		free(s->final[i]);
 	}
+	for (int i = 0; i < s->ncreated; i++)
+		free(s->created[i]);
+	free(s->scratch);
+	free(s->old_tmpdir);
 	free(s->dir);
 	memset(s, 0, sizeof(*s));
 }
 
-/* The one process-wide pointer: a signal handler has no other way to find the outputs. */
+/* Process-wide, as a signal handler has no other way to find what to remove. */
 static struct stage *volatile signal_stage;
+static char cleanup_paths[CLEANUP_MAX][4096];
+static volatile sig_atomic_t cleanup_used[CLEANUP_MAX];
+
+int cleanup_register(const char *path)
+{
+	if (strlen(path) >= sizeof(cleanup_paths[0]))
+		return -ENAMETOOLONG;
+	for (int i = 0; i < CLEANUP_MAX; i++) {
+		if (cleanup_used[i])
+			continue;
+		strcpy(cleanup_paths[i], path);
+		cleanup_used[i] = 1;
+		return 0;
+	}
+	return -ENOSPC;
+}
+
+void cleanup_unregister(const char *path)
+{
+	for (int i = 0; i < CLEANUP_MAX; i++)
+		if (cleanup_used[i] && strcmp(cleanup_paths[i], path) == 0)
+			cleanup_used[i] = 0;
+}
 
 static void on_signal(int sig)
 {
 	struct stage *s = signal_stage;
 
 	if (s)
-		for (int i = 0; i < s->n; i++)
-			if (s->tmp[i])
-				unlink(s->tmp[i]);
+		stage_remove(s);
+	for (int i = 0; i < CLEANUP_MAX; i++)
+		if (cleanup_used[i])
+			remove_tree(cleanup_paths[i]);
 	signal(sig, SIG_DFL);
 	raise(sig);
 }

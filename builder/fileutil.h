@@ -21,23 +21,45 @@ int mkdir_p(const char *path, struct err *e);
 int run_capture(char *const argv[], const char *cwd, size_t max, char **ret_out, struct err *e);
 
 #define STAGE_MAX 16
+#define STAGE_MAX_DEPTH 16
 
 /* Outputs of one build: each is written to a hidden temporary name in the output directory,
- * and stage_commit fsyncs and renames them all; stage_abort (or a signal) unlinks them. */
+ * and stage_commit fsyncs and renames them all; stage_abort (or a signal) unlinks them,
+ * removes the output directories stage_init created (a directory that existed is left as it
+ * was) and the build's scratch directory. */
 struct stage {
 	char *dir;
 	char *tmp[STAGE_MAX];
 	char *final[STAGE_MAX];
 	int n;
+	char *created[STAGE_MAX_DEPTH]; /* directories made by stage_init, deepest first */
+	int ncreated;
+	char *scratch;     /* private directory for intermediate files, $TMPDIR while staged */
+	char *old_tmpdir;  /* $TMPDIR before (NULL: unset) */
+	int has_old_tmpdir;
 };
 
+/* Creates dir (and missing parents) and a scratch directory stele-build-XXXXXX under $TMPDIR
+ * (default /tmp), which becomes $TMPDIR for this process and the programs it runs until
+ * stage_free, so every intermediate file of the build lives where a failure or a signal
+ * removes it. */
 int stage_init(struct stage *s, const char *dir, struct err *e);
 /* Reserves a temporary path for the output named name; returns its index. */
 int stage_add(struct stage *s, const char *name, const char **ret_tmp, struct err *e);
 int stage_commit(struct stage *s, struct err *e);
 void stage_abort(struct stage *s);
+/* Removes the scratch directory, restores $TMPDIR and frees s. */
 void stage_free(struct stage *s);
-/* Unlinks the temporaries of s if the process is killed by SIGINT, SIGTERM or SIGHUP. */
+/* Cleans up s as stage_abort does if the process is killed by SIGINT, SIGTERM or SIGHUP. */
 void stage_cleanup_on_signal(struct stage *s);
+/* Directories outside a stage (a download directory in the package cache) that the signal
+ * handler of stage_cleanup_on_signal removes too while they are registered; at most
+ * CLEANUP_MAX at a time (register fails with -ENOSPC beyond). */
+#define CLEANUP_MAX 4
+int cleanup_register(const char *path);
+void cleanup_unregister(const char *path);
+/* Removes path and everything below it, with system calls only (safe in a signal handler);
+ * symlinks are removed, never followed. */
+void remove_tree(const char *path);
 
 #endif

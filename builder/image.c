@@ -65,7 +65,7 @@ int image_layout(const struct profile *p, uint64_t rootfs_size, uint64_t verity_
 	l->data = layout_size(p, "data_size", 128 * MIB);
 	if (l->esp % MIB || l->slot % MIB || l->verity % MIB || l->data % MIB)
 		return err_set(e, EINVAL, "%s: layout: sizes must be multiples of 1 MiB", p->file);
-	if (l->esp < 34 * MIB)
+	if (l->esp < PROFILE_ESP_MIN) /* profile_load checks these already; defaults too */
 		return err_set(e, EINVAL, "%s: layout.esp_size: FAT32 needs at least 34M", p->file);
 	if (rootfs_size > l->slot)
 		return err_set(e, ENOSPC, "%s: layout.slot_size: the rootfs (%llu MiB) does not fit "
@@ -77,7 +77,7 @@ int image_layout(const struct profile *p, uint64_t rootfs_size, uint64_t verity_
 					  "not fit %llu MiB", p->file,
 			       (unsigned long long)(verity_size >> 10),
 			       (unsigned long long)(l->verity / MIB));
-	if (l->data < 16 * MIB)
+	if (l->data < PROFILE_DATA_MIN)
 		return err_set(e, EINVAL, "%s: layout.data_size: at least 16M", p->file);
 	return 0;
 }

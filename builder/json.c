@@ -63,18 +63,46 @@ static int check_int(const cJSON *v, const struct jfield *f, const char *file, c
 	return 0;
 }
 
-static int check_size(const cJSON *v, bool percent, const char *file, const char *path,
+static int size_range(uint64_t size, const struct jfield *f, const char *file, const char *path,
 		      struct err *e)
 {
+	char msg[160], a[32], b[32];
+
+	if (f->min && size < (uint64_t)f->min) {
+		snprintf(msg, sizeof(msg), "%s is below the minimum of %s",
+			 size_str(size, a, sizeof(a)), size_str((uint64_t)f->min, b,
+									 sizeof(b)));
+		return fail(e, file, path, msg);
+	}
+	if (f->max && size > (uint64_t)f->max) {
+		snprintf(msg, sizeof(msg), "%s is above the maximum of %s",
+			 size_str(size, a, sizeof(a)), size_str((uint64_t)f->max, b,
+									 sizeof(b)));
+		return fail(e, file, path, msg);
+	}
+	if (f->align && size % (uint64_t)f->align) {
+		snprintf(msg, sizeof(msg), "%s is not a multiple of %s",
+			 size_str(size, a, sizeof(a)), size_str((uint64_t)f->align, b,
+									 sizeof(b)));
+		return fail(e, file, path, msg);
+	}
+	return 0;
+}
+
+static int check_size(const cJSON *v, const struct jfield *f, const char *file, const char *path,
+		      struct err *e)
+{
+	bool percent = f->kind == J_PERCENT_OR_SIZE;
 	uint64_t size;
 	uint32_t pct;
 
 	if (cJSON_IsNumber(v) && v->valuedouble >= 0 && v->valuedouble < 9.0e15 &&
 	    v->valuedouble == (double)(uint64_t)v->valuedouble)
+		return size_range((uint64_t)v->valuedouble, f, file, path, e);
+	if (cJSON_IsString(v) && percent && percent_parse(v->valuestring, &pct))
 		return 0;
-	if (cJSON_IsString(v) && (size_parse(v->valuestring, &size) ||
-				  (percent && percent_parse(v->valuestring, &pct))))
-		return 0;
+	if (cJSON_IsString(v) && size_parse(v->valuestring, &size))
+		return size_range(size, f, file, path, e);
 	return fail(e, file, path,
 		    percent ? "expected a size such as \"64M\" or a percentage such as \"10%\""
 			    : "expected a size such as \"512M\"");
@@ -84,7 +112,8 @@ static int check_array(const cJSON *v, const struct jfield *f, const char *file,
 		       struct err *e)
 {
 	struct jfield elem = {.key = f->key, .kind = f->elem, .fields = f->fields,
-			      .choices = f->choices, .min = f->min, .max = f->max};
+			      .choices = f->choices, .min = f->min, .max = f->max,
+			      .align = f->align, .check = f->check};
 	char sub[512];
 	int i = 0, r;
 	const cJSON *c;
@@ -102,8 +131,8 @@ static int check_array(const cJSON *v, const struct jfield *f, const char *file,
 	return 0;
 }
 
-int json_check_value(const cJSON *v, const struct jfield *f, const char *file, const char *path,
-		     struct err *e)
+static int check_kind(const cJSON *v, const struct jfield *f, const char *file, const char *path,
+		      struct err *e)
 {
 	uint32_t a, b;
 
@@ -118,7 +147,7 @@ int json_check_value(const cJSON *v, const struct jfield *f, const char *file, c
 		return cJSON_IsBool(v) ? 0 : fail(e, file, path, "expected true or false");
 	case J_SIZE:
 	case J_PERCENT_OR_SIZE:
-		return check_size(v, f->kind == J_PERCENT_OR_SIZE, file, path, e);
+		return check_size(v, f, file, path, e);
 	case J_MODE:
 		if (!cJSON_IsString(v) || !mode_parse(v->valuestring, &a))
 			return fail(e, file, path, "expected an octal mode such as \"0644\"");
@@ -137,6 +166,17 @@ int json_check_value(const cJSON *v, const struct jfield *f, const char *file, c
 		return 0;
 	}
 	return fail(e, file, path, "unknown schema kind");
+}
+
+int json_check_value(const cJSON *v, const struct jfield *f, const char *file, const char *path,
+		     struct err *e)
+{
+	int r = check_kind(v, f, file, path, e);
+
+	/* an array's check applies to its elements (check_array passes it on) */
+	if (r == 0 && f->check && f->kind != J_ARRAY)
+		r = f->check(v, file, path, e);
+	return r;
 }
 
 static const struct jfield *find_field(const struct jfield *fields, const char *key)
@@ -200,38 +240,57 @@ static void line_col(const char *buf, const char *at, int *line, int *col)
 	}
 }
 
-/* cJSON decodes "\u0000" into a NUL that silently ends the string; find one in a string. */
-static const char *find_escaped_nul(const char *buf, size_t len)
+/* What cJSON would accept but we refuse, found before it parses: "\u0000" (decoded into a NUL
+ * that silently ends the string) and nesting deeper than JSON_MAX_NESTING (cJSON's own limit
+ * is deep and its failure says only "invalid JSON"). */
+struct prescan {
+	const char *nul, *too_deep;
+};
+
+static void prescan(const char *buf, size_t len, struct prescan *ret)
 {
 	bool in_string = false;
+	int depth = 0;
 
+	memset(ret, 0, sizeof(*ret));
 	for (size_t i = 0; i < len; i++) {
 		if (buf[i] == '"') {
 			in_string = !in_string;
 		} else if (in_string && buf[i] == '\\' && i + 1 < len) {
-			if (buf[i + 1] == 'u' && i + 5 < len && strncmp(buf + i + 2, "0000", 4) == 0)
-				return buf + i;
+			if (buf[i + 1] == 'u' && i + 5 < len && strncmp(buf + i + 2, "0000", 4) == 0 &&
+			    !ret->nul)
+				ret->nul = buf + i;
 			i++; /* skip the escaped character */
+		} else if (!in_string && (buf[i] == '[' || buf[i] == '{')) {
+			if (++depth > JSON_MAX_NESTING && !ret->too_deep)
+				ret->too_deep = buf + i;
+		} else if (!in_string && (buf[i] == ']' || buf[i] == '}')) {
+			depth--;
 		}
 	}
-	return NULL;
 }
 
 int json_parse_buf(const char *file, const char *buf, size_t len, cJSON **ret, struct err *e)
 {
-	const char *nul;
+	struct prescan ps;
 	const char *end = NULL;
 	cJSON *doc;
 	int line, col;
 
 	if (memchr(buf, '\0', len))
 		return err_set(e, EINVAL, "%s: contains a NUL byte", file);
-	nul = find_escaped_nul(buf, len);
-	if (nul) {
-		line_col(buf, nul, &line, &col);
+	prescan(buf, len, &ps);
+	if (ps.too_deep && (!ps.nul || ps.too_deep < ps.nul)) {
+		line_col(buf, ps.too_deep, &line, &col);
+		return err_set(e, EINVAL, "%s:%d:%d: nesting deeper than %d levels of arrays and "
+					  "objects", file, line, col, JSON_MAX_NESTING);
+	}
+	if (ps.nul) {
+		line_col(buf, ps.nul, &line, &col);
 		return err_set(e, EINVAL, "%s:%d:%d: \\u0000 is not allowed in a string", file,
 			       line, col);
 	}
+	/* cJSON skips a UTF-8 byte order mark at the start itself */
 	doc = cJSON_ParseWithLengthOpts(buf, len, &end, false);
 	if (!doc) {
 		if (!end)

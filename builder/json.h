@@ -28,7 +28,11 @@ struct jfield {
 	const struct jfield *fields;      /* J_OBJECT, or the elements of a J_ARRAY of J_OBJECT */
 	enum jkind elem;                  /* J_ARRAY: element kind */
 	const char *const *choices;       /* J_STRING (or string elements): allowed values */
-	long min, max;                    /* J_INT bounds (both 0: any non-negative) */
+	long min, max;                    /* J_INT bounds (both 0: any non-negative); J_SIZE and
+					   * the size of J_PERCENT_OR_SIZE: bytes (max 0: any) */
+	long align;                       /* J_SIZE: a multiple of this many bytes (0: any) */
+	/* Semantic check after the kind matched (a string's characters, a name's form). */
+	int (*check)(const cJSON *v, const char *file, const char *path, struct err *e);
 	bool required;
 };
 
@@ -39,7 +43,12 @@ int json_check_object(const cJSON *obj, const struct jfield *fields, const char 
 int json_check_value(const cJSON *v, const struct jfield *f, const char *file, const char *path,
 		     struct err *e);
 
-/* Parses a document of at most max_bytes; errors give line and column. */
+/* Deepest nesting of arrays and objects a document may have (cJSON's CJSON_NESTING_LIMIT is
+ * far deeper; a profile needs 4). */
+#define JSON_MAX_NESTING 32
+
+/* Parses a document of at most max_bytes (a UTF-8 byte order mark at the start is skipped);
+ * errors give line and column. */
 int json_parse_file(const char *file, size_t max_bytes, cJSON **ret, char **ret_bytes,
 		    size_t *ret_len, struct err *e);
 int json_parse_buf(const char *file, const char *buf, size_t len, cJSON **ret, struct err *e);

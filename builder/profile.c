@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../rootfs/update-policy.h"
 #include "fileutil.h"
 #include "json.h"
 #include "size.h"
@@ -17,38 +18,140 @@ static const char *const arches[] = {"x86_64", "aarch64", NULL};
 static const char *const hashes[] = {"sha256", "sha512", "sha1", NULL};
 static const char *const outputs[] = {"raw", "qcow2", "bundle", NULL};
 
+static bool all_in(const char *s, const char *set)
+{
+	return strspn(s, set) == strlen(s);
+}
+
+static int check_fail(struct err *e, const char *file, const char *path, const char *what)
+{
+	return err_set(e, EINVAL, "%s: %s: %s", file, path, what);
+}
+
+#define PRINTABLE " !\"#$%&'()*+,-./0123456789:;<=>?@ABCDEFGHIJKLMNOPQRSTUVWXYZ[]^_`" \
+		  "abcdefghijklmnopqrstuvwxyz{|}~"
+#define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
+#define ALNUM LOWER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+
+/* The boot manager passes the command line to the kernel from a GRUB environment block:
+ * one line of printable ASCII without backslashes (GRUB's escape), quotes balanced (the
+ * kernel's quoting), and no stele.slot or stele.trial, which the boot manager sets itself. */
+static int check_cmdline(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	const char *s = v->valuestring;
+	char msg[128];
+	size_t quotes = 0;
+
+	if (strlen(s) > PROFILE_CMDLINE_MAX) {
+		snprintf(msg, sizeof(msg), "%zu bytes, at most %d fit the boot environment",
+			 strlen(s), PROFILE_CMDLINE_MAX);
+		return check_fail(e, file, path, msg);
+	}
+	for (const char *c = s; *c; c++) {
+		if (!strchr(PRINTABLE, *c)) {
+			snprintf(msg, sizeof(msg), "character 0x%02x at offset %td: only printable "
+						   "ASCII on one line", (unsigned char)*c, c - s);
+			return check_fail(e, file, path, msg);
+		}
+		quotes += *c == '"';
+	}
+	if (quotes % 2)
+		return check_fail(e, file, path, "unbalanced double quote");
+	for (const char *w = s; *w; w += strcspn(w, " ")) {
+		w += strspn(w, " ");
+		if (strncmp(w, "stele.slot", 10) == 0 || strncmp(w, "stele.trial", 11) == 0)
+			return check_fail(e, file, path, "stele.slot and stele.trial are set by the "
+							 "boot manager");
+	}
+	return 0;
+}
+
+static int check_module(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	const char *s = v->valuestring;
+
+	if (!*s || strlen(s) > PROFILE_MODULE_NAME_MAX || !all_in(s, ALNUM "_-"))
+		return check_fail(e, file, path, "expected a module name (letters, digits, '_' "
+						 "or '-', at most 55)");
+	return 0;
+}
+
+static int check_name(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	const char *s = v->valuestring;
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "expected letters, digits, '.', '_' or '-' (at most %zu)",
+		 sizeof(((struct policy_check *)0)->name) - 1);
+	if (!*s || strlen(s) >= sizeof(((struct policy_check *)0)->name) ||
+	    !all_in(s, ALNUM "._-"))
+		return check_fail(e, file, path, msg);
+	return 0;
+}
+
+static int check_exec(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	const char *s = v->valuestring;
+	char msg[128];
+
+	snprintf(msg, sizeof(msg), "expected an absolute path of printable characters (at most "
+				   "%zu)", sizeof(((struct policy_check *)0)->exec) - 1);
+	if (s[0] != '/' || strlen(s) >= sizeof(((struct policy_check *)0)->exec) ||
+	    !all_in(s, PRINTABLE))
+		return check_fail(e, file, path, msg);
+	return 0;
+}
+
+static int check_symlink(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	size_t n = strlen(v->valuestring);
+
+	if (n == 0 || n > TREE_SYMLINK_MAX)
+		return check_fail(e, file, path, "expected a target of 1 to 4095 bytes");
+	return 0;
+}
+
+static int check_nonempty(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	return *v->valuestring ? 0 : check_fail(e, file, path, "expected a non-empty string");
+}
+
 static const struct jfield file_fields[] = {
 	{.key = "dst", .kind = J_STRING, .required = true},
-	{.key = "src", .kind = J_STRING},
+	{.key = "src", .kind = J_STRING, .check = check_nonempty},
 	{.key = "content", .kind = J_STRING},
-	{.key = "symlink", .kind = J_STRING},
+	{.key = "symlink", .kind = J_STRING, .check = check_symlink},
 	{.key = "dir", .kind = J_BOOL},
 	{.key = "mode", .kind = J_MODE},
 	{.key = "owner", .kind = J_OWNER},
 	{0},
 };
 static const struct jfield kernel_fields[] = {
-	{.key = "modules", .kind = J_ARRAY, .elem = J_STRING},
-	{.key = "cmdline", .kind = J_STRING},
+	{.key = "modules", .kind = J_ARRAY, .elem = J_STRING, .check = check_module},
+	{.key = "cmdline", .kind = J_STRING, .check = check_cmdline},
 	{0},
 };
 static const struct jfield check_fields[] = {
-	{.key = "name", .kind = J_STRING, .required = true},
-	{.key = "exec", .kind = J_STRING, .required = true},
-	{.key = "timeout", .kind = J_INT, .min = 1, .max = 3600},
+	{.key = "name", .kind = J_STRING, .required = true, .check = check_name},
+	{.key = "exec", .kind = J_STRING, .required = true, .check = check_exec},
+	{.key = "timeout", .kind = J_INT, .min = 1, .max = POLICY_MAX_TIMEOUT},
 	{0},
 };
 static const struct jfield health_fields[] = {
 	{.key = "checks", .kind = J_ARRAY, .elem = J_OBJECT, .fields = check_fields},
-	{.key = "window", .kind = J_INT, .min = 1, .max = 86400},
-	{.key = "tries", .kind = J_INT, .min = 1, .max = 15},
+	{.key = "window", .kind = J_INT, .min = 1, .max = POLICY_MAX_WINDOW},
+	{.key = "tries", .kind = J_INT, .min = 1, .max = POLICY_MAX_TRIES},
 	{0},
 };
 static const struct jfield layout_fields[] = {
-	{.key = "esp_size", .kind = J_SIZE},
-	{.key = "slot_size", .kind = J_SIZE},
-	{.key = "data_size", .kind = J_SIZE},
-	{.key = "verity_size", .kind = J_SIZE},
+	{.key = "esp_size", .kind = J_SIZE, .min = PROFILE_ESP_MIN, .max = PROFILE_ESP_MAX,
+	 .align = PROFILE_MIB},
+	{.key = "slot_size", .kind = J_SIZE, .min = PROFILE_SLOT_MIN, .max = PROFILE_SLOT_MAX,
+	 .align = PROFILE_MIB},
+	{.key = "data_size", .kind = J_SIZE, .min = PROFILE_DATA_MIN, .max = PROFILE_DATA_MAX,
+	 .align = PROFILE_MIB},
+	{.key = "verity_size", .kind = J_SIZE, .min = PROFILE_VERITY_MIN,
+	 .max = PROFILE_VERITY_MAX, .align = PROFILE_MIB},
 	{0},
 };
 static const struct jfield verity_fields[] = {
@@ -56,18 +159,19 @@ static const struct jfield verity_fields[] = {
 	{0},
 };
 static const struct jfield sign_fields[] = {
-	{.key = "key", .kind = J_STRING},
-	{.key = "cert", .kind = J_STRING},
-	{.key = "trust", .kind = J_ARRAY, .elem = J_STRING},
+	{.key = "key", .kind = J_STRING, .check = check_nonempty},
+	{.key = "cert", .kind = J_STRING, .check = check_nonempty},
+	{.key = "trust", .kind = J_ARRAY, .elem = J_STRING, .check = check_nonempty},
 	{0},
 };
 static const struct jfield rootfs_fields[] = {
-	{.key = "size", .kind = J_SIZE},
-	{.key = "headroom", .kind = J_PERCENT_OR_SIZE},
+	{.key = "size", .kind = J_SIZE, .min = PROFILE_ROOTFS_MIN, .max = PROFILE_ROOTFS_MAX,
+	 .align = PROFILE_ROOTFS_ALIGN},
+	{.key = "headroom", .kind = J_PERCENT_OR_SIZE, .max = PROFILE_ROOTFS_MAX},
 	{0},
 };
 static const struct jfield top_fields[] = {
-	{.key = "extends", .kind = J_STRING},
+	{.key = "extends", .kind = J_STRING, .check = check_nonempty},
 	{.key = "product", .kind = J_STRING},
 	{.key = "version", .kind = J_STRING},
 	{.key = "arch", .kind = J_STRING, .choices = arches},
@@ -123,7 +227,7 @@ static int resolve_string(cJSON *v, const char *dir, struct err *e)
 {
 	char *abs;
 
-	if (!cJSON_IsString(v))
+	if (!cJSON_IsString(v) || !v->valuestring[0]) /* "" is refused by the schema */
 		return 0;
 	abs = path_join(dir, v->valuestring);
 	if (!abs || !cJSON_SetValuestring(v, abs)) {
@@ -203,9 +307,6 @@ static bool name_ok(const char *s, const char *first, const char *rest, size_t m
 	return strspn(s, rest) == n;
 }
 
-#define LOWER_DIGITS "abcdefghijklmnopqrstuvwxyz0123456789"
-#define ALNUM LOWER_DIGITS "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-
 static int check_names(const cJSON *doc, const char *file, struct err *e)
 {
 	const cJSON *product = cJSON_GetObjectItemCaseSensitive(doc, "product");
@@ -222,6 +323,51 @@ static int check_names(const cJSON *doc, const char *file, struct err *e)
 	return 0;
 }
 
+/* An array of strings (or of objects with a string "key") without repeats. */
+static int check_unique(const cJSON *arr, const char *key, const char *file, const char *path,
+			struct err *e)
+{
+	const cJSON *a, *b;
+	int i = 0;
+
+	cJSON_ArrayForEach(a, arr)
+	{
+		const cJSON *va = key ? cJSON_GetObjectItemCaseSensitive(a, key) : a;
+
+		for (b = arr->child; b != a; b = b->next) {
+			const cJSON *vb = key ? cJSON_GetObjectItemCaseSensitive(b, key) : b;
+
+			if (cJSON_IsString(va) && cJSON_IsString(vb) &&
+			    strcmp(va->valuestring, vb->valuestring) == 0)
+				return err_set(e, EINVAL, "%s: %s[%d]%s%s: \"%.100s\" given twice",
+					       file, path, i, key ? "." : "", key ? key : "",
+					       va->valuestring);
+		}
+		i++;
+	}
+	return 0;
+}
+
+static int check_lists(const cJSON *doc, const char *file, struct err *e)
+{
+	const cJSON *kernel = cJSON_GetObjectItemCaseSensitive(doc, "kernel");
+	const cJSON *health = cJSON_GetObjectItemCaseSensitive(doc, "health");
+	const cJSON *checks = cJSON_GetObjectItemCaseSensitive(health, "checks");
+	int r;
+
+	if (cJSON_GetArraySize(checks) > POLICY_MAX_CHECKS)
+		return err_set(e, EINVAL, "%s: health.checks: more than %d checks", file,
+			       POLICY_MAX_CHECKS);
+	r = check_unique(checks, "name", file, "health.checks", e);
+	if (r == 0)
+		r = check_unique(cJSON_GetObjectItemCaseSensitive(kernel, "modules"), NULL, file,
+				 "kernel.modules", e);
+	if (r == 0)
+		r = check_unique(cJSON_GetObjectItemCaseSensitive(doc, "outputs"), NULL, file,
+				 "outputs", e);
+	return r;
+}
+
 /* Schema and semantic checks that can be done on one file alone, so errors name it. */
 static int check_doc(const cJSON *doc, const char *file, const struct source_handler **ret_base,
 		     struct err *e)
@@ -235,6 +381,8 @@ static int check_doc(const cJSON *doc, const char *file, const struct source_han
 	if (r < 0)
 		return r;
 	r = check_names(doc, file, e);
+	if (r == 0)
+		r = check_lists(doc, file, e);
 	if (r < 0)
 		return r;
 	if (base) {
@@ -439,6 +587,36 @@ static int extract_files(struct profile *p, struct err *e)
 	return 0;
 }
 
+static bool fixed_size(const cJSON *obj, const char *key, uint64_t *ret)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	*ret = size_value(v);
+	return v != NULL;
+}
+
+/* Checks between values, on the merged document (a parent may set one, its child the other). */
+static int check_merged(const struct profile *p, struct err *e)
+{
+	const cJSON *layout = cJSON_GetObjectItemCaseSensitive(p->doc, "layout");
+	const cJSON *rootfs = cJSON_GetObjectItemCaseSensitive(p->doc, "rootfs");
+	const cJSON *sign = cJSON_GetObjectItemCaseSensitive(p->doc, "sign");
+	uint64_t size, slot;
+	char a[32], b[32];
+
+	if (fixed_size(rootfs, "size", &size) && fixed_size(layout, "slot_size", &slot) &&
+	    size > slot)
+		return err_set(e, EINVAL, "%s: layout.slot_size: %s cannot hold rootfs.size (%s)",
+			       p->file, size_str(slot, a, sizeof(a)),
+			       size_str(size, b, sizeof(b)));
+	if (!cJSON_GetObjectItemCaseSensitive(sign, "key") !=
+	    !cJSON_GetObjectItemCaseSensitive(sign, "cert"))
+		return err_set(e, EINVAL, "%s: sign.%s: missing (sign.key and sign.cert go "
+					  "together)", p->file,
+			       cJSON_GetObjectItemCaseSensitive(sign, "key") ? "cert" : "key");
+	return 0;
+}
+
 static int extract(struct profile *p, struct err *e)
 {
 	const cJSON *kernel = cJSON_GetObjectItemCaseSensitive(p->doc, "kernel");
@@ -453,7 +631,9 @@ static int extract(struct profile *p, struct err *e)
 	if (!base)
 		return err_set(e, EINVAL, "%s: base: missing (required; one of %s)", p->file,
 			       source_known());
-	r = dup_str(p->doc, "product", NULL, &p->product, e);
+	r = check_merged(p, e);
+	if (r == 0)
+		r = dup_str(p->doc, "product", NULL, &p->product, e);
 	if (r == 0)
 		r = dup_str(p->doc, "version", NULL, &p->version, e);
 	if (r == 0)

@@ -17,6 +17,26 @@
 #define PROFILE_MAX_BYTES (1 << 20)
 #define PROFILE_MAX_DEPTH 8
 
+/* Bounds of the sizes a profile may set (bytes), checked when it is loaded; image.c sizes the
+ * partitions within them. A rootfs (and so a slot) of at most 256 GiB keeps its verity tree
+ * (1/127 of it with sha256, 1/63 with sha512) within what verity_check holds in memory. */
+#define PROFILE_MIB (1L << 20)
+#define PROFILE_ROOTFS_MIN PROFILE_MIB
+#define PROFILE_ROOTFS_MAX (256L << 30)
+#define PROFILE_ROOTFS_ALIGN 4096L     /* ext4 blocks */
+#define PROFILE_ESP_MIN (34L << 20)    /* FAT32 needs 65525 clusters; GRUB fits in them */
+#define PROFILE_ESP_MAX (4L << 30)
+#define PROFILE_SLOT_MIN (8L << 20)
+#define PROFILE_SLOT_MAX PROFILE_ROOTFS_MAX
+#define PROFILE_VERITY_MIN PROFILE_MIB
+#define PROFILE_VERITY_MAX (4L << 30)  /* BUNDLE_VERITY_MAX: a bundle carries it whole */
+#define PROFILE_DATA_MIN (16L << 20)   /* ext4 with a journal, the update journal, /var */
+#define PROFILE_DATA_MAX (1L << 40)    /* it grows to fill the disk on first boot anyway */
+/* kernel.cmdline lives in a 1024-byte GRUB environment block after
+ * "# GRUB Environment Block\nstele_cmdline=" and before its newline. */
+#define PROFILE_CMDLINE_MAX (1024 - 39 - 2)
+#define PROFILE_MODULE_NAME_MAX 55     /* the kernel's MODULE_NAME_LEN - 1 */
+
 enum profile_file_kind { PF_SRC, PF_CONTENT, PF_SYMLINK, PF_DIR };
 
 struct profile_file {

@@ -1,6 +1,7 @@
 #include "size.h"
 
 #include <ctype.h>
+#include <stdio.h>
 #include <string.h>
 
 static bool parse_u64(const char **p, uint64_t *ret)
@@ -84,4 +85,21 @@ bool owner_parse(const char *s, uint32_t *ret_uid, uint32_t *ret_gid)
 	*ret_uid = (uint32_t)u;
 	*ret_gid = (uint32_t)g;
 	return true;
+}
+
+const char *size_str(unsigned long long bytes, char *buf, size_t n)
+{
+	static const char *const units[] = {"KiB", "MiB", "GiB", "TiB", "PiB", "EiB"};
+	int u = -1;
+
+	while (u < 5 && bytes >> (10 * (u + 2)))
+		u++;
+	if (u < 0)
+		snprintf(buf, n, "%llu bytes", bytes);
+	else if (bytes % (1ULL << (10 * (u + 1))) == 0)
+		snprintf(buf, n, "%llu %s", bytes >> (10 * (u + 1)), units[u]);
+	else
+		snprintf(buf, n, "%.1f %s", (double)bytes / (double)(1ULL << (10 * (u + 1))),
+			 units[u]);
+	return buf;
 }

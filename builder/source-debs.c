@@ -228,6 +228,7 @@ static int fetch(const struct deb_info *d, const char *cache, char *path, size_t
 	snprintf(tmp, sizeof(tmp), "%s/.download-XXXXXX", cache);
 	if (!mkdtemp(tmp))
 		return err_sys(e, errno, "creating a directory in %s", cache);
+	cleanup_register(tmp); /* best effort: without a slot it is removed on failure only */
 	snprintf(spec, sizeof(spec), "%s=%s", d->name, d->version);
 	r = run_capture(argv, tmp, 1 << 16, NULL, e);
 	if (r == 0)
@@ -236,9 +237,8 @@ static int fetch(const struct deb_info *d, const char *cache, char *path, size_t
 		r = check_sha(got, d, digest, e);
 	if (r == 0 && rename(got, path) < 0)
 		r = err_sys(e, errno, "moving %s to %s", got, path);
-	if (r < 0)
-		unlink(got);
-	rmdir(tmp);
+	remove_tree(tmp); /* empty after the rename; a failed download's partial files too */
+	cleanup_unregister(tmp);
 	return r < 0 ? err_prefix(e, r, "downloading %s", spec) : 0;
 }
 

@@ -15,6 +15,7 @@
 
 #define READ_CHUNK (1u << 20)
 #define MAX_THREADS 64
+#define STREAM_WINDOW (4u << 20) /* bytes of a level held in memory while streaming */
 
 struct verity_sb {
 	uint8_t signature[8];
@@ -317,12 +318,13 @@ static int write_zeros(int fd, uint64_t from, uint64_t to)
 	return r;
 }
 
-/* Leaf hashing over a range of data blocks, one thread per range. */
+/* Leaf hashing over a range of data blocks, one thread per range. Digests go into a window
+ * of level 0 that starts at data block base (a multiple of hashes_per_block). */
 struct leaf_job {
 	int fd;
 	const struct verity_params *p;
 	const struct verity_layout *l;
-	uint64_t first, count;
+	uint64_t base, first, count;
 	uint8_t *level0; /* digests, laid out as in the hash file */
 	const uint8_t *zero_digest;
 	int result;
@@ -343,7 +345,7 @@ static void *leaf_worker(void *arg)
 
 		j->result = pread_full(j->fd, buf, (size_t)(n * dbs), j->p->data_offset + blk * dbs);
 		for (uint64_t i = 0; j->result == 0 && i < n; i++) {
-			uint64_t b = blk + i;
+			uint64_t b = blk + i - j->base;
 			uint8_t *slot = j->level0 + (b / j->l->hashes_per_block) * j->p->hash_block_size +
 					(b % j->l->hashes_per_block) * j->l->digest_size_full;
 			const uint8_t *data = buf + i * dbs;
@@ -373,16 +375,17 @@ static unsigned thread_count(unsigned threads, uint64_t blocks)
 	return (unsigned)n;
 }
 
-/* Computes the digests of every data block into level0 (a zeroed buffer the size of level 0,
- * or of one hash block when there is no tree). */
+/* Computes the digests of data blocks first..first+count-1 (first a multiple of
+ * hashes_per_block) into level0, a zeroed window of level 0 starting at block first. */
 static int hash_leaves(int fd, const struct verity_params *p, const struct verity_layout *l,
-		       unsigned threads, uint8_t *level0)
+		       unsigned threads, uint64_t first, uint64_t count, uint8_t *level0)
 {
 	struct leaf_job jobs[MAX_THREADS];
 	pthread_t tids[MAX_THREADS];
 	uint8_t zero_digest[VERITY_MAX_DIGEST];
-	unsigned n = thread_count(threads, p->data_blocks), started = 0;
-	uint64_t per, first = 0;
+	unsigned n = thread_count(threads, count), started = 0;
+	const uint64_t end = first + count;
+	uint64_t per, at = first;
 	struct hasher h = {0};
 	int r = hasher_init(&h, p);
 
@@ -391,14 +394,13 @@ static int hash_leaves(int fd, const struct verity_params *p, const struct verit
 	hash_zero_block(&h, p, zero_digest);
 	hasher_free(&h);
 	/* ranges aligned to whole hash blocks, so threads never share one */
-	per = (p->data_blocks + n - 1) / n;
+	per = (count + n - 1) / n;
 	per = (per + l->hashes_per_block - 1) / l->hashes_per_block * l->hashes_per_block;
-	for (unsigned i = 0; i < n && first < p->data_blocks; i++) {
-		jobs[i] = (struct leaf_job){.fd = fd, .p = p, .l = l, .first = first,
-					    .count = p->data_blocks - first < per
-							     ? p->data_blocks - first : per,
+	for (unsigned i = 0; i < n && at < end; i++) {
+		jobs[i] = (struct leaf_job){.fd = fd, .p = p, .l = l, .base = first, .first = at,
+					    .count = end - at < per ? end - at : per,
 					    .level0 = level0, .zero_digest = zero_digest};
-		first += jobs[i].count;
+		at += jobs[i].count;
 		if (pthread_create(&tids[i], NULL, leaf_worker, &jobs[i]) != 0) {
 			r = -EAGAIN;
 			break;
@@ -411,20 +413,6 @@ static int hash_leaves(int fd, const struct verity_params *p, const struct verit
 			r = jobs[i].result;
 	}
 	return r;
-}
-
-/* Hashes the blocks of one level into the digest slots of the level above. */
-static int hash_level(struct hasher *h, const struct verity_params *p,
-		      const struct verity_layout *l, const uint8_t *below, uint64_t blocks,
-		      uint8_t *above)
-{
-	for (uint64_t b = 0; b < blocks; b++) {
-		uint8_t *slot = above + (b / l->hashes_per_block) * p->hash_block_size +
-				(b % l->hashes_per_block) * l->digest_size_full;
-		if (hash_block(h, below + b * p->hash_block_size, p->hash_block_size, slot) < 0)
-			return -EIO;
-	}
-	return 0;
 }
 
 struct tree {
@@ -441,9 +429,9 @@ static int tree_alloc(struct tree *t, const struct verity_params *p,
 		      const struct verity_layout *l)
 {
 	memset(t, 0, sizeof(*t));
+	if (l->tree_end - l->tree_offset > VERITY_TREE_MEM_MAX)
+		return -EFBIG;
 	for (int i = 0; i < l->levels; i++) {
-		if (l->level_blocks[i] > SIZE_MAX / p->hash_block_size)
-			return -ENOMEM;
 		t->level[i] = calloc((size_t)l->level_blocks[i], p->hash_block_size);
 		if (!t->level[i])
 			return -ENOMEM;
@@ -451,18 +439,91 @@ static int tree_alloc(struct tree *t, const struct verity_params *p,
 	return 0;
 }
 
-/* Builds every level above level 0 and the root digest. */
-static int build_upper(const struct verity_params *p, const struct verity_layout *l,
-		       struct tree *t, uint8_t *root)
+/* Hash blocks held in memory at a time per window while streaming a level. */
+static size_t window_blocks(const struct verity_params *p)
 {
-	struct hasher h = {0};
-	int r = hasher_init(&h, p);
+	size_t n = STREAM_WINDOW / p->hash_block_size;
 
-	for (int i = 1; r == 0 && i < l->levels; i++)
-		r = hash_level(&h, p, l, t->level[i - 1], l->level_blocks[i - 1], t->level[i]);
+	return n ? n : 1;
+}
+
+/* Level 0 (digests of the data blocks), a window at a time, into the hash file; out (one
+ * window) ends up holding the level's last window. */
+static int stream_leaves(int data_fd, int hash_fd, const struct verity_params *p,
+			 const struct verity_layout *l, unsigned threads, uint8_t *out)
+{
+	const size_t win = window_blocks(p);
+	const uint64_t span = (uint64_t)win * l->hashes_per_block;
+	int r = 0;
+
+	for (uint64_t ob = 0; r == 0 && ob < l->level_blocks[0]; ob += win) {
+		uint64_t on = l->level_blocks[0] - ob < win ? l->level_blocks[0] - ob : win;
+		uint64_t first = ob * l->hashes_per_block;
+		uint64_t count = p->data_blocks - first < span ? p->data_blocks - first : span;
+
+		memset(out, 0, (size_t)on * p->hash_block_size);
+		r = hash_leaves(data_fd, p, l, threads, first, count, out);
+		if (r == 0)
+			r = pwrite_full(hash_fd, out, (size_t)on * p->hash_block_size,
+					l->level_offset[0] + ob * p->hash_block_size);
+	}
+	return r;
+}
+
+/* Level lv from level lv - 1, read back from the hash file, a window at a time. */
+static int stream_level(int hash_fd, const struct verity_params *p,
+			const struct verity_layout *l, int lv, struct hasher *h, uint8_t *in,
+			uint8_t *out)
+{
+	const size_t win = window_blocks(p), hbs = p->hash_block_size;
+	const uint64_t below = l->level_blocks[lv - 1];
+	int r = 0;
+
+	for (uint64_t ob = 0; r == 0 && ob < l->level_blocks[lv]; ob += win) {
+		uint64_t on = l->level_blocks[lv] - ob < win ? l->level_blocks[lv] - ob : win;
+		uint64_t first = ob * l->hashes_per_block;
+		uint64_t last = below - first < on * l->hashes_per_block
+					? below : first + on * l->hashes_per_block;
+
+		memset(out, 0, (size_t)on * hbs);
+		for (uint64_t b = first; r == 0 && b < last; b += win) {
+			uint64_t n = last - b < win ? last - b : win;
+
+			r = pread_full(hash_fd, in, (size_t)n * hbs,
+				       l->level_offset[lv - 1] + b * hbs);
+			for (uint64_t k = 0; r == 0 && k < n; k++) {
+				uint64_t rel = b + k - first;
+				uint8_t *slot = out + (rel / l->hashes_per_block) * hbs +
+						(rel % l->hashes_per_block) * l->digest_size_full;
+				r = hash_block(h, in + k * hbs, hbs, slot);
+			}
+		}
+		if (r == 0)
+			r = pwrite_full(hash_fd, out, (size_t)on * hbs,
+					l->level_offset[lv] + ob * hbs);
+	}
+	return r;
+}
+
+/* Writes every level into the hash file, bottom up, holding two windows in memory whatever
+ * the size of the tree; the root is the digest of the top level's single block. */
+static int stream_tree(int data_fd, int hash_fd, const struct verity_params *p,
+		       const struct verity_layout *l, unsigned threads, uint8_t *root)
+{
+	const size_t bytes = window_blocks(p) * p->hash_block_size;
+	uint8_t *in = malloc(bytes), *out = malloc(bytes);
+	struct hasher h = {0};
+	int r = in && out ? hasher_init(&h, p) : -ENOMEM;
+
 	if (r == 0)
-		r = hash_block(&h, t->level[l->levels - 1], p->hash_block_size, root);
+		r = stream_leaves(data_fd, hash_fd, p, l, threads, out);
+	for (int lv = 1; r == 0 && lv < l->levels; lv++)
+		r = stream_level(hash_fd, p, l, lv, &h, in, out);
+	if (r == 0) /* the top level is one block, the last window written */
+		r = hash_block(&h, out, p->hash_block_size, root);
 	hasher_free(&h);
+	free(in);
+	free(out);
 	return r;
 }
 
@@ -502,7 +563,6 @@ int verity_create(int data_fd, int hash_fd, const struct verity_params *p, unsig
 {
 	uint8_t sb[VERITY_SB_SIZE];
 	struct verity_layout l;
-	struct tree t;
 	int r;
 
 	r = verity_layout(p, &l, e);
@@ -514,26 +574,15 @@ int verity_create(int data_fd, int hash_fd, const struct verity_params *p, unsig
 		r = digest_first_block(data_fd, p, root);
 		if (r < 0)
 			return err_sys(e, r, "hashing the data block");
-		memset(&t, 0, sizeof(t));
 	} else {
-		r = tree_alloc(&t, p, &l);
-		if (r == 0)
-			r = hash_leaves(data_fd, p, &l, threads, t.level[0]);
-		if (r == 0)
-			r = build_upper(p, &l, &t, root);
-		if (r < 0) {
-			tree_free(&t, l.levels);
-			return err_sys(e, r, "hashing data");
-		}
+		r = stream_tree(data_fd, hash_fd, p, &l, threads, root);
+		if (r < 0)
+			return err_sys(e, r, "hashing data into the hash tree");
 	}
 	verity_sb_encode(p, sb);
 	r = pwrite_full(hash_fd, sb, sizeof(sb), p->hash_offset);
 	if (r == 0) /* the rest of the superblock's hash block is zero, as veritysetup writes it */
 		r = write_zeros(hash_fd, p->hash_offset + VERITY_SB_SIZE, l.tree_offset);
-	for (int i = l.levels - 1; r == 0 && i >= 0; i--)
-		r = pwrite_full(hash_fd, t.level[i], (size_t)(l.level_blocks[i] * p->hash_block_size),
-				l.level_offset[i]);
-	tree_free(&t, l.levels);
 	return r < 0 ? err_sys(e, r, "writing the hash tree") : 0;
 }
 
@@ -599,13 +648,43 @@ static int check_tree(const struct verity_params *p, const struct verity_layout 
 	return r;
 }
 
+/* Hashes the data a window of level 0 at a time and compares each digest with the stored
+ * one; data blocks under a corrupted tree block cannot be judged (that block is reported). */
+static int compare_leaves(int data_fd, const struct verity_params *p,
+			  const struct verity_layout *l, unsigned threads, const struct tree *stored,
+			  const bool *bad_leaf_blocks, struct check_ctx *c)
+{
+	const size_t win = window_blocks(p);
+	const uint64_t span = (uint64_t)win * l->hashes_per_block;
+	uint8_t *got = malloc(win * p->hash_block_size);
+	int r = got ? 0 : -ENOMEM;
+
+	for (uint64_t first = 0; r == 0 && first < p->data_blocks; first += span) {
+		uint64_t count = p->data_blocks - first < span ? p->data_blocks - first : span;
+
+		memset(got, 0, win * p->hash_block_size);
+		r = hash_leaves(data_fd, p, l, threads, first, count, got);
+		for (uint64_t b = first; r == 0 && b < first + count; b++) {
+			uint64_t off = (b / l->hashes_per_block) * p->hash_block_size +
+				       (b % l->hashes_per_block) * l->digest_size_full;
+			uint64_t base = (first / l->hashes_per_block) * p->hash_block_size;
+
+			if (!bad_leaf_blocks[b / l->hashes_per_block] &&
+			    memcmp(stored->level[0] + off, got + (off - base), l->digest_size) != 0)
+				failure(c, "data", b, "does not match the hash tree");
+		}
+	}
+	free(got);
+	return r;
+}
+
 long verity_check(int data_fd, int hash_fd, const struct verity_params *p, const uint8_t *root,
 		  unsigned threads, unsigned max_reports, verity_report_fn report, void *userdata,
 		  struct err *e)
 {
 	struct check_ctx c = {.max_reports = max_reports, .report = report, .userdata = userdata};
 	struct verity_layout l;
-	struct tree stored, computed;
+	struct tree stored;
 	uint8_t d[VERITY_MAX_DIGEST];
 	bool *bad_leaf_blocks = NULL;
 	int r;
@@ -623,8 +702,14 @@ long verity_check(int data_fd, int hash_fd, const struct verity_params *p, const
 			failure(&c, "data", 0, "does not match the root hash");
 		return c.failures;
 	}
-	memset(&computed, 0, sizeof(computed));
 	r = read_tree(hash_fd, p, &l, &stored);
+	if (r == -EFBIG) {
+		tree_free(&stored, l.levels);
+		return err_set(e, EFBIG, "the hash tree (%llu MiB) is larger than the %llu MiB "
+					 "that can be checked", (unsigned long long)
+				       ((l.tree_end - l.tree_offset) >> 20),
+			       (unsigned long long)(VERITY_TREE_MEM_MAX >> 20));
+	}
 	bad_leaf_blocks = calloc(l.level_blocks[0], sizeof(bool));
 	if (r == 0 && !bad_leaf_blocks)
 		r = -ENOMEM;
@@ -635,19 +720,8 @@ long verity_check(int data_fd, int hash_fd, const struct verity_params *p, const
 	}
 	r = check_tree(p, &l, &stored, root, &c, bad_leaf_blocks);
 	if (r == 0)
-		r = tree_alloc(&computed, p, &l);
-	if (r == 0)
-		r = hash_leaves(data_fd, p, &l, threads, computed.level[0]);
-	/* data blocks under a corrupted tree block cannot be judged: that block is reported */
-	for (uint64_t b = 0; r == 0 && b < p->data_blocks; b++) {
-		uint64_t off = (b / l.hashes_per_block) * p->hash_block_size +
-			       (b % l.hashes_per_block) * l.digest_size_full;
-		if (!bad_leaf_blocks[b / l.hashes_per_block] &&
-		    memcmp(stored.level[0] + off, computed.level[0] + off, l.digest_size) != 0)
-			failure(&c, "data", b, "does not match the hash tree");
-	}
+		r = compare_leaves(data_fd, p, &l, threads, &stored, bad_leaf_blocks, &c);
 	free(bad_leaf_blocks);
-	tree_free(&computed, l.levels);
 	tree_free(&stored, l.levels);
 	if (r < 0)
 		return err_sys(e, r, "checking data");

@@ -15,6 +15,10 @@
 #define VERITY_MAX_DIGEST 64
 #define VERITY_MAX_SALT 256
 #define VERITY_MAX_LEVELS 63
+/* verity_create streams the tree through the hash file (memory does not grow with it);
+ * verity_check holds the stored tree in memory and refuses a larger one. 4 GiB is the tree
+ * of a 256 GiB rootfs with sha512 and 4 KiB blocks. */
+#define VERITY_TREE_MEM_MAX (4ULL << 30)
 
 struct verity_params {
 	char hash_name[32];        /* "sha256", "sha512" or "sha1" */

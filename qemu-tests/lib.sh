@@ -83,7 +83,11 @@ count() {
 stop() {
 	[ -n "$qemu_pid" ] || return 0
 	exec 7>&- 2>/dev/null
-	pkill -KILL -P "$qemu_pid" 2>/dev/null
+	pkill -KILL -P "$qemu_pid" 2>/dev/null # QEMU, as a power cut; stele run then cleans up
+	for _ in $(seq 50); do # until stele has exited (a zombie until we wait for it)
+		case $(awk '{print $3}' "/proc/$qemu_pid/stat" 2>/dev/null) in '' | Z) break ;; esac
+		sleep 0.1
+	done
 	kill -KILL "$qemu_pid" 2>/dev/null
 	wait "$qemu_pid" 2>/dev/null
 	qemu_pid=""

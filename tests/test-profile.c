@@ -139,6 +139,18 @@ static struct profile *good(const char *name, const char *text)
 	return r == 0 ? p : NULL;
 }
 
+/* Loads name as written, expecting success. */
+static struct profile *good_bytes(const char *name)
+{
+	struct profile *p = NULL;
+	struct err e = {{0}};
+	int r = profile_load(tpath(name), &p, &e);
+
+	if (!ok(r == 0 && p != NULL, "%s accepted", name))
+		printf("#   error: %s\n", e.msg);
+	return r == 0 ? p : NULL;
+}
+
 static void accepted(const char *name, const char *text)
 {
 	profile_free(good(name, text));
@@ -184,6 +196,24 @@ static void test_syntax(void)
 	write_bytes("big.json", big, n);
 	fails("big.json", "file over 1 MiB", "larger than", "1048576", NULL);
 	free(big);
+
+	/* nesting: said so, with where, not "invalid JSON" (cJSON's own limit is 1000) */
+	char deep[2100];
+	for (int i = 0; i < 1001; i++)
+		deep[i] = '[', deep[1001 + i] = ']';
+	deep[2002] = '\0';
+	write_bytes("deep.json", deep, strlen(deep));
+	fails("deep.json", "nesting too deep", "deep.json:1:33:", "nesting deeper than 32 levels",
+	      NULL);
+	snprintf(deep, sizeof(deep), "{" HDR ", 'files': [{'dst': '/a', 'content': '%.*s'}]}", 40,
+		 "[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[");
+	accepted("deep-in-string.json", deep);
+	/* a UTF-8 byte order mark is skipped (documented in docs/profiles.md) */
+	snprintf(deep, sizeof(deep), "\xef\xbb\xbf{" HDR "}");
+	for (char *c = deep; *c; c++)
+		*c = *c == '\'' ? '"' : *c;
+	write_bytes("bom.json", deep, strlen(deep));
+	profile_free(good_bytes("bom.json"));
 
 	bad("top-array.json", "[1, 2]", "(top level)", "expected an object");
 	bad("top-string.json", "'demo'", "(top level)", "expected an object");
@@ -251,10 +281,10 @@ static void test_schema(void)
 	bad("range2.json", "{" HDR ", 'health': {'tries': 16}}", "health.tries", "out of range");
 	bad("range3.json", "{" HDR ", 'health': {'tries': -1}}", "health.tries", "out of range");
 	bad("range4.json",
-	    "{" HDR ", 'health': {'checks': [{'name': 'n', 'exec': 'e', 'timeout': 3601}]}}",
+	    "{" HDR ", 'health': {'checks': [{'name': 'n', 'exec': '/e', 'timeout': 3601}]}}",
 	    "health.checks[0].timeout", "out of range");
 	accepted("range-ok.json", "{" HDR ", 'health': {'tries': 15, 'window': 86400, "
-				  "'checks': [{'name': 'n', 'exec': 'e', 'timeout': 1}]}}");
+				  "'checks': [{'name': 'n', 'exec': '/e', 'timeout': 1}]}}");
 	accepted("range-ok2.json", "{" HDR ", 'health': {'tries': 1}}");
 
 	/* sizes */
@@ -282,9 +312,9 @@ static void test_schema(void)
 	    "expected a size");
 	accepted("size-ok1.json", "{" HDR ", 'layout': {'slot_size': '512M'}}");
 	accepted("size-ok2.json", "{" HDR ", 'layout': {'slot_size': '1G'}}");
-	accepted("size-ok3.json", "{" HDR ", 'layout': {'slot_size': 4096}}");
+	accepted("size-ok3.json", "{" HDR ", 'layout': {'slot_size': 268435456}}");
 	accepted("size-ok4.json", "{" HDR ", 'rootfs': {'headroom': '10%'}}");
-	accepted("size-ok5.json", "{" HDR ", 'layout': {'esp_size': '64MiB', 'data_size': '0'}}");
+	accepted("size-ok5.json", "{" HDR ", 'layout': {'esp_size': '64MiB', 'data_size': '16M'}}");
 
 	/* modes */
 	bad("mode1.json", "{" HDR ", 'files': [{'dst': '/a', 'content': '', 'mode': '0999'}]}",
@@ -352,6 +382,108 @@ static void test_schema(void)
 	bad("nul-escape.json", "{" HDR ", 'files': [{'dst': '/a', 'content': 'a\\u0000b'}]}",
 	    ":1:", "\\u0000 is not allowed");
 	accepted("backslash-u.json", "{" HDR ", 'files': [{'dst': '/a', 'content': 'a\\\\u0000b'}]}");
+}
+
+/* Every field's semantic range, checked when the profile is loaded (before any build work):
+ * each row is a fragment added to a valid header, the JSON path the message must name and
+ * a part of the reason. */
+static const struct bad_value {
+	const char *json, *path, *why;
+} bad_values[] = {
+	/* kernel */
+	{"'kernel': {'cmdline': 'console=ttyS0\\nquiet'}", "kernel.cmdline", "one line"},
+	{"'kernel': {'cmdline': 'a\\tb'}", "kernel.cmdline", "character 0x09"},
+	{"'kernel': {'cmdline': 'root=a\\\\b'}", "kernel.cmdline", "character 0x5c"},
+	{"'kernel': {'cmdline': 'caf\u00e9'}", "kernel.cmdline", "printable ASCII"},
+	{"'kernel': {'cmdline': 'x=\\'a b'}", "kernel.cmdline", "unbalanced double quote"},
+	{"'kernel': {'cmdline': 'quiet stele.slot=b'}", "kernel.cmdline", "boot manager"},
+	{"'kernel': {'cmdline': 'stele.trial=1'}", "kernel.cmdline", "boot manager"},
+	{"'kernel': {'modules': ['virtio_blk', '../evil']}", "kernel.modules[1]", "module name"},
+	{"'kernel': {'modules': ['']}", "kernel.modules[0]", "module name"},
+	{"'kernel': {'modules': ['a b']}", "kernel.modules[0]", "module name"},
+	{"'kernel': {'modules': ['ext4', 'ext4']}", "kernel.modules[1]", "given twice"},
+	/* layout */
+	{"'layout': {'esp_size': 1}", "layout.esp_size", "below the minimum of 34 MiB"},
+	{"'layout': {'esp_size': '33M'}", "layout.esp_size", "below the minimum"},
+	{"'layout': {'esp_size': '8G'}", "layout.esp_size", "above the maximum of 4 GiB"},
+	{"'layout': {'esp_size': '65537K'}", "layout.esp_size", "not a multiple of 1 MiB"},
+	{"'layout': {'data_size': 0}", "layout.data_size", "below the minimum of 16 MiB"},
+	{"'layout': {'data_size': '0'}", "layout.data_size", "0 bytes is below"},
+	{"'layout': {'data_size': '15M'}", "layout.data_size", "below the minimum"},
+	{"'layout': {'data_size': '2T'}", "layout.data_size", "above the maximum of 1 TiB"},
+	{"'layout': {'data_size': 16777217}", "layout.data_size", "not a multiple of 1 MiB"},
+	{"'layout': {'slot_size': '4M'}", "layout.slot_size", "below the minimum of 8 MiB"},
+	{"'layout': {'slot_size': '8T'}", "layout.slot_size", "above the maximum of 256 GiB"},
+	{"'layout': {'slot_size': '100000K'}", "layout.slot_size", "not a multiple of 1 MiB"},
+	{"'layout': {'verity_size': 0}", "layout.verity_size", "below the minimum of 1 MiB"},
+	{"'layout': {'verity_size': '5G'}", "layout.verity_size", "above the maximum of 4 GiB"},
+	{"'layout': {'verity_size': '1536K'}", "layout.verity_size", "1.5 MiB is not a multiple"},
+	{"'layout': {'slot_size': '64M'}, 'rootfs': {'size': '65M'}", "layout.slot_size",
+	 "cannot hold rootfs.size (65 MiB)"},
+	/* rootfs */
+	{"'rootfs': {'size': '8T'}", "rootfs.size", "8 TiB is above the maximum of 256 GiB"},
+	{"'rootfs': {'size': '4096'}", "rootfs.size", "4 KiB is below the minimum of 1 MiB"},
+	{"'rootfs': {'size': 0}", "rootfs.size", "below the minimum"},
+	{"'rootfs': {'size': 10485761}", "rootfs.size", "not a multiple of 4 KiB"},
+	{"'rootfs': {'headroom': '1T'}", "rootfs.headroom", "above the maximum"},
+	/* health */
+	{"'health': {'window': 0}", "health.window", "out of range"},
+	{"'health': {'window': 86401}", "health.window", "out of range"},
+	{"'health': {'tries': 16}", "health.tries", "out of range"},
+	{"'health': {'checks': [{'name': '', 'exec': '/x'}]}", "health.checks[0].name",
+	 "expected letters"},
+	{"'health': {'checks': [{'name': 'a/b', 'exec': '/x'}]}", "health.checks[0].name",
+	 "expected letters"},
+	{"'health': {'checks': [{'name': 'n', 'exec': 'x'}]}", "health.checks[0].exec",
+	 "absolute path"},
+	{"'health': {'checks': [{'name': 'n', 'exec': '/x\\n'}]}", "health.checks[0].exec",
+	 "absolute path"},
+	{"'health': {'checks': [{'name': 'n', 'exec': '/x', 'timeout': 0}]}",
+	 "health.checks[0].timeout", "out of range"},
+	{"'health': {'checks': [{'name': 'n', 'exec': '/x'}, {'name': 'n', 'exec': '/y'}]}",
+	 "health.checks[1].name", "given twice"},
+	/* files */
+	{"'files': [{'dst': '/a', 'symlink': ''}]", "files[0].symlink", "1 to 4095 bytes"},
+	{"'files': [{'dst': '/a', 'src': ''}]", "files[0].src", "non-empty"},
+	/* outputs, sign, extends */
+	{"'outputs': ['raw', 'raw']", "outputs[1]", "given twice"},
+	{"'sign': {'key': 'k.pem'}", "sign.cert", "go together"},
+	{"'sign': {'cert': 'c.pem'}", "sign.key", "go together"},
+	{"'sign': {'key': 'k', 'cert': 'c', 'trust': ['']}", "sign.trust[0]", "non-empty"},
+	{"'extends': ''", "extends", "non-empty"},
+	{"'rollback_index': 1099511627777", "rollback_index", "out of range"},
+};
+
+static void test_values(void)
+{
+	char text[1024], name[32];
+
+	for (size_t i = 0; i < sizeof(bad_values) / sizeof(*bad_values); i++) {
+		const struct bad_value *b = &bad_values[i];
+
+		snprintf(name, sizeof(name), "value%zu.json", i);
+		snprintf(text, sizeof(text), "{" HDR ", %s}", b->json);
+		write_profile(name, text);
+		fails(name, oneline(b->json), b->path, b->why, NULL);
+	}
+	/* a parent sets one, the child the other: checked on the merged profile */
+	write_profile("value-parent.json", "{" HDR ", 'rootfs': {'size': '100M'}}");
+	bad("value-child.json", "{'extends': 'value-parent.json', 'layout': {'slot_size': '64M'}}",
+	    "layout.slot_size", "cannot hold rootfs.size");
+	/* the edges are accepted */
+	accepted("value-ok.json",
+		 "{" HDR ", 'layout': {'esp_size': '34M', 'data_size': '16M', 'slot_size': '8M', "
+		 "'verity_size': '1M'}, 'rootfs': {'size': '8M', 'headroom': '256G'}, "
+		 "'kernel': {'cmdline': 'a=\\'b c\\' d', 'modules': ['dm-verity', 'sd_mod']}, "
+		 "'health': {'checks': [{'name': 'a.b_c-1', 'exec': '/usr/bin/x y'}]}}");
+	char big[PROFILE_CMDLINE_MAX + 200];
+	memset(big, 'x', sizeof(big));
+	snprintf(big, sizeof(big), "{" HDR ", 'kernel': {'cmdline': '%0*d'}}",
+		 PROFILE_CMDLINE_MAX, 0);
+	accepted("value-cmdline-max.json", big);
+	snprintf(big, sizeof(big), "{" HDR ", 'kernel': {'cmdline': '%0*d'}}",
+		 PROFILE_CMDLINE_MAX + 1, 0);
+	bad("value-cmdline-long.json", big, "kernel.cmdline", "fit the boot environment");
 }
 
 static void test_base(void)
@@ -455,7 +587,7 @@ static void test_full(void)
 		 "  'rootfs': {'size': '1G', 'headroom': '5%'},\n"
 		 "  'health': {'checks': [{'name': 'up', 'exec': '/bin/true', 'timeout': 5}],\n"
 		 "             'window': 120, 'tries': 3},\n"
-		 "  'layout': {'esp_size': '64M', 'slot_size': '512M', 'data_size': 134217728},\n"
+		 "  'layout': {'esp_size': '64M', 'slot_size': '2G', 'data_size': 134217728},\n"
 		 "  'verity': {'hash': 'sha256'},\n"
 		 "  'sign': {'key': 'k.pem', 'cert': 'c.pem', 'trust': ['t.pem']},\n"
 		 "  'outputs': ['raw']\n"
@@ -851,6 +983,7 @@ int main(void)
 
 	test_syntax();
 	test_schema();
+	test_values();
 	test_base();
 	test_files();
 	test_full();

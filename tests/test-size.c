@@ -93,8 +93,25 @@ static void owner_bad(const char *s)
 	ok(u == SENT32 && g == SENT32, "owner_parse(\"%s\") leaves the outputs alone", show(s));
 }
 
+static void str_is(unsigned long long bytes, const char *want)
+{
+	char buf[32];
+
+	is_str(size_str(bytes, buf, sizeof(buf)), want, "size_str(%llu)", bytes);
+}
+
 int main(void)
 {
+	/* sizes in messages: a unit, never rounded down to 0 */
+	str_is(0, "0 bytes");
+	str_is(1023, "1023 bytes");
+	str_is(4096, "4 KiB");
+	str_is(1536 << 10, "1.5 MiB");
+	str_is(64ULL << 20, "64 MiB");
+	str_is((1ULL << 30) + 1, "1.0 GiB");
+	str_is(8ULL << 40, "8 TiB");
+	str_is(UINT64_MAX, "16.0 EiB");
+
 	/* sizes: plain bytes */
 	size_good("0", 0);
 	size_good("4096", 4096);

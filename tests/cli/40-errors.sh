@@ -41,6 +41,40 @@ has "invalid JSON: line and column" "$err" "bad6.json:2:"
 run "$STELE" build nowhere.json -o out-bad7
 is "missing profile: exit 2" "$rc" 2
 has "missing profile: named" "$err" "nowhere.json"
+# bad values found when the profile is loaded, not after the rootfs was built (issue 9):
+# exit 2, the JSON path named, nothing written (no output directory, no scratch directory)
+mkdir tmp
+late_value() { # late_value DESC EXPECTED-MESSAGE JSON-FRAGMENT
+	profile late.json "{\"product\": \"fixture\", \"version\": \"1\", \"base\": {\"tar\": \"fixture.tar\"}, $3}"
+	TMPDIR=$work/tmp run "$STELE" build late.json -o out-late/sub -q
+	is "$1: exit 2" "$rc" 2
+	has "$1: says why, naming the JSON path" "$err" "$2"
+	check "$1: nothing written" -- bash -c '[ ! -e out-late ] && [ -z "$(ls -A tmp)" ]'
+}
+late_value "cmdline with a newline" "late.json: kernel.cmdline: character 0x0a" \
+	'"kernel": {"cmdline": "console=ttyS0\nquiet"}'
+late_value "esp_size 1" "late.json: layout.esp_size: 1 bytes is below the minimum of 34 MiB" \
+	'"layout": {"esp_size": 1}'
+late_value "data_size 0" "late.json: layout.data_size: 0 bytes is below the minimum of 16 MiB" \
+	'"layout": {"data_size": 0}'
+late_value "slot_size not MiB-aligned" "late.json: layout.slot_size: 256.5 MiB is not a multiple of 1 MiB" \
+	'"layout": {"slot_size": "262656K"}'
+late_value "rootfs.size 8T" "late.json: rootfs.size: 8 TiB is above the maximum of 256 GiB" \
+	'"rootfs": {"size": "8T"}'
+late_value "rootfs.size 4096" "late.json: rootfs.size: 4 KiB is below the minimum of 1 MiB" \
+	'"rootfs": {"size": "4096"}'
+late_value "rootfs larger than its slot" "late.json: layout.slot_size: 64 MiB cannot hold rootfs.size (100 MiB)" \
+	'"rootfs": {"size": "100M"}, "layout": {"slot_size": "64M"}'
+late_value "health exec not absolute" "late.json: health.checks[0].exec: expected an absolute path" \
+	'"health": {"checks": [{"name": "x", "exec": "check-x"}]}'
+late_value "kernel module name" "late.json: kernel.modules[0]: expected a module name" \
+	'"kernel": {"modules": ["../x"]}'
+printf '{"product": "x", "version": "1", "base": {"tar": "fixture.tar"}, "files": %s%s}\n' \
+	"$(printf '[%.0s' $(seq 40))" "$(printf ']%.0s' $(seq 40))" >deep.json
+run "$STELE" build deep.json -o out-bad8
+is "nesting too deep: exit 2" "$rc" 2
+has "nesting too deep: said so, with where" "$err" "deep.json:1:"
+has "nesting too deep: not \"invalid JSON\"" "$err" "nesting deeper than 32 levels"
 check "no output directory for any bad profile" -- bash -c '! ls -d out-bad* 2>/dev/null'
 
 # a good build, kept to prove failed builds leave it alone
@@ -76,8 +110,48 @@ fails_cleanly "garbage tar" "garbage.tar" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "garbage.tar"}}'
 fails_cleanly "fixed rootfs size too small" "needs at least" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "4M"}}'
+fails_cleanly "fixed rootfs size too small: the size with its unit" "fixes the rootfs size at 1.5 MiB" \
+	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "1536K"}}'
+
+# a failed build removes the output directories it created, keeps one that existed as it was,
+# and leaves no scratch files in $TMPDIR
+profile small.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "4M"}}'
+TMPDIR=$work/tmp run "$STELE" build small.json -o new/out/dir -q
+is "failed build into a new directory: exit 1" "$rc" 1
+check "failed build into a new directory: the directories it made are gone" -- test ! -e new
+check "failed build: no scratch left in TMPDIR" -- bash -c '[ -z "$(ls -A tmp)" ]'
+mkdir -p existing/out
+touch -d @1000000000 existing/out
+TMPDIR=$work/tmp run "$STELE" build small.json -o existing/out -q
+is "failed build into an existing directory: exit 1" "$rc" 1
+check "failed build into an existing directory: still there, empty" -- \
+	bash -c '[ -d existing/out ] && [ -z "$(ls -A existing/out)" ]'
+is "failed build into an existing directory: not even its time changed" \
+	"$(stat -c %Y existing/out)" 1000000000
+TMPDIR=$work/tmp run "$STELE" build good.json -o new2/out -q
+is "good build into a new directory" "$rc" 0
+check "good build: no scratch left in TMPDIR" -- bash -c '[ -z "$(ls -A tmp)" ]'
 fails_cleanly "overlay below a file" "is not a directory" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/etc/hostname", "content": "x"}, {"dst": "/etc/hostname/x", "content": "y"}]}'
+
+# a full disk (ENOSPC) mid-write: exit 1, nothing left (needs a small tmpfs: root only)
+mkdir full
+if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2M tmpfs full 2>/dev/null; then
+	profile full.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}}'
+	TMPDIR=$work/tmp run "$STELE" build full.json -o full/new/out -q
+	is "disk full writing the rootfs: exit 1" "$rc" 1
+	has "disk full writing the rootfs: says why" "$err" "short write"
+	check "disk full writing the rootfs: nothing left, no directory, no scratch" -- \
+		bash -c '[ -z "$(ls -A full)" ] && [ -z "$(ls -A tmp)" ]'
+	TMPDIR=$work/full run "$STELE" build full.json -o out-full -q
+	is "disk full in TMPDIR (the spool): exit 1" "$rc" 1
+	has "disk full in TMPDIR (the spool): says why" "$err" "No space left on device"
+	check "disk full in TMPDIR (the spool): nothing left" -- \
+		bash -c '[ -z "$(ls -A full)" ] && [ ! -e out-full ]'
+	umount full
+else
+	ok 0 "# SKIP disk full: cannot mount a tmpfs"
+fi
 
 # a fixed size that fits is honoured exactly
 profile sized.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "64M"}}'
@@ -97,4 +171,19 @@ done
 kill -TERM "$pid" 2>/dev/null
 wait "$pid"
 check "SIGTERM while writing leaves no temporary file" -- bash -c '[ -z "$(ls -A out-kill 2>/dev/null | grep stele-tmp)" ]'
+check "SIGTERM while writing: the output directory it made is gone" -- test ! -e out-kill
+# killed early (the scratch directory and the output directory exist): both go
+profile disk.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/boot/vmlinuz", "content": "not a kernel"}], "layout": {"data_size": "1G"}}'
+for sig in TERM INT HUP; do
+	TMPDIR=$work/tmp "$STELE" build disk.json -o out-kill2 -q --rootfs-only 2>/dev/null &
+	pid=$!
+	for _ in $(seq 100); do
+		[ -n "$(ls -A tmp 2>/dev/null)" ] && break
+		sleep 0.02
+	done
+	kill -"$sig" "$pid" 2>/dev/null
+	wait "$pid"
+	check "SIG$sig: no scratch directory left in TMPDIR" -- bash -c '[ -z "$(ls -A tmp)" ]'
+	check "SIG$sig: no output directory left" -- test ! -e out-kill2
+done
 finish
