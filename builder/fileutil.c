@@ -255,6 +255,12 @@ static int read_pipe(int fd, size_t max, char **ret, size_t *ret_len)
 
 int run_capture(char *const argv[], const char *cwd, size_t max, char **ret_out, struct err *e)
 {
+	return run_capture_len(argv, cwd, max, ret_out, NULL, e);
+}
+
+int run_capture_len(char *const argv[], const char *cwd, size_t max, char **ret_out,
+		    size_t *ret_len, struct err *e)
+{
 	int out[2], errp[2], status;
 	char *o = NULL, *ebuf = NULL;
 	size_t olen, elen;
@@ -300,6 +306,8 @@ int run_capture(char *const argv[], const char *cwd, size_t max, char **ret_out,
 		return -EIO;
 	}
 	free(ebuf);
+	if (ret_len)
+		*ret_len = o ? olen : 0;
 	if (ret_out)
 		*ret_out = o;
 	else
