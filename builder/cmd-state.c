@@ -107,8 +107,11 @@ int cmd_state(int argc, char **argv)
 	}
 	if (argc - optind != 1)
 		return fprintf(stderr, "stele state: expected one IMAGE\n"), EXIT_USAGE;
-	if (check_image(argv[optind], &e) < 0 ||
-	    esp_image_spec(argv[optind], spec, sizeof(spec), &e) < 0 ||
+	if (check_image(argv[optind], &e) < 0) {
+		fprintf(stderr, "stele state: %s\n", e.msg);
+		return EXIT_USAGE;
+	}
+	if (esp_image_spec(argv[optind], spec, sizeof(spec), &e) < 0 ||
 	    esp_read_env(spec, env, &e) < 0 ||
 	    bootstate_parse(env, BOOTSTATE_SIZE, &s, &e) < 0) {
 		fprintf(stderr, "stele state: %s\n", e.msg);
