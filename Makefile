@@ -45,7 +45,7 @@ all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/stele-update.c),$(B)/stel
 # Device programs: never sanitizer builds (they run inside the images).
 INIT_SRC := $(filter-out rootfs/stele-update.c rootfs/update-%.c,$(wildcard rootfs/*.c)) \
             rootfs/update-policy.c rootfs/update-watchdog.c \
-            lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c
+            lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/input.c
 INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
 $(B)/stele-init: $(INIT_SRC) $(wildcard rootfs/*.h lib/*.h) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(INIT_LIBS)
@@ -84,6 +84,7 @@ $(A)/blkid-parts: tests/blkid-parts.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
 $(A)/mkbundle: tests/mkbundle.c builder/bundlewrite.c builder/fileutil.c lib/bundle.c lib/hash.c \
+               lib/input.c \
                lib/err.c $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 

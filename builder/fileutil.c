@@ -1,5 +1,7 @@
 #include "fileutil.h"
 
+#include "../lib/input.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -18,11 +20,12 @@ int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, str
 	size_t got = 0;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(e, errno, "%s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = err_set(e, EINVAL, "%s: not a regular file", path);
+	/* a FIFO is refused without waiting for a writer */
+	r = input_open(path, O_RDONLY, INPUT_REG, "a regular file", &fd, NULL, e);
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0) {
+		r = err_sys(e, errno, "%s", path);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > max) {

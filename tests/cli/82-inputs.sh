@@ -94,6 +94,22 @@ for f in fifo adir /dev/zero; do
 	is "state $f: exit 2 (not a hang: 124)" "$rc" 2
 	has "state $f: says what it is" "$err" "$f: is $kind, not a disk image"
 done
+# every other path a command reads: a FIFO is refused, never waited on
+run timeout 20 "$STELE" verify "$bundle" --trust fifo
+is "verify --trust FIFO: exit 2" "$rc" 2
+has "verify --trust FIFO: says so" "$err" "fifo: is a FIFO, not a PEM certificate file"
+run timeout 20 "$STELE" build fifo -o x
+is "build FIFO: exit 2" "$rc" 2
+has "build FIFO: says so" "$err" "fifo: is a FIFO, not a regular file"
+run timeout 20 "$STELE" verity fifo h.verity
+is "verity FIFO (data): exit 2" "$rc" 2
+run timeout 20 "$STELE" verity a/minimal-1.0.0.rootfs.ext4 fifo
+is "verity DATA FIFO (hash output): exit 2" "$rc" 2
+has "verity DATA FIFO: says so" "$err" "fifo: is a FIFO, not a hash file or block device"
+run timeout 20 "$STELE" run fifo --dry-run
+is "run FIFO: exit 2" "$rc" 2
+run timeout 20 "$STELE" run /dev/zero --dry-run
+has "run /dev/zero: says what it is" "$err" "/dev/zero: is a character device, not a disk image"
 run "$STELE" verify p.json --trust keys/ca.crt
 is "verify on a file of no known kind: exit 2" "$rc" 2
 has "verify on a file of no known kind: lists what it takes" "$err" "not a disk image, bundle, verity image or ext4 rootfs"
