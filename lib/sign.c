@@ -202,14 +202,28 @@ void sign_trust_free(struct sign_trust *t)
 	free(t);
 }
 
-/* digitalSignature, not a CA, and an extended key usage that allows signing code or data. */
+/* An X.509 v3 certificate that says what its key is for: a key usage extension that allows
+ * digitalSignature (a v1 certificate, or one without key usage, allows anything and is refused),
+ * not a CA, and if it lists extended key usages, one that allows signing code or data
+ * (codeSigning; emailProtection and anyExtendedKeyUsage too, for S/MIME certificates and
+ * `openssl cms -verify`). The EKU stays optional: every signing certificate stele keygen issued
+ * so far has none. */
 static int check_purpose(X509 *signer, struct err *e)
 {
 	uint32_t flags = X509_get_extension_flags(signer);
 
+	if (X509_get_version(signer) != X509_VERSION_3)
+		return err_set(e, EPERM,
+			       "signature: the signer's certificate is X.509 v%ld, not v3 (a signer "
+			       "needs a key usage extension with digitalSignature)",
+			       X509_get_version(signer) + 1);
 	if (X509_check_ca(signer))
 		return err_set(e, EPERM, "signature: the signer is a CA certificate");
-	if ((flags & EXFLAG_KUSAGE) && !(X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE))
+	if (!(flags & EXFLAG_KUSAGE))
+		return err_set(e, EPERM,
+			       "signature: the signer's certificate has no key usage extension "
+			       "(digitalSignature required)");
+	if (!(X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE))
 		return err_set(e, EPERM, "signature: the signer's key usage does not allow "
 					 "digitalSignature");
 	if ((flags & EXFLAG_XKUSAGE) &&
