@@ -3,6 +3,9 @@
  * we must read what it writes), hostile blocks, and in-place writes that never move the file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -418,6 +421,51 @@ static void test_set(void)
 		ok(r == 0 && strcmp(got, cases[i].frag) == 0, "set %s=\"%s\": gives %s (%s)",
 		   cases[i].name, cases[i].value, cases[i].frag, got);
 	}
+}
+
+/* The codec accepts exactly the values bootloader/grub.cfg reads one way: its decrement
+ * ladder covers 2..BOOTSTATE_TRIES_MAX (1 and 0 fall through to 0, which is right for both),
+ * nothing above, and it compares the states as the exact words the codec writes. A change of
+ * either side alone fails here. */
+static void test_grub_agrees(void)
+{
+	const char *top = getenv("TOP");
+	char path[PATH_MAX], *cfg;
+	struct stat st;
+	int fd, ladder_ok = 1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/bootloader/grub.cfg", top && *top ? top : ".");
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st) < 0 || !(cfg = calloc(1, (size_t)st.st_size + 1))) {
+		ok(0, "read %s", path);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	n = read(fd, cfg, (size_t)st.st_size);
+	close(fd);
+	ok(n == st.st_size, "grub.cfg read");
+	for (int t = 0; t <= BOOTSTATE_TRIES_MAX + 1; t++) {
+		char want[96];
+		bool has;
+
+		snprintf(want, sizeof(want), "[ \"$1\" = \"%d\" ]; then set stele_n=%d\n", t, t - 1);
+		has = strstr(cfg, want) != NULL;
+		if (has != (t >= 2 && t <= BOOTSTATE_TRIES_MAX)) {
+			ladder_ok = 0;
+			printf("# grub.cfg ladder: tries %d %s\n", t, has ? "present" : "missing");
+		}
+	}
+	ok(ladder_ok, "grub.cfg's ladder decrements exactly 2..%d, as the codec's 0..%d needs",
+	   BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_MAX);
+	ok(strstr(cfg, "[ \"$3\" != \"bad\" ]") != NULL, "grub.cfg skips exactly \"bad\"");
+	ok(strstr(cfg, "[ \"$3\" = \"trial\" ]") != NULL, "grub.cfg's trial is exactly \"trial\"");
+	ok(strstr(cfg, "[ \"$STELE_A_STATE\" = \"good\" ]") != NULL,
+	   "grub.cfg's fallback takes exactly \"good\"");
+	ok(strstr(cfg, "if [ \"$stele_s\" = \"a\" ]") && strstr(cfg, "if [ \"$stele_s\" = \"b\" ]"),
+	   "grub.cfg's order words are exactly a and b");
+	free(cfg);
 }
 
 /* A FIFO given as the block (stele-update --state) is refused at once, not waited on: the
@@ -851,6 +899,7 @@ int main(void)
 	test_hostile();
 	test_set();
 	test_fifo();
+	test_grub_agrees();
 	test_flips();
 	test_format_limits();
 	test_editenv();
