@@ -189,6 +189,18 @@ for f in fifo adir /dev/zero; do
 	has "install $f: names it and what it is" "$err" "$f: is $kind, not a bundle file or block device"
 done
 untouched "install from a FIFO, a directory, /dev/zero" d11
+run timeout 20 "$UPD" status --state d11/grubenv --trust keys/ca.crt \
+	--booted-json d11/boot.json --part root_a=d11/root_a --part verity_a=d11/verity_a \
+	--part root_b=d11/root_b --part verity_b=fifo --data d11/data --health-json d11/health.json
+ok "$([ "$rc" != 124 ]; echo $?)" "status with a FIFO as verity_b: answers (exit $rc), does not hang"
+run timeout 20 "$UPD" status --state fifo --trust keys/ca.crt --booted-json d11/boot.json \
+	--data d11/data
+is "status --state FIFO: exit 1" "$rc" 1
+has "status --state FIFO: says what it is" "$err" "fifo: not a regular file (a FIFO)"
+run timeout 20 "$UPD" status --state d11/grubenv --trust keys/ca.crt --booted-json fifo \
+	--data d11/data
+is "status --booted-json FIFO: exit 1" "$rc" 1
+has "status --booted-json FIFO: says what it is" "$err" "fifo: is a FIFO"
 rm -rf d11
 
 newdev d6
