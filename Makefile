@@ -12,7 +12,8 @@ LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 VERSION := $(shell cat VERSION)
-LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c
+LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
+           lib/input.c
 BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
                builder/source-mmdebstrap.c \
@@ -45,7 +46,7 @@ all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/stele-update.c),$(B)/stel
 # Device programs: never sanitizer builds (they run inside the images).
 INIT_SRC := $(filter-out rootfs/stele-update.c rootfs/update-%.c,$(wildcard rootfs/*.c)) \
             rootfs/update-policy.c rootfs/update-watchdog.c \
-            lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c
+            lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/input.c
 INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
 $(B)/stele-init: $(INIT_SRC) $(wildcard rootfs/*.h lib/*.h) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(INIT_LIBS)
@@ -84,6 +85,7 @@ $(A)/blkid-parts: tests/blkid-parts.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
 $(A)/mkbundle: tests/mkbundle.c builder/bundlewrite.c builder/fileutil.c lib/bundle.c lib/hash.c \
+               lib/input.c \
                lib/err.c $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 

@@ -35,7 +35,7 @@ int main(int c, char **v) { struct err e; if (c != 6) return 2;
 C
 gcc -std=gnu11 -D_GNU_SOURCE -I"$top" -o "$work/mkbundle" "$work/mkbundle.c" \
 	"$top/builder/bundlewrite.c" "$top/builder/fileutil.c" "$top/lib/bundle.c" "$top/lib/hash.c" \
-	"$top/lib/err.c" -lcrypto
+	"$top/lib/input.c" "$top/lib/err.c" -lcrypto
 
 # make_bundle NAME BASE_DIR: builds a 512 MiB rootfs of BASE_DIR and its bundle
 make_bundle() {

@@ -186,6 +186,28 @@ static int apply_stele_var(const struct stele_var *sv, const char *v, struct boo
 	return err_set(e, EINVAL, "%s: internal error", sv->name);
 }
 
+int bootstate_set(struct bootstate *s, const char *name, const char *value, struct err *e)
+{
+	const struct stele_var *sv = find_stele_var(name);
+	struct bootstate t = *s;
+	char sh[48];
+	int r;
+
+	if (!sv)
+		return err_set(e, EINVAL,
+			       "unknown variable %s (STELE_ORDER, STELE_A_STATE, STELE_A_TRIES, "
+			       "STELE_B_STATE or STELE_B_TRIES)",
+			       shown(name, sh, sizeof(sh)));
+	/* the same value parsers as a block read from disk: one definition of a valid value */
+	r = apply_stele_var(sv, value, &t, e);
+	if (r == 0)
+		r = bootstate_validate(&t, e);
+	if (r < 0)
+		return r;
+	*s = t;
+	return 0;
+}
+
 /* Parsing state beyond the struct itself: which of stele's variables were seen. */
 struct parse_ctx {
 	struct bootstate s;
@@ -282,7 +304,10 @@ int bootstate_parse(const char *buf, size_t len, struct bootstate *ret, struct e
 		return err_set(e, EINVAL, "not a GRUB environment block (bad header)");
 	nul = memchr(buf, '\0', len);
 	if (nul)
-		return err_set(e, EINVAL, "NUL byte at offset %zu", (size_t)(nul - buf));
+		return err_set(e, EINVAL,
+			       "boot state block: NUL byte at offset %zu; a GRUB environment "
+			       "block is padded with '#'",
+			       (size_t)(nul - buf));
 
 	memset(&c, 0, sizeof(c));
 	pos = HEADER_LEN;
@@ -467,7 +492,12 @@ static int check_file(int fd, const char *path, const char *what, struct err *e)
 	if (fstat(fd, &st) < 0)
 		return err_sys(e, errno, "%s: stat", path);
 	if (!S_ISREG(st.st_mode))
-		return err_set(e, EINVAL, "%s: not a regular file", path);
+		return err_set(e, EINVAL, "%s: not a regular file (%s)", path,
+			       S_ISFIFO(st.st_mode)  ? "a FIFO"
+			       : S_ISDIR(st.st_mode) ? "a directory"
+			       : S_ISCHR(st.st_mode) ? "a character device"
+			       : S_ISBLK(st.st_mode) ? "a block device"
+						     : "a special file");
 	if (st.st_size != BOOTSTATE_SIZE)
 		return err_set(e, EINVAL, "%s: %s: file is %lld bytes, not %d", path, what,
 			       (long long)st.st_size, BOOTSTATE_SIZE);
@@ -513,7 +543,8 @@ int bootstate_read(const char *path, struct bootstate *ret, struct err *e)
 	char buf[BOOTSTATE_SIZE];
 	int fd, r;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
+	/* O_NONBLOCK: a FIFO is refused by check_file, not waited on */
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return err_sys(e, errno, "%s: open", path);
 	r = check_file(fd, path, "not a boot state block", e);
@@ -543,7 +574,7 @@ int bootstate_write_hooked(const char *path, const struct bootstate *s,
 	if (r < 0)
 		return err_prefix(e, r, "%s", path);
 	/* No O_CREAT, no O_TRUNC: the block is rewritten where it lies. */
-	fd = open(path, O_RDWR | O_CLOEXEC);
+	fd = open(path, O_RDWR | O_CLOEXEC | O_NONBLOCK);
 	if (fd < 0)
 		return err_sys(e, errno, "%s: open", path);
 	r = check_file(fd, path, "refusing to write the boot state in place", e);

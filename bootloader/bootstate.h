@@ -82,6 +82,13 @@ void bootstate_init(struct bootstate *s, unsigned tries);
  * bootstate_parse() would; the message names the variable. 0 or -EINVAL. */
 int bootstate_validate(const struct bootstate *s, struct err *e);
 
+/* Sets one of stele's variables from its text, as --set NAME=VALUE gives it: the value must be
+ * what bootstate_parse() accepts in a block (STELE_ORDER "a b", "b a", "a" or "b"; a state
+ * good, trial or bad; tries a canonical decimal 0..15), and any other name is refused. The
+ * result is validated as a whole; *s is untouched on failure. 0 or -EINVAL. */
+int bootstate_set(struct bootstate *s, const char *name, const char *value, struct err *e)
+	__attribute__((warn_unused_result));
+
 /* Decodes a block of exactly BOOTSTATE_SIZE bytes. Strict: header, optional grub-editenv
  * comment, name=value lines, then only '#'; every STELE_ variable present once and valid, no
  * other STELE_ names; no NUL byte, no duplicate names, only the escapes GRUB writes.

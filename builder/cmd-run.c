@@ -16,6 +16,7 @@
 
 #include "commands.h"
 #include "fileutil.h"
+#include "../lib/input.h"
 
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
@@ -113,6 +114,21 @@ static const char *choose_accel(const char *opt)
 	return kvm_works() ? "kvm" : "tcg";
 }
 
+/* QEMU would wait on a FIFO and read /dev/zero as a disk: only files and block devices. */
+static int check_disk(const char *path)
+{
+	struct err e = {{0}};
+	int fd;
+
+	if (input_open(path, O_RDONLY, INPUT_REG | INPUT_BLK, "a disk image or block device",
+		       &fd, NULL, &e) < 0) {
+		fprintf(stderr, "stele run: %s\n", e.msg);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
 static const char *image_format(const char *path)
 {
 	char magic[4] = "";
@@ -132,6 +148,16 @@ struct run_opts {
 	const char *disks[MAX_DISKS];
 	int ndisks;
 };
+
+static int check_disks(const char *image, const struct run_opts *o)
+{
+	if (check_disk(image) < 0)
+		return -1;
+	for (int i = 0; i < o->ndisks; i++)
+		if (check_disk(o->disks[i]) < 0)
+			return -1;
+	return 0;
+}
 
 static int parse(int argc, char **argv, struct run_opts *o)
 {
@@ -247,6 +273,8 @@ int cmd_run(int argc, char **argv)
 		printf("%s\n", choose_accel(o.accel));
 		return 0;
 	}
+	if (check_disks(argv[optind], &o) < 0)
+		return EXIT_USAGE;
 	if (access(argv[optind], R_OK) != 0 || access(OVMF_CODE, R_OK) != 0) {
 		fprintf(stderr, "stele run: %s: %s\n",
 			access(OVMF_CODE, R_OK) ? OVMF_CODE " (install ovmf)" : argv[optind],

@@ -14,6 +14,7 @@
 
 #include "../lib/bundle.h"
 #include "../lib/hash.h"
+#include "../lib/input.h"
 #include "../lib/manifest.h"
 #include "../lib/sign.h"
 #include "../lib/slot.h"
@@ -38,6 +39,9 @@ void cmd_verify_help(FILE *f)
 		"the manifest's signature and certificate chain, the manifest's fields, the\n"
 		"dm-verity superblock, every hash tree block, every data block and the rootfs\n"
 		"sha256, and prints one line per check (\"ok\" or \"FAIL\" with what failed).\n"
+		"A bundle must be exactly what its header describes (no byte after the rootfs,\n"
+		"zero padding). Each FILE must be a regular file or a block device: a FIFO, a\n"
+		"directory or a character device is refused before it is read.\n"
 		"\n"
 		"Options:\n"
 		"      --trust FILE     CA certificate(s) to trust (PEM; repeatable; required)\n"
@@ -118,24 +122,40 @@ static bool is_ext4(int fd)
 	return read_at(fd, m, 2, 1024 + 56) == 0 && m[0] == 0x53 && m[1] == 0xef;
 }
 
+#define VERIFY_ACCEPTS "a disk image, bundle, verity image or ext4 rootfs"
+
+/* A FIFO, a directory or /dev/zero is refused before a byte is read (it would block or never
+ * end); the message names the file and what it is. -1 after printing why. */
+static int open_input(const char *path)
+{
+	struct err e = {{0}};
+	int fd;
+
+	if (input_open(path, O_RDONLY, INPUT_REG | INPUT_BLK, VERIFY_ACCEPTS, &fd, NULL, &e) < 0) {
+		fprintf(stderr, "stele verify: %s\n", e.msg);
+		return -1;
+	}
+	return fd;
+}
+
 /* Sorts the arguments into the verity image and the rootfs; finds the rootfs beside the
  * image when only the image is given. */
 static int classify(int argc, char **argv, struct slot_files *s, char *sibling, size_t n)
 {
 	for (int i = 0; i < argc; i++) {
-		int fd = open(argv[i], O_RDONLY | O_CLOEXEC);
+		int fd = open_input(argv[i]);
 
-		if (fd < 0) {
-			fprintf(stderr, "stele verify: %s: %s\n", argv[i], strerror(errno));
+		if (fd < 0)
 			return -1;
-		}
 		if (is_slot_image(fd) && !s->verity) {
 			s->verity = argv[i], s->vfd = fd;
 		} else if (is_ext4(fd) && !s->rootfs) {
 			s->rootfs = argv[i], s->rfd = fd;
 		} else {
-			fprintf(stderr, "stele verify: %s: neither a stele verity image nor an ext4 "
-					"rootfs (or given twice)\n", argv[i]);
+			fprintf(stderr,
+				"stele verify: %s: not %s (no GPT, no bundle, verity image or ext4 "
+				"magic), or given twice\n",
+				argv[i], VERIFY_ACCEPTS);
 			close(fd);
 			return -1;
 		}
@@ -148,7 +168,11 @@ static int classify(int argc, char **argv, struct slot_files *s, char *sibling, 
 		size_t l = strlen(s->verity);
 		if (l > 7 && strcmp(s->verity + l - 7, ".verity") == 0 &&
 		    (size_t)snprintf(sibling, n, "%.*s.rootfs.ext4", (int)(l - 7), s->verity) < n) {
-			s->rfd = open(sibling, O_RDONLY | O_CLOEXEC);
+			struct err e = {{0}};
+
+			if (input_open(sibling, O_RDONLY, INPUT_REG | INPUT_BLK, VERIFY_ACCEPTS,
+				       &s->rfd, NULL, &e) < 0)
+				s->rfd = -1;
 			if (s->rfd >= 0)
 				s->rootfs = sibling;
 		}
@@ -156,11 +180,21 @@ static int classify(int argc, char **argv, struct slot_files *s, char *sibling, 
 	return 0;
 }
 
+/* The size of a regular file or a block device (fstat gives 0 for a device). */
 static uint64_t file_size(int fd)
+{
+	off_t end = lseek(fd, 0, SEEK_END);
+
+	return end > 0 ? (uint64_t)end : 0;
+}
+
+/* A bundle file must end with its rootfs; on a block device it is the device's first bytes. */
+static enum bundle_input input_kind(int fd)
 {
 	struct stat st;
 
-	return fstat(fd, &st) == 0 ? (uint64_t)st.st_size : 0;
+	return fstat(fd, &st) == 0 && S_ISBLK(st.st_mode) ? BUNDLE_INPUT_DEVICE
+							   : BUNDLE_INPUT_FILE;
 }
 
 static char *read_region(int fd, uint64_t off, uint64_t size)
@@ -360,6 +394,33 @@ static bool same_region(int fd, uint64_t a, uint64_t b, uint64_t len)
 	return same;
 }
 
+/* The padding after the manifest, the signature and the verity image: zero, as the device
+ * checks it while it reads (rootfs/update-bundle.c). */
+static bool padding_zero(int fd, const struct bundle_header *b, struct err *e)
+{
+	const struct {
+		uint64_t end, next;
+		const char *what;
+	} pads[] = {
+		{b->manifest_offset + b->manifest_size, b->signature_offset, "manifest padding"},
+		{b->signature_offset + b->signature_size, b->verity_offset, "signature padding"},
+		{b->verity_offset + b->verity_size, b->rootfs_offset, "verity image padding"},
+	};
+
+	for (size_t i = 0; i < sizeof(pads) / sizeof(pads[0]); i++) {
+		uint64_t len = pads[i].next - pads[i].end; /* < 4096 by bundle_layout */
+		char *buf = read_region(fd, pads[i].end, len);
+		int r = buf ? bundle_check_padding((const uint8_t *)buf, len, pads[i].end,
+						   pads[i].what, e)
+			    : err_set(e, EIO, "bundle: reading the %s", pads[i].what);
+
+		free(buf);
+		if (r < 0)
+			return false;
+	}
+	return true;
+}
+
 static void verify_bundle(struct report *rp, const char *path, int fd,
 			  const struct sign_trust *trust, const struct sign_verify_opts *vo)
 {
@@ -370,8 +431,12 @@ static void verify_bundle(struct report *rp, const char *path, int fd,
 	struct err e = {{0}};
 
 	if (read_at(fd, hdr, sizeof(hdr), 0) < 0 ||
-	    bundle_header_decode(hdr, sizeof(hdr), file_size(fd), &b, &e) < 0) {
+	    bundle_header_decode(hdr, sizeof(hdr), input_kind(fd), file_size(fd), &b, &e) < 0) {
 		result(rp, false, "bundle header", "%s", e.msg[0] ? e.msg : "truncated");
+		return;
+	}
+	if (!padding_zero(fd, &b, &e)) {
+		result(rp, false, "bundle header", "%s", e.msg);
 		return;
 	}
 	result(rp, true, "bundle header", NULL);
@@ -535,8 +600,9 @@ int cmd_verify(int argc, char **argv)
 		return EXIT_USAGE;
 	}
 	rp.checks = cJSON_CreateArray();
-	if (argc - optind == 1 && (s.vfd = open(argv[optind], O_RDONLY | O_CLOEXEC)) >= 0 &&
-	    (is_gpt_disk(s.vfd) || is_bundle(s.vfd))) {
+	if (argc - optind == 1 && (s.vfd = open_input(argv[optind])) < 0)
+		goto out;
+	if (argc - optind == 1 && (is_gpt_disk(s.vfd) || is_bundle(s.vfd))) {
 		s.verity = argv[optind];
 		if (is_bundle(s.vfd))
 			verify_bundle(&rp, argv[optind], s.vfd, trust, &vo);

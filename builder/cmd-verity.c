@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../lib/hash.h"
+#include "../lib/input.h"
 #include "../lib/verity.h"
 #include "commands.h"
 
@@ -158,9 +159,10 @@ int cmd_verity(int argc, char **argv)
 
 	if (parse_args(argc, argv, &c) < 0)
 		return EXIT_USAGE;
-	dfd = open(argv[optind], O_RDONLY | O_CLOEXEC);
-	if (dfd < 0 || fstat(dfd, &st) < 0) {
-		fprintf(stderr, "stele verity: %s: %s\n", argv[optind], strerror(errno));
+	if (input_open(argv[optind], O_RDONLY, INPUT_REG | INPUT_BLK,
+		       "a data file or block device", &dfd, NULL, &e) < 0 ||
+	    fstat(dfd, &st) < 0) {
+		fprintf(stderr, "stele verity: %s\n", e.msg[0] ? e.msg : strerror(errno));
 		rc = EXIT_USAGE;
 		goto out;
 	}
@@ -184,9 +186,17 @@ int cmd_verity(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	hfd = open(argv[optind + 1], O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+	/* O_NONBLOCK: never waits in open(); a FIFO or a directory is refused below */
+	hfd = open(argv[optind + 1], O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
 	if (hfd < 0) {
 		fprintf(stderr, "stele verity: %s: %s\n", argv[optind + 1], strerror(errno));
+		goto out;
+	}
+	if (input_check_fd(hfd, argv[optind + 1], INPUT_REG | INPUT_BLK,
+			   "a hash file or block device", NULL, &e) < 0 ||
+	    fcntl(hfd, F_SETFL, fcntl(hfd, F_GETFL) & ~O_NONBLOCK) < 0) {
+		fprintf(stderr, "stele verity: %s\n", e.msg[0] ? e.msg : strerror(errno));
+		rc = EXIT_USAGE;
 		goto out;
 	}
 	if (verity_create(dfd, hfd, &c.p, c.threads, root, &e) < 0 || fsync(hfd) < 0) {

@@ -16,13 +16,19 @@ struct dir_import_opts {
 	uint32_t mode_mask;  /* applied to host permission bits (07777 keeps them) */
 	bool has_mode;       /* force mode on the top entry */
 	uint32_t mode;
+	/* device nodes, FIFOs and sockets: copied as such (a root tree has them in /dev), or
+	 * refused (an overlay's "src": /dev/zero would become a device node in the image) */
+	bool specials;
 };
 
 struct dir_import_stats {
 	uint64_t entries, bytes;
 };
 
-/* Imports host path src at image path dst: a directory's contents are merged into dst. */
+/* Imports host path src at image path dst: a directory's contents are merged into dst.
+ * Files on /proc, /sys and the other kernel pseudo file systems are refused wherever they
+ * appear (the top, or a mount inside the tree): their sizes are not their contents, so they
+ * would become empty or cut files. */
 int dir_import(struct tree *t, const char *src, const char *dst, const struct dir_import_opts *o,
 	       struct dir_import_stats *st, struct err *e);
 

@@ -126,13 +126,16 @@ int esp_read_env(const char *spec, char env[1024], struct err *e)
 {
 	char *argv[] = {"mcopy", "-n", "-i", (char *)spec, "::/" ESP_GRUBENV_PATH, "-", NULL};
 	char *out = NULL;
-	int r = run_capture(argv, NULL, 4096, &out, e);
+	size_t len = 0;
+	int r = run_capture_len(argv, NULL, 4096, &out, &len, e);
 
 	if (r < 0)
 		return err_prefix(e, r, "reading the boot state");
-	if (strlen(out) != 1024) {
+	/* the length mcopy gave, not strlen: a NUL inside is bootstate_parse's to name */
+	if (len != 1024) {
 		free(out);
-		return err_set(e, EINVAL, "the boot state is not %d bytes", 1024);
+		return err_set(e, EINVAL, "the boot state (%s) is %zu bytes, not %d",
+			       ESP_GRUBENV_PATH, len, 1024);
 	}
 	memcpy(env, out, 1024);
 	free(out);

@@ -1,5 +1,7 @@
 #include "fileutil.h"
 
+#include "../lib/input.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <signal.h>
@@ -19,11 +21,12 @@ int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, str
 	size_t got = 0;
 	int fd, r = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(e, errno, "%s", path);
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode)) {
-		r = err_set(e, EINVAL, "%s: not a regular file", path);
+	/* a FIFO is refused without waiting for a writer */
+	r = input_open(path, O_RDONLY, INPUT_REG, "a regular file", &fd, NULL, e);
+	if (r < 0)
+		return r;
+	if (fstat(fd, &st) < 0) {
+		r = err_sys(e, errno, "%s", path);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > max) {
@@ -407,6 +410,12 @@ static int read_pipe(int fd, size_t max, char **ret, size_t *ret_len)
 
 int run_capture(char *const argv[], const char *cwd, size_t max, char **ret_out, struct err *e)
 {
+	return run_capture_len(argv, cwd, max, ret_out, NULL, e);
+}
+
+int run_capture_len(char *const argv[], const char *cwd, size_t max, char **ret_out,
+		    size_t *ret_len, struct err *e)
+{
 	int out[2], errp[2], status;
 	char *o = NULL, *ebuf = NULL;
 	size_t olen, elen;
@@ -452,6 +461,8 @@ int run_capture(char *const argv[], const char *cwd, size_t max, char **ret_out,
 		return -EIO;
 	}
 	free(ebuf);
+	if (ret_len)
+		*ret_len = o ? olen : 0;
 	if (ret_out)
 		*ret_out = o;
 	else

@@ -19,6 +19,9 @@ int mkdir_p(const char *path, struct err *e);
  * into *ret_out (NUL-terminated) when ret_out is set. stderr is captured into the error on
  * failure. Returns 0 when the program exited 0. */
 int run_capture(char *const argv[], const char *cwd, size_t max, char **ret_out, struct err *e);
+/* The same, and *ret_len (when set) is the number of bytes captured (stdout may hold NULs). */
+int run_capture_len(char *const argv[], const char *cwd, size_t max, char **ret_out,
+		    size_t *ret_len, struct err *e);
 
 #define STAGE_MAX 16
 #define STAGE_MAX_DEPTH 16

@@ -6,7 +6,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <linux/magic.h>
 #include <sys/stat.h>
+#include <sys/statfs.h>
 #include <sys/sysmacros.h>
 #include <sys/xattr.h>
 #include <unistd.h>
@@ -36,6 +38,7 @@ struct walk {
 	size_t nseen, capseen;
 	char host[4096];
 	char img[TREE_PATH_MAX + 1];
+	dev_t top_dev; /* a directory on another device is a mount: its file system is checked */
 	struct err *e;
 };
 
@@ -150,6 +153,33 @@ static int fill_content(struct walk *w, struct tree_inode *in, const struct stat
 	}
 }
 
+/* The kernel's pseudo file systems: a file's size there is not its content. */
+static int check_fs(struct walk *w)
+{
+	static const struct {
+		unsigned long magic;
+		const char *name;
+	} pseudo[] = {
+		{PROC_SUPER_MAGIC, "proc"},   {SYSFS_MAGIC, "sysfs"},
+		{DEBUGFS_MAGIC, "debugfs"},   {TRACEFS_MAGIC, "tracefs"},
+		{SECURITYFS_MAGIC, "securityfs"}, {CGROUP_SUPER_MAGIC, "cgroup"},
+		{CGROUP2_SUPER_MAGIC, "cgroup2"}, {BPF_FS_MAGIC, "bpf"},
+		{EFIVARFS_MAGIC, "efivarfs"}, {DEVPTS_SUPER_MAGIC, "devpts"},
+	};
+	struct statfs fs;
+
+	if (statfs(w->host, &fs) < 0)
+		return err_sys(w->e, errno, "%s", w->host);
+	for (size_t i = 0; i < sizeof(pseudo) / sizeof(pseudo[0]); i++)
+		if ((unsigned long)fs.f_type == pseudo[i].magic)
+			return err_set(w->e, EINVAL,
+				       "%s: on the kernel's %s file system, whose files have no "
+				       "fixed contents (unmount it from the tree, or give the "
+				       "file as \"content\")",
+				       w->host, pseudo[i].name);
+	return 0;
+}
+
 static int import_one(struct walk *w, const struct stat *sb, bool top)
 {
 	struct tree_inode *in;
@@ -159,6 +189,17 @@ static int import_one(struct walk *w, const struct stat *sb, bool top)
 
 	if (type_of(sb->st_mode, &type) < 0)
 		return err_set(w->e, EINVAL, "%s: unsupported file type", w->host);
+	if (!w->o->specials && type != TREE_REG && type != TREE_DIR && type != TREE_SYMLINK)
+		return err_set(w->e, EINVAL,
+			       "%s: is %s; files[].src copies regular files, directories and "
+			       "symlinks (a device node or FIFO belongs in the base; for "
+			       "bytes, use \"content\")",
+			       w->host,
+			       type == TREE_CHR ? "a character device" : type == TREE_BLK ? "a block device"
+			       : type == TREE_FIFO ? "a FIFO" : "a socket");
+	if (type != TREE_SYMLINK && (top || (type == TREE_DIR && sb->st_dev != w->top_dev)) &&
+	    (r = check_fs(w)) < 0)
+		return r;
 	if (type != TREE_DIR && sb->st_nlink > 1 && (s = seen_find(w, sb)))
 		return tree_link(w->t, w->img, s->path, w->e);
 	in = tree_inode_new(type, (uint32_t)sb->st_mode & w->o->mode_mask);
@@ -253,6 +294,7 @@ int dir_import(struct tree *t, const char *src, const char *dst, const struct di
 		r = err_sys(e, errno, "%s", src);
 		goto out;
 	}
+	w->top_dev = sb.st_dev;
 	r = import_one(w, &sb, true);
 	if (r == 0 && S_ISDIR(sb.st_mode))
 		r = walk_dir(w, 0);
@@ -293,7 +335,8 @@ static int dir_parse(const cJSON *base, const char *file, void **ret_cfg, struct
 static int dir_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, struct err *e)
 {
 	const struct dir_cfg *c = cfg;
-	struct dir_import_opts o = {.keep_owner = c->keep_owner, .mode_mask = 07777};
+	struct dir_import_opts o = {.keep_owner = c->keep_owner, .mode_mask = 07777,
+				    .specials = true};
 	struct dir_import_stats st = {0};
 	int r;
 

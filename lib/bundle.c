@@ -41,6 +41,11 @@ int bundle_layout(struct bundle_header *h, struct err *e)
 	h->verity_offset = h->signature_offset + pad(h->signature_size);
 	h->rootfs_offset = h->verity_offset + pad(h->verity_size);
 	h->total_size = h->rootfs_offset + h->rootfs_size;
+	/* the limits keep every sum far below 2^64; the parts follow each other in order */
+	_Static_assert(BUNDLE_HEADER_SIZE + BUNDLE_MANIFEST_MAX + BUNDLE_SIGNATURE_MAX +
+			       BUNDLE_VERITY_MAX + BUNDLE_ROOTFS_MAX + 3 * 4096 <
+			   (1ULL << 63),
+		       "bundle sizes cannot overflow");
 	return 0;
 }
 
@@ -66,7 +71,49 @@ void bundle_header_encode(const struct bundle_header *h, uint8_t out[BUNDLE_HEAD
 	memcpy(out, &d, sizeof(d));
 }
 
-int bundle_header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
+static int check_zero(const uint8_t *buf, size_t len, uint64_t off, const char *what,
+		      struct err *e)
+{
+	for (size_t i = 0; i < len; i++)
+		if (buf[i])
+			return err_set(e, EINVAL,
+				       "bundle: %s: byte 0x%02x at offset %llu, expected 0", what,
+				       buf[i], (unsigned long long)(off + i));
+	return 0;
+}
+
+int bundle_check_padding(const uint8_t *buf, size_t len, uint64_t off, const char *what,
+			 struct err *e)
+{
+	return check_zero(buf, len, off, what, e);
+}
+
+static int check_size(const struct bundle_header *h, enum bundle_input kind, uint64_t size,
+		      struct err *e)
+{
+	switch (kind) {
+	case BUNDLE_INPUT_STREAM:
+		return 0;
+	case BUNDLE_INPUT_FILE:
+		if (size > h->total_size)
+			return err_set(e, EINVAL,
+				       "bundle: %llu bytes after the end of the rootfs (the file "
+				       "is %llu bytes, the header says %llu)",
+				       (unsigned long long)(size - h->total_size),
+				       (unsigned long long)size, (unsigned long long)h->total_size);
+		break;
+	case BUNDLE_INPUT_DEVICE:
+		break;
+	default:
+		return err_set(e, EINVAL, "bundle: unknown kind of input %d", (int)kind);
+	}
+	if (size < h->total_size)
+		return err_set(e, EINVAL, "bundle: truncated (%llu bytes, the header says %llu)",
+			       (unsigned long long)size, (unsigned long long)h->total_size);
+	return 0;
+}
+
+int bundle_header_decode(const uint8_t *buf, size_t len, enum bundle_input kind, uint64_t size,
 			 struct bundle_header *ret, struct err *e)
 {
 	struct bundle_header_disk d;
@@ -82,22 +129,31 @@ int bundle_header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	if (le32toh(d.version) != BUNDLE_VERSION)
 		return err_set(e, EINVAL, "bundle: version %u (this stele reads %u)",
 			       le32toh(d.version), BUNDLE_VERSION);
+	if (len != BUNDLE_HEADER_SIZE)
+		return err_set(e, EINVAL, "bundle: truncated header (%zu bytes, expected %d)", len,
+			       BUNDLE_HEADER_SIZE);
 	checksum(&d, sum);
 	if (memcmp(sum, d.checksum, sizeof(sum)) != 0)
 		return err_set(e, EINVAL, "bundle: header checksum mismatch (header corrupted)");
 	if (le32toh(d.header_size) != BUNDLE_HEADER_SIZE)
 		return err_set(e, EINVAL, "bundle: header size %u", le32toh(d.header_size));
+	r = check_zero(d.reserved, sizeof(d.reserved), offsetof(struct bundle_header_disk, reserved),
+		       "reserved header field", e);
+	if (r == 0)
+		r = check_zero(buf + sizeof(d), BUNDLE_HEADER_SIZE - sizeof(d), sizeof(d),
+			       "header block after the checksum", e);
+	if (r < 0)
+		return r;
 	memset(&h, 0, sizeof(h));
 	h.manifest_size = le64toh(d.manifest_size);
 	h.signature_size = le64toh(d.signature_size);
 	h.verity_size = le64toh(d.verity_size);
 	h.rootfs_size = le64toh(d.rootfs_size);
 	r = bundle_layout(&h, e);
+	if (r == 0)
+		r = check_size(&h, kind, size, e);
 	if (r < 0)
 		return r;
-	if (file_size && file_size < h.total_size)
-		return err_set(e, EINVAL, "bundle: truncated (%llu bytes, the header says %llu)",
-			       (unsigned long long)file_size, (unsigned long long)h.total_size);
 	*ret = h;
 	return 0;
 }

@@ -10,8 +10,10 @@
  *
  * An installer checks the signature and compatibility from the first few KiB, then the whole
  * hash tree against the signed root hash, then every rootfs block against the tree as it
- * streams, before writing it. Every offset follows from the sizes, so nothing points
- * backwards. */
+ * streams, before writing it. The header holds sizes only: every offset follows from them,
+ * so the parts are in order, 4 KiB aligned and cannot overlap. The format defines every byte
+ * of the file: the header's reserved bytes and everything after its checksum up to 4096 are
+ * zero, so is every padding byte, and the file ends where the rootfs does. */
 #ifndef STELE_BUNDLE_H
 #define STELE_BUNDLE_H
 
@@ -33,12 +35,25 @@ struct bundle_header {
 	uint64_t manifest_offset, signature_offset, verity_offset, rootfs_offset, total_size;
 };
 
+/* What the bundle is read from, for the size check of bundle_header_decode. */
+enum bundle_input {
+	BUNDLE_INPUT_STREAM, /* a pipe: size unknown; the reader checks the end itself, by
+			      * reading past the rootfs (it must find the end of the input) */
+	BUNDLE_INPUT_FILE,   /* a regular file: exactly total_size bytes */
+	BUNDLE_INPUT_DEVICE, /* a block device: the bundle is its first total_size bytes */
+};
+
 /* Fills the offsets from the sizes; fails when a size is zero or over its limit. */
-int bundle_layout(struct bundle_header *h, struct err *e);
+int bundle_layout(struct bundle_header *h, struct err *e) __attribute__((warn_unused_result));
 void bundle_header_encode(const struct bundle_header *h, uint8_t out[BUNDLE_HEADER_SIZE]);
-/* Checks magic, version, checksum and limits; file_size (0 when unknown, as for stdin) must
- * then hold the whole bundle. */
-int bundle_header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
-			 struct bundle_header *ret, struct err *e);
+/* Checks the whole header block (len must be BUNDLE_HEADER_SIZE): magic, version, checksum,
+ * header size, reserved bytes and the rest of the block zero, the sizes within their limits;
+ * then the input's size: size bytes, as `kind` says (ignored for a stream). */
+int bundle_header_decode(const uint8_t *buf, size_t len, enum bundle_input kind, uint64_t size,
+			 struct bundle_header *ret, struct err *e) __attribute__((warn_unused_result));
+/* Checks that buf (len bytes, the padding that starts at bundle offset off, after the part
+ * named what) is all zero: "bundle: manifest padding: byte 0x41 at offset 5000, expected 0". */
+int bundle_check_padding(const uint8_t *buf, size_t len, uint64_t off, const char *what,
+			 struct err *e) __attribute__((warn_unused_result));
 
 #endif

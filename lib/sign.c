@@ -1,6 +1,7 @@
 #include "sign.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <openssl/bio.h>
 #include <openssl/cms.h>
 #include <openssl/err.h>
@@ -10,6 +11,9 @@
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+
+#include "input.h"
 
 struct sign_key {
 	EVP_PKEY *pkey;
@@ -34,6 +38,23 @@ static const char *ossl_reason(void)
 	return buf;
 }
 
+/* A FIFO or a directory given as a key, certificate or trust store is refused, not waited on. */
+static int open_pem(const char *path, const char *what, BIO **ret, struct err *e)
+{
+	BIO *b;
+	int fd, r = input_open(path, O_RDONLY, INPUT_REG, what, &fd, NULL, e);
+
+	if (r < 0)
+		return r;
+	b = BIO_new_fd(fd, BIO_CLOSE);
+	if (!b) {
+		close(fd);
+		return err_set(e, ENOMEM, "%s: out of memory", path);
+	}
+	*ret = b;
+	return 0;
+}
+
 int sign_key_load(const char *key_path, const char *cert_path, struct sign_key **ret,
 		  struct err *e)
 {
@@ -43,14 +64,19 @@ int sign_key_load(const char *key_path, const char *cert_path, struct sign_key *
 
 	if (!k)
 		return err_set(e, ENOMEM, "out of memory");
-	b = BIO_new_file(key_path, "r");
-	if (!b || !(k->pkey = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL))) {
+	r = open_pem(key_path, "a PEM private key file", &b, e);
+	if (r < 0)
+		goto out;
+	if (!(k->pkey = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL))) {
 		r = err_set(e, EINVAL, "%s: cannot read a private key (%s)", key_path, ossl_reason());
 		goto out;
 	}
 	BIO_free(b);
-	b = BIO_new_file(cert_path, "r");
-	if (!b || !(k->cert = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
+	b = NULL;
+	r = open_pem(cert_path, "a PEM certificate file", &b, e);
+	if (r < 0)
+		goto out;
+	if (!(k->cert = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
 		r = err_set(e, EINVAL, "%s: cannot read a certificate (%s)", cert_path,
 			    ossl_reason());
 		goto out;
@@ -139,12 +165,13 @@ int sign_trust_load(const char *const *paths, size_t n, struct sign_trust **ret,
 		return err_set(e, ENOMEM, "out of memory");
 	}
 	for (size_t i = 0; i < n && r == 0; i++) {
-		BIO *b = BIO_new_file(paths[i], "r");
+		BIO *b = NULL;
 		X509 *x;
 		size_t before = t->count;
 
-		if (!b) {
-			r = err_sys(e, ENOENT, "trust store %s", paths[i]);
+		r = open_pem(paths[i], "a PEM certificate file", &b, e);
+		if (r < 0) {
+			err_prefix(e, r, "trust store");
 			break;
 		}
 		while ((x = PEM_read_bio_X509(b, NULL, NULL, NULL))) {
@@ -175,14 +202,28 @@ void sign_trust_free(struct sign_trust *t)
 	free(t);
 }
 
-/* digitalSignature, not a CA, and an extended key usage that allows signing code or data. */
+/* An X.509 v3 certificate that says what its key is for: a key usage extension that allows
+ * digitalSignature (a v1 certificate, or one without key usage, allows anything and is refused),
+ * not a CA, and if it lists extended key usages, one that allows signing code or data
+ * (codeSigning; emailProtection and anyExtendedKeyUsage too, for S/MIME certificates and
+ * `openssl cms -verify`). The EKU stays optional: every signing certificate stele keygen issued
+ * so far has none. */
 static int check_purpose(X509 *signer, struct err *e)
 {
 	uint32_t flags = X509_get_extension_flags(signer);
 
+	if (X509_get_version(signer) != X509_VERSION_3)
+		return err_set(e, EPERM,
+			       "signature: the signer's certificate is X.509 v%ld, not v3 (a signer "
+			       "needs a key usage extension with digitalSignature)",
+			       X509_get_version(signer) + 1);
 	if (X509_check_ca(signer))
 		return err_set(e, EPERM, "signature: the signer is a CA certificate");
-	if ((flags & EXFLAG_KUSAGE) && !(X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE))
+	if (!(flags & EXFLAG_KUSAGE))
+		return err_set(e, EPERM,
+			       "signature: the signer's certificate has no key usage extension "
+			       "(digitalSignature required)");
+	if (!(X509_get_key_usage(signer) & KU_DIGITAL_SIGNATURE))
 		return err_set(e, EPERM, "signature: the signer's key usage does not allow "
 					 "digitalSignature");
 	if ((flags & EXFLAG_XKUSAGE) &&

@@ -70,7 +70,7 @@ int slotcheck_read(const char *verity_node, const char *trust_path, struct slot_
 	int fd, rc;
 
 	memset(&s, 0, sizeof(s));
-	fd = open(verity_node, O_RDONLY | O_CLOEXEC);
+	fd = open(verity_node, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait */
 	if (fd < 0)
 		return err_sys(e, errno, "%s", verity_node);
 	rc = read_header(fd, verity_node, &s.header, e);

@@ -87,11 +87,14 @@ static const struct cmd cmds[] = {
 	 "verified), and what is pending.\n",
 	 F_JSON, 0, 0, run_status},
 	{"install", "FILE|- [--allow-downgrade] [--reboot]",
-	 "Installs an update bundle (a file, a block device, or - for stdin) into the slot that\n"
-	 "is not running. The signature, product, arch, rollback index and sizes are checked\n"
-	 "first, then the whole hash tree; nothing is written unless they pass. The target is\n"
-	 "marked bad while it is written, every block is checked against the signed tree before\n"
-	 "it is written and read back after; only then does it become `trial`, first in order.\n"
+	 "Installs an update bundle (a regular file, a block device, or - for stdin, e.g. a\n"
+	 "pipe; a FIFO, directory or character device given by name is refused) into the slot\n"
+	 "that is not running. The signature, product, arch, rollback index and sizes are\n"
+	 "checked first, then the whole hash tree; nothing is written unless they pass. A file\n"
+	 "must end where the bundle does; on stdin, bytes after it fail the install before the\n"
+	 "slot becomes a trial. The target is marked bad while it is written, every block is\n"
+	 "checked against the signed tree before it is written and read back after; only then\n"
+	 "does it become `trial`, first in order.\n"
 	 "  --allow-downgrade  accept a lower rollback index than the running version's\n"
 	 "  --reboot           reboot into the new slot when done\n",
 	 F_DOWNGRADE | F_REBOOT, 1, 1, run_install},

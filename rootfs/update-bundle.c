@@ -8,34 +8,69 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/input.h"
 #include "../lib/sign.h"
 #include "partitions.h"
 #include "update-slot.h"
 
+#define BUNDLE_WHAT "a bundle file or block device (give - to read a pipe on stdin)"
+
 int update_input_open(const char *path, struct update_input *ret, struct err *e)
 {
-	struct update_input in = {.fd = -1};
+	struct update_input in = {.fd = -1, .kind = BUNDLE_INPUT_STREAM};
+	bool is_stdin = strcmp(path, "-") == 0;
+	mode_t mode = 0;
 	struct stat st;
 	int rc = 0;
 
-	snprintf(in.name, sizeof(in.name), "%s", strcmp(path, "-") == 0 ? "stdin" : path);
-	in.fd = strcmp(path, "-") == 0 ? dup(STDIN_FILENO) : open(path, O_RDONLY | O_CLOEXEC);
-	if (in.fd < 0)
-		return err_sys(e, errno, "%s", in.name);
-	if (fstat(in.fd, &st) < 0)
-		rc = err_sys(e, errno, "%s", in.name);
-	else if (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))
+	snprintf(in.name, sizeof(in.name), "%s", is_stdin ? "stdin" : path);
+	if (is_stdin) {
+		in.fd = dup(STDIN_FILENO);
+		if (in.fd < 0)
+			return err_sys(e, errno, "%s", in.name);
+		rc = fstat(in.fd, &st) < 0 ? err_sys(e, errno, "%s", in.name) : 0;
+		mode = st.st_mode & S_IFMT;
+	} else {
+		/* a named FIFO, a directory, /dev/zero: refused, not waited on or read forever */
+		rc = input_open(path, O_RDONLY, INPUT_REG | INPUT_BLK, BUNDLE_WHAT, &in.fd, &mode, e);
+		if (rc < 0)
+			return rc;
+	}
+	/* stdin may be a file opened elsewhere: its size and holes only count when in.pos is
+	 * the file offset; otherwise it is read like a pipe */
+	if (rc == 0 && (S_ISREG(mode) || S_ISBLK(mode)) && lseek(in.fd, 0, SEEK_CUR) == 0) {
 		rc = blockdev_size(in.fd, in.name, &in.size, e);
-	/* stdin may be a file opened elsewhere: holes only where in.pos is the file offset */
-	if (rc == 0)
-		in.holes = S_ISREG(st.st_mode) && lseek(in.fd, 0, SEEK_CUR) == 0;
-	if (rc == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode)) && in.size == 0)
-		rc = err_set(e, EINVAL, "%s: empty", in.name);
+		in.kind = S_ISREG(mode) ? BUNDLE_INPUT_FILE : BUNDLE_INPUT_DEVICE;
+		in.holes = S_ISREG(mode);
+		if (rc == 0 && in.size == 0)
+			rc = err_set(e, EINVAL, "%s: empty", in.name);
+	}
 	if (rc < 0) {
 		close(in.fd);
 		return rc;
 	}
 	*ret = in;
+	return 0;
+}
+
+int update_input_end(struct update_input *in, struct err *e)
+{
+	uint8_t byte;
+	ssize_t n;
+
+	if (in->kind != BUNDLE_INPUT_STREAM)
+		return 0; /* a file's size was checked against the header; a device goes on */
+	do
+		n = read(in->fd, &byte, 1);
+	while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return err_sys(e, errno, "%s: reading past the end of the bundle (byte %llu)",
+			       in->name, (unsigned long long)in->pos);
+	if (n > 0)
+		return err_set(e, EINVAL,
+			       "%s: bytes after the end of the bundle (at byte %llu, where the "
+			       "header says it ends)",
+			       in->name, (unsigned long long)in->pos);
 	return 0;
 }
 
@@ -104,9 +139,14 @@ int update_input_skip_to(struct update_input *in, uint64_t off, const char *what
 	if (off < in->pos)
 		return err_set(e, EINVAL, "%s: the %s would start before byte %llu", in->name, what,
 			       (unsigned long long)in->pos);
-	while (rc == 0 && in->pos < off)
-		rc = update_input_read(
-		    in, buf, off - in->pos < sizeof(buf) ? off - in->pos : sizeof(buf), what, e);
+	while (rc == 0 && in->pos < off) {
+		uint64_t at = in->pos;
+		size_t n = off - in->pos < sizeof(buf) ? (size_t)(off - in->pos) : sizeof(buf);
+
+		rc = update_input_read(in, buf, n, what, e);
+		if (rc == 0)
+			rc = bundle_check_padding(buf, n, at, what, e);
+	}
 	return rc;
 }
 
@@ -119,7 +159,7 @@ int update_bundle_read_head(struct update_input *in, const char *trust_path,
 	memset(b, 0, sizeof(*b));
 	rc = update_input_read(in, hdr, sizeof(hdr), "bundle header", e);
 	if (rc == 0)
-		rc = bundle_header_decode(hdr, sizeof(hdr), in->size, &b->h, e);
+		rc = bundle_header_decode(hdr, sizeof(hdr), in->kind, in->size, &b->h, e);
 	if (rc < 0)
 		return rc;
 	/* the sizes are bounded by bundle_header_decode (1 MiB, 64 KiB) */

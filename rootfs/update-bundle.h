@@ -22,11 +22,17 @@ struct update_input {
 	char name[256];
 	uint64_t pos;  /* bytes consumed */
 	uint64_t size; /* 0: unknown (a pipe) */
+	enum bundle_input kind; /* a pipe, a file or a block device: how its end is checked */
 	bool holes;    /* a regular file: SEEK_DATA tells where its holes are */
 };
 
-/* "-" is stdin. A regular file or a block device gives its size. */
+/* "-" is stdin (anything readable: a pipe, a file). A path must be a regular file or a block
+ * device: a FIFO, a directory, a character device or a socket is refused at once. A regular
+ * file or a block device gives its size. */
 int update_input_open(const char *path, struct update_input *ret, struct err *e);
+/* After the rootfs: a pipe must end there (one more read finds the end of the input); a file
+ * was held to the header's size already; a block device may go on. */
+int update_input_end(struct update_input *in, struct err *e);
 void update_input_close(struct update_input *in);
 /* Reads exactly len bytes; the end of the input is "truncated: <what> ...". */
 int update_input_read(struct update_input *in, void *buf, size_t len, const char *what,
@@ -36,7 +42,7 @@ int update_input_read(struct update_input *in, void *buf, size_t len, const char
  * The caller still checks those zeros against the signed tree, so a file truncated under
  * it gains nothing. */
 int update_input_skip_hole(struct update_input *in, uint64_t len, struct err *e);
-/* Reads and drops bytes up to offset off (padding). */
+/* Reads bytes up to offset off (padding) and checks they are zero. */
 int update_input_skip_to(struct update_input *in, uint64_t off, const char *what, struct err *e);
 
 struct update_bundle {

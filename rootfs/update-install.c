@@ -234,6 +234,9 @@ static int write_slot(struct update_ctx *c, struct install *in, struct err *e)
 	if (rc == 0)
 		rc = update_stream_rootfs(&in->in, &in->b, &root, c->progress ? progress : NULL, in,
 					  e);
+	/* a pipe carrying more than the bundle: refused before the slot becomes a trial */
+	if (rc == 0)
+		rc = update_input_end(&in->in, e);
 	if (rc < 0 && c->progress)
 		fputc('\n', stderr);
 	return rc;

@@ -1,5 +1,7 @@
 #include "update-policy.h"
 
+#include "../lib/input.h"
+
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -118,13 +120,13 @@ int policy_load(const char *path, struct policy *ret, struct err *e)
 	size_t len = 0, size = 256 * 1024;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0 && errno == ENOENT) {
+	rc = input_open(path, O_RDONLY, INPUT_REG, "a JSON file", &fd, NULL, e);
+	if (rc == -ENOENT) {
 		policy_init(ret);
 		return 0;
 	}
-	if (fd < 0)
-		return err_sys(e, errno, "%s", path);
+	if (rc < 0)
+		return rc;
 	buf = malloc(size);
 	if (!buf) {
 		close(fd);
@@ -158,7 +160,7 @@ int policy_read_slot(const char *verity_node, const struct slot_header *h, struc
 
 	if (h->manifest_size == 0 || h->manifest_size > SLOT_MANIFEST_MAX)
 		return err_set(e, EINVAL, "%s: manifest size out of range", verity_node);
-	fd = open(verity_node, O_RDONLY | O_CLOEXEC);
+	fd = open(verity_node, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait */
 	if (fd < 0)
 		return err_sys(e, errno, "%s", verity_node);
 	buf = malloc(h->manifest_size);

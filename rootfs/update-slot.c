@@ -11,7 +11,7 @@
 static bool has_magic(const char *node)
 {
 	char magic[8];
-	int fd = open(node, O_RDONLY | O_CLOEXEC);
+	int fd = open(node, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait */
 	bool yes;
 
 	if (fd < 0)

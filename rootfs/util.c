@@ -1,5 +1,7 @@
 #include "util.h"
 
+#include "../lib/input.h"
+
 #include <errno.h>
 #include <fcntl.h>
 #include <string.h>
@@ -55,9 +57,10 @@ int util_read_text(const char *path, char *buf, size_t size, size_t *ret_len, st
 	ssize_t n;
 	int fd, rc = 0;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(e, errno, "%s", path);
+	/* /proc files are regular (of size 0); a FIFO or a directory is refused, not waited on */
+	rc = input_open(path, O_RDONLY, INPUT_REG, "a regular file", &fd, NULL, e);
+	if (rc < 0)
+		return rc;
 	while (len < size) {
 		n = read(fd, buf + len, size - len);
 		if (n < 0 && errno == EINTR)

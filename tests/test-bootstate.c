@@ -3,6 +3,9 @@
  * we must read what it writes), hostile blocks, and in-place writes that never move the file. */
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -292,6 +295,9 @@ static void test_hostile(void)
 	make_block(buf, STELE_BODY);
 	buf[BOOTSTATE_SIZE - 1] = '\0';
 	rejects(buf, BOOTSTATE_SIZE, "NUL byte in the padding", "NUL byte at offset 1023");
+	memset(buf + strlen(BOOTSTATE_HEADER BOOTSTATE_MESSAGE STELE_BODY), 0,
+	       BOOTSTATE_SIZE - strlen(BOOTSTATE_HEADER BOOTSTATE_MESSAGE STELE_BODY));
+	rejects(buf, BOOTSTATE_SIZE, "padded with NUL instead of '#'", "padded with '#'");
 	make_block(buf, STELE_BODY);
 	buf[BOOTSTATE_SIZE - 1] = 'x';
 	rejects(buf, BOOTSTATE_SIZE, "garbage at the end of the padding", "offset 1023");
@@ -335,6 +341,152 @@ static void test_hostile(void)
 	   "32 other variables accepted");
 	snprintf(body + n, sizeof(body) - n, "V32=1\n");
 	rejects_body(body, "33 other variables", "more than 32 variables");
+}
+
+/* bootstate_set (stele state --set): every value a block may hold is taken as is, anything
+ * else is refused with *s untouched, never reshaped ("abx" is not "a b"). */
+static void test_set(void)
+{
+	static const struct {
+		const char *name, *value;
+		int ok;
+		const char *frag; /* in the message when refused; or the order/state/tries set */
+	} cases[] = {
+		{"STELE_ORDER", "a b", 1, "a b"},
+		{"STELE_ORDER", "b a", 1, "b a"},
+		{"STELE_ORDER", "a", 1, "a"},
+		{"STELE_ORDER", "b", 1, "b"},
+		{"STELE_ORDER", "abx", 0, "STELE_ORDER=\"abx\""},
+		{"STELE_ORDER", "b a junk", 0, "STELE_ORDER=\"b a junk\""},
+		{"STELE_ORDER", "ab", 0, "STELE_ORDER"},
+		{"STELE_ORDER", "a a", 0, "listed twice"},
+		{"STELE_ORDER", "a  b", 0, "STELE_ORDER"},
+		{"STELE_ORDER", " a b", 0, "STELE_ORDER"},
+		{"STELE_ORDER", "a b ", 0, "STELE_ORDER"},
+		{"STELE_ORDER", "A B", 0, "STELE_ORDER"},
+		{"STELE_ORDER", "c", 0, "STELE_ORDER"},
+		{"STELE_ORDER", "", 0, "STELE_ORDER is empty"},
+		{"STELE_ORDER", "a\tb", 0, "STELE_ORDER"},
+		{"STELE_A_STATE", "good", 1, "good"},
+		{"STELE_A_STATE", "trial", 1, "trial"},
+		{"STELE_B_STATE", "bad", 1, "bad"},
+		{"STELE_A_STATE", "Good", 0, "STELE_A_STATE=\"Good\""},
+		{"STELE_A_STATE", "good ", 0, "expected good, trial or bad"},
+		{"STELE_B_STATE", "", 0, "STELE_B_STATE"},
+		{"STELE_B_STATE", "goodx", 0, "STELE_B_STATE"},
+		{"STELE_A_TRIES", "0", 1, "0"},
+		{"STELE_A_TRIES", "15", 1, "15"},
+		{"STELE_B_TRIES", "7", 1, "7"},
+		{"STELE_A_TRIES", "16", 0, "from 0 to 15"},
+		{"STELE_A_TRIES", "-1", 0, "STELE_A_TRIES=\"-1\""},
+		{"STELE_A_TRIES", "+3", 0, "STELE_A_TRIES"},
+		{"STELE_A_TRIES", "03", 0, "STELE_A_TRIES"},
+		{"STELE_A_TRIES", "3 ", 0, "STELE_A_TRIES"},
+		{"STELE_A_TRIES", "0x3", 0, "STELE_A_TRIES"},
+		{"STELE_B_TRIES", "4294967299", 0, "STELE_B_TRIES"},
+		{"STELE_B_TRIES", "", 0, "STELE_B_TRIES"},
+		{"STELE_C_STATE", "good", 0, "unknown variable STELE_C_STATE"},
+		{"STELE_a_STATE", "good", 0, "unknown variable STELE_a_STATE"},
+		{"STELE_A_TRIESX", "1", 0, "unknown variable"},
+		{"saved_entry", "0", 0, "unknown variable saved_entry"},
+		{"", "1", 0, "unknown variable"},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct bootstate s, before;
+		char got[16] = "";
+		int r;
+
+		bootstate_init(&s, 3);
+		s.slots[1].state = BOOTSTATE_GOOD; /* so "STELE_ORDER=b" is a valid state */
+		before = s;
+		memset(&e, 0, sizeof(e));
+		r = bootstate_set(&s, cases[i].name, cases[i].value, &e);
+		if (!cases[i].ok) {
+			ok(r == -EINVAL && same_state(&s, &before),
+			   "set %s=\"%s\": refused, state untouched", cases[i].name, cases[i].value);
+			has_str(e.msg, cases[i].frag, "set %s=\"%s\": message", cases[i].name,
+				cases[i].value);
+			continue;
+		}
+		if (strcmp(cases[i].name, "STELE_ORDER") == 0)
+			for (size_t k = 0, n = 0; k < s.n_order; k++)
+				n += (size_t)snprintf(got + n, sizeof(got) - n, "%s%c", k ? " " : "",
+						      s.order[k]);
+		else if (strstr(cases[i].name, "STATE"))
+			snprintf(got, sizeof(got), "%s",
+				 bootstate_state_name(s.slots[cases[i].name[6] == 'B'].state));
+		else
+			snprintf(got, sizeof(got), "%u", s.slots[cases[i].name[6] == 'B'].tries);
+		ok(r == 0 && strcmp(got, cases[i].frag) == 0, "set %s=\"%s\": gives %s (%s)",
+		   cases[i].name, cases[i].value, cases[i].frag, got);
+	}
+}
+
+/* The codec accepts exactly the values bootloader/grub.cfg reads one way: its decrement
+ * ladder covers 2..BOOTSTATE_TRIES_MAX (1 and 0 fall through to 0, which is right for both),
+ * nothing above, and it compares the states as the exact words the codec writes. A change of
+ * either side alone fails here. */
+static void test_grub_agrees(void)
+{
+	const char *top = getenv("TOP");
+	char path[PATH_MAX], *cfg;
+	struct stat st;
+	int fd, ladder_ok = 1;
+	ssize_t n;
+
+	snprintf(path, sizeof(path), "%s/bootloader/grub.cfg", top && *top ? top : ".");
+	fd = open(path, O_RDONLY);
+	if (fd < 0 || fstat(fd, &st) < 0 || !(cfg = calloc(1, (size_t)st.st_size + 1))) {
+		ok(0, "read %s", path);
+		if (fd >= 0)
+			close(fd);
+		return;
+	}
+	n = read(fd, cfg, (size_t)st.st_size);
+	close(fd);
+	ok(n == st.st_size, "grub.cfg read");
+	for (int t = 0; t <= BOOTSTATE_TRIES_MAX + 1; t++) {
+		char want[96];
+		bool has;
+
+		snprintf(want, sizeof(want), "[ \"$1\" = \"%d\" ]; then set stele_n=%d\n", t, t - 1);
+		has = strstr(cfg, want) != NULL;
+		if (has != (t >= 2 && t <= BOOTSTATE_TRIES_MAX)) {
+			ladder_ok = 0;
+			printf("# grub.cfg ladder: tries %d %s\n", t, has ? "present" : "missing");
+		}
+	}
+	ok(ladder_ok, "grub.cfg's ladder decrements exactly 2..%d, as the codec's 0..%d needs",
+	   BOOTSTATE_TRIES_MAX, BOOTSTATE_TRIES_MAX);
+	ok(strstr(cfg, "[ \"$3\" != \"bad\" ]") != NULL, "grub.cfg skips exactly \"bad\"");
+	ok(strstr(cfg, "[ \"$3\" = \"trial\" ]") != NULL, "grub.cfg's trial is exactly \"trial\"");
+	ok(strstr(cfg, "[ \"$STELE_A_STATE\" = \"good\" ]") != NULL,
+	   "grub.cfg's fallback takes exactly \"good\"");
+	ok(strstr(cfg, "if [ \"$stele_s\" = \"a\" ]") && strstr(cfg, "if [ \"$stele_s\" = \"b\" ]"),
+	   "grub.cfg's order words are exactly a and b");
+	free(cfg);
+}
+
+/* A FIFO given as the block (stele-update --state) is refused at once, not waited on: the
+ * alarm turns a hang into a failure. */
+static void test_fifo(void)
+{
+	char path[64];
+	struct bootstate s;
+
+	bootstate_init(&s, 3);
+	snprintf(path, sizeof(path), "%s/fifo", tmpdir);
+	if (mkfifo(path, 0600) < 0) {
+		ok(0, "mkfifo: %s", strerror(errno));
+		return;
+	}
+	alarm(20);
+	ok(bootstate_read(path, &s, &e) < 0, "read: a FIFO with no writer refused");
+	has_str(e.msg, "a FIFO", "read: FIFO: says what it is");
+	ok(bootstate_write(path, &s, &e) < 0, "write: a FIFO refused");
+	has_str(e.msg, "a FIFO", "write: FIFO: says what it is");
+	alarm(0);
 }
 
 /* Every single-byte change of a valid block is either rejected, or accepted as a state that
@@ -745,6 +897,9 @@ int main(void)
 	test_helpers();
 	test_roundtrip();
 	test_hostile();
+	test_set();
+	test_fifo();
+	test_grub_agrees();
 	test_flips();
 	test_format_limits();
 	test_editenv();

@@ -656,6 +656,97 @@ static void test_certs(void)
 		   NULL, NULL);
 }
 
+/* ---- hostile signer certificates made by openssl(1), issued by the trusted CA ---- */
+
+/* label.key and label.crt: a P-256 key, its CSR, and a certificate from the trusted CA with
+ * the extensions in ext (NULL: none, which openssl x509 -req makes a v1 certificate). */
+static int openssl_signer(const char *label, const char *ext, int serial)
+{
+	char cmd[4 * PATH_MAX + 512], extp[PATH_MAX];
+	FILE *f;
+
+	snprintf(extp, sizeof(extp), "%s/%s.ext", tmp, label);
+	if (ext) {
+		f = fopen(extp, "w");
+		if (!f)
+			return -1;
+		fprintf(f, "%s\n", ext);
+		fclose(f);
+	}
+	snprintf(cmd, sizeof(cmd),
+		 "(cd '%s' && openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 "
+		 "-out '%s.key' && openssl req -new -key '%s.key' -subj '/CN=%s' -out '%s.csr' && "
+		 "openssl x509 -req -in '%s.csr' -CA ec-ca.crt -CAkey ec-ca.key -set_serial %d "
+		 "-days 30 -out '%s.crt' %s%s%s) >/dev/null 2>&1",
+		 tmp, label, label, label, label, label, serial, label, ext ? "-extfile '" : "",
+		 ext ? extp : "", ext ? "'" : "");
+	return system(cmd) == 0 ? 0 : -1;
+}
+
+static void check_openssl_signer(const char *label, const char *ext, int serial,
+				 const char *frag)
+{
+	char kp[PATH_MAX], cp[PATH_MAX];
+	struct sign_key *k = NULL;
+	uint8_t *der;
+	size_t len;
+	int r;
+
+	snprintf(kp, sizeof(kp), "%s/%s.key", tmp, label);
+	snprintf(cp, sizeof(cp), "%s/%s.crt", tmp, label);
+	if (openssl_signer(label, ext, serial) < 0 || sign_key_load(kp, cp, &k, &e) < 0) {
+		ok(0, "openssl: %s: made and loaded (%s)", label, e.msg);
+		return;
+	}
+	sign(k, data, DATA_LEN, T0, &der, &len);
+	r = verify(trust_ec, data, DATA_LEN, der, len, NULL);
+	if (!frag) {
+		ok(r == 0, "openssl: %s: accepted", label);
+		if (r < 0)
+			printf("#   %s\n", e.msg);
+	} else {
+		ok(r < 0, "openssl: %s: rejected (%d)", label, r);
+		has_str(e.msg, frag, "openssl: %s: message names the reason", label);
+	}
+	free(der);
+	sign_key_free(k);
+}
+
+static void test_openssl_certs(void)
+{
+	if (system("openssl version >/dev/null 2>&1") != 0) {
+		printf("ok %d # SKIP openssl missing\n", ++tap_n);
+		return;
+	}
+	if (keys_write_key(p("ec-ca.key"), ca_key, &e) < 0)
+		die("ec-ca.key");
+	check_openssl_signer("v1", NULL, 101, "X.509 v1, not v3");
+	check_openssl_signer("v3 without key usage", "subjectKeyIdentifier=hash", 102,
+			     "no key usage extension");
+	check_openssl_signer("v3 basicConstraints only", "basicConstraints=CA:FALSE", 103,
+			     "no key usage extension");
+	check_openssl_signer("CA:TRUE signer",
+			     "basicConstraints=critical,CA:TRUE\nkeyUsage=digitalSignature,keyCertSign",
+			     104, "CA certificate");
+	check_openssl_signer("CA:TRUE without key usage", "basicConstraints=CA:TRUE", 105,
+			     "CA certificate");
+	check_openssl_signer("EKU serverAuth",
+			     "keyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth", 106,
+			     "extended key usage");
+	check_openssl_signer("EKU timeStamping",
+			     "keyUsage=critical,digitalSignature\nextendedKeyUsage=timeStamping", 107,
+			     "extended key usage");
+	check_openssl_signer("key usage keyAgreement only", "keyUsage=critical,keyAgreement", 108,
+			     "digitalSignature");
+	/* the controls: what stele keygen issues, and the same with the code-signing EKU */
+	check_openssl_signer("digitalSignature, no EKU",
+			     "basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature", 109,
+			     NULL);
+	check_openssl_signer("digitalSignature, EKU codeSigning",
+			     "keyUsage=critical,digitalSignature\nextendedKeyUsage=codeSigning", 110,
+			     NULL);
+}
+
 /* ---- loading keys and trust stores ---- */
 
 static void test_load(void)
@@ -803,6 +894,7 @@ int main(void)
 	test_ecdsa();
 	test_garbage();
 	test_certs();
+	test_openssl_certs();
 	test_load();
 
 	sign_trust_free(trust_ec);

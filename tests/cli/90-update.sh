@@ -5,7 +5,8 @@
 # into loop devices; a bundle with a flipped rootfs byte (in data, and where the bundle had a
 # hole) is refused mid-stream and the slot stays bad; a disk that stores other bytes than it
 # was given is caught by the read-back; an install stopped dead at each fault point leaves
-# the slot unbootable, and the next install completes.
+# the slot unbootable, and the next install completes; bytes after the rootfs (file, pipe),
+# a nonzero padding byte, a FIFO, a directory or /dev/zero are refused, slot b left bad.
 . "$(dirname "$0")/lib.sh"
 UPD=$TOOLS/stele-update
 [ -x "$UPD" ] || skip_all "no stele-update in $TOOLS"
@@ -142,6 +143,65 @@ run upd d9 install - < <(head -c $((rootfs_off + size / 2 + 123)) b.bundle)
 refused "a bundle cut in the middle of the rootfs (from a pipe)" d9
 has "a cut bundle: says where the input ended" "$err" "truncated: the input ends at byte $((rootfs_off + size / 2 + 123)), in the rootfs"
 rm -rf d9
+
+# The format defines the whole file: a byte after the rootfs in a file is refused from the
+# header, before anything is written; through a pipe it is found by reading past the end,
+# after the rootfs and before the slot becomes a trial.
+untouched() { # untouched WHAT DIR: slot b's partitions still hold the 0xa5 garbage
+	check "$1: slot b's rootfs partition untouched" -- \
+		cmp -n 1M "$2/root_b" <(head -c 1M /dev/zero | tr '\0' '\245')
+	check "$1: slot b's verity partition untouched" -- \
+		cmp -n 1M "$2/verity_b" <(head -c 1M /dev/zero | tr '\0' '\245')
+	is "$1: slot b stays bad" "$(state_b "$2")" bad
+}
+cp --sparse=always b.bundle tail.bundle
+printf 'X' >>tail.bundle
+newdev d10
+run upd d10 install tail.bundle
+is "a bundle file with a byte after the rootfs: exit 1" "$rc" 1
+has "a trailing byte in a file: says so" "$err" "1 bytes after the end of the rootfs"
+untouched "a trailing byte in a file" d10
+newdev d10
+run upd d10 install - < <(cat tail.bundle)
+refused "a bundle with a byte after the rootfs (from a pipe)" d10
+has "a trailing byte through a pipe: says so" "$err" "bytes after the end of the bundle (at byte $(stat -c %s b.bundle)"
+rm -rf d10 tail.bundle
+msize=$(stat -c %s $o.manifest.json)
+cp --sparse=always b.bundle pad.bundle
+printf 'X' | dd of=pad.bundle bs=1 seek=$((4096 + msize + 3)) conv=notrunc 2>/dev/null
+newdev d11
+run upd d11 install - < <(cat pad.bundle)
+is "a nonzero byte in the manifest's padding: exit 1" "$rc" 1
+has "a nonzero padding byte: part and offset named" "$err" "manifest padding: byte 0x58 at offset $((4096 + msize + 3))"
+untouched "a nonzero padding byte" d11
+rm -f pad.bundle
+
+# Not a bundle file or block device: refused at once (timeout: a regression fails, not hangs)
+mkfifo fifo
+mkdir -p adir
+for f in fifo adir /dev/zero; do
+	case $f in fifo) kind="a FIFO" ;; adir) kind="a directory" ;; *) kind="a character device" ;; esac
+	run timeout 20 "$UPD" install "$f" --state d11/grubenv --trust keys/ca.crt \
+		--booted-json d11/boot.json --part root_a=d11/root_a --part verity_a=d11/verity_a \
+		--part root_b=d11/root_b --part verity_b=d11/verity_b --data d11/data \
+		--health-json d11/health.json
+	is "install $f: exit 1 (not a hang: 124)" "$rc" 1
+	has "install $f: names it and what it is" "$err" "$f: is $kind, not a bundle file or block device"
+done
+untouched "install from a FIFO, a directory, /dev/zero" d11
+run timeout 20 "$UPD" status --state d11/grubenv --trust keys/ca.crt \
+	--booted-json d11/boot.json --part root_a=d11/root_a --part verity_a=d11/verity_a \
+	--part root_b=d11/root_b --part verity_b=fifo --data d11/data --health-json d11/health.json
+ok "$([ "$rc" != 124 ]; echo $?)" "status with a FIFO as verity_b: answers (exit $rc), does not hang"
+run timeout 20 "$UPD" status --state fifo --trust keys/ca.crt --booted-json d11/boot.json \
+	--data d11/data
+is "status --state FIFO: exit 1" "$rc" 1
+has "status --state FIFO: says what it is" "$err" "fifo: not a regular file (a FIFO)"
+run timeout 20 "$UPD" status --state d11/grubenv --trust keys/ca.crt --booted-json fifo \
+	--data d11/data
+is "status --booted-json FIFO: exit 1" "$rc" 1
+has "status --booted-json FIFO: says what it is" "$err" "fifo: is a FIFO"
+rm -rf d11
 
 newdev d6
 STELE_UPDATE_FAULT=corrupt:rootfs run upd d6 install b.bundle
