@@ -12,7 +12,8 @@ LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 VERSION := $(shell cat VERSION)
-LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c
+LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
+           lib/gpt.c
 BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
                builder/archive.c builder/overlay.c builder/ext4.c builder/build.c \
@@ -24,7 +25,7 @@ STELE_SRC := builder/main.c builder/cmd-verity.c builder/cmd-keygen.c builder/cm
              $(BUILDER_SRC) $(LIB_SRC)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
-TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c
+TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
@@ -44,7 +45,7 @@ all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/stele-update.c),$(B)/stel
 # Device programs: never sanitizer builds (they run inside the images).
 INIT_SRC := $(filter-out rootfs/stele-update.c rootfs/update-%.c,$(wildcard rootfs/*.c)) \
             rootfs/update-policy.c rootfs/update-watchdog.c \
-            lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c
+            lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/gpt.c
 INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
 $(B)/stele-init: $(INIT_SRC) $(wildcard rootfs/*.h lib/*.h) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(INIT_LIBS)
@@ -82,6 +83,9 @@ $(A)/mkfixture: tests/mkfixture.c | $(A)
 $(A)/blkid-parts: tests/blkid-parts.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
+$(A)/gptedit: tests/gptedit.c | $(A)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 $(A)/mkbundle: tests/mkbundle.c builder/bundlewrite.c builder/fileutil.c lib/bundle.c lib/hash.c \
                lib/err.c $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)
@@ -102,7 +106,7 @@ image: deps
 
 check: deps
 	$(MAKE) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture \
-		$(A)/blkid-parts $(A)/mkbundle $(A)/stele-update
+		$(A)/blkid-parts $(A)/gptedit $(A)/mkbundle $(A)/stele-update
 	./tests/run.sh $(A)
 
 qemu-test: deps
