@@ -4,28 +4,60 @@
 # entries at 2^55 sectors plus a real start (they wrap when multiplied by 512), overlaps of
 # every kind, an entry past the end, one that ends before it starts. `stele verify` must fail
 # naming the partitions; `stele state` (reading and --set) must refuse and leave the file
-# byte for byte as it was. Also: a truncated image, a 1-byte file, /dev/zero.
+# byte for byte as it was; stele-update (test mode, the image given as --disk) must refuse
+# status, install and mark-bad before touching anything. Also: a truncated image, a 1-byte
+# file, /dev/zero.
 . "$(dirname "$0")/lib.sh"
 apt-cache show --no-all-versions busybox-static linux-image-cloud-amd64 >/dev/null 2>&1 ||
 	skip_all "no apt lists for the minimal profile"
 [ -x "$TOOLS/gptedit" ] || skip_all "no gptedit in $TOOLS"
+[ -x "$TOOLS/stele-update" ] || skip_all "no stele-update in $TOOLS"
 for t in sfdisk mcopy grub-editenv; do
 	command -v $t >/dev/null || skip_all "$t missing"
 done
 cd "$work" || exit 1
 "$STELE" keygen keys >/dev/null
 cat >p.json <<JSON
-{ "extends": "$TOP/profiles/minimal.json", "outputs": ["raw"],
+{ "extends": "$TOP/profiles/minimal.json", "outputs": ["raw", "bundle"],
   "layout": { "esp_size": "40M", "slot_size": "160M", "data_size": "16M" } }
 JSON
 run "$STELE" build p.json -o a --keys keys -q
 is "build a disk image" "$rc" 0
 [ "$rc" = 0 ] || echo "$err" | sed 's/^/# /'
 img=a/minimal-1.0.0.img
+bundle=a/minimal-1.0.0.bundle
 run "$STELE" verify "$img" --trust keys/ca.crt
 is "the image as built verifies" "$rc" 0
 run "$STELE" state "$img"
 is "the image as built: stele state reads it" "$rc" 0
+
+# stele-update's test mode: files for the partitions and the boot state, the image as --disk
+newdev() {
+	rm -rf d
+	mkdir d
+	truncate -s 160M d/root_a d/root_b
+	truncate -s 8M d/verity_a d/verity_b
+	grub-editenv d/grubenv create
+	grub-editenv d/grubenv set STELE_ORDER="a b" STELE_A_STATE=good STELE_A_TRIES=3 \
+		STELE_B_STATE=bad STELE_B_TRIES=0
+	echo '{"slot": "a", "version": "0.9", "product": "minimal", "root_hash": "00", "rollback_index": 0, "trial": false}' >d/boot.json
+}
+upd() { # upd IMAGE COMMAND...
+	local disk=$1
+	shift
+	"$TOOLS/stele-update" "$@" --disk "$disk" --state d/grubenv --trust keys/ca.crt \
+		--booted-json d/boot.json --part root_a=d/root_a --part verity_a=d/verity_a \
+		--part root_b=d/root_b --part verity_b=d/verity_b
+}
+sums() { sha256sum d/* | sha256sum; }
+newdev
+run upd "$img" status
+is "the image as built: stele-update status accepts its table" "$rc" 0
+run upd "$img" mark-bad b
+is "the image as built: stele-update mark-bad accepts its table" "$rc" 0
+run upd "$img" install $bundle
+is "the image as built: stele-update install accepts its table" "$rc" 0
+[ "$rc" = 0 ] || echo "$err" | sed 's/^/# /'
 
 ged() { "$TOOLS/gptedit" "$@" 2>/dev/null; }
 first() { ged "$img" "$1" show | cut -d' ' -f1; }
@@ -66,6 +98,17 @@ hostile() {
 	run "$STELE" state $h --set STELE_B_TRIES=2 --set STELE_ORDER="b a"
 	is "$name: stele state --set refuses (exit 1)" "$rc" 1
 	check "$name: stele state --set wrote nothing" -- cmp $h before.img
+	newdev
+	local sum=$(sums) cmd
+	for cmd in status "install $bundle" "mark-bad b"; do
+		# shellcheck disable=SC2086 # the command and its argument
+		run upd $h $cmd
+		is "$name: stele-update ${cmd%% *} refuses (exit 1)" "$rc" 1
+		has "$name: stele-update ${cmd%% *} says why" "$err" \
+			"refusing to touch the disk: the partition table of $h: "
+	done
+	is "$name: stele-update wrote nothing" "$(sums)" "$sum"
+	check "$name: stele-update left the image alone" -- cmp $h before.img
 	rm -f $h before.img
 }
 
