@@ -68,6 +68,32 @@ static int disk_size(const char *path, int *ret_fd, uint64_t *ret, struct err *e
 	return 0;
 }
 
+/* The headers libfdisk reads (LBA 1, the backup where the primary says, the last sector),
+ * bounded before it allocates their entry arrays. */
+static int check_headers(const char *path, int fd, uint64_t size, struct err *e)
+{
+	uint64_t lbas[3] = {1, 0, size / 512 - 1};
+	uint8_t h[512];
+	int r;
+
+	for (size_t i = 0; i < 3; i++) {
+		if (i == 1) {
+			lbas[1] = 0;
+			for (int k = 7; k >= 0; k--)
+				lbas[1] = lbas[1] << 8 | h[32 + k];
+		}
+		if (lbas[i] > size / 512 - 1)
+			continue;
+		if (pread(fd, h, sizeof(h), (off_t)(lbas[i] * 512)) != (ssize_t)sizeof(h))
+			return err_sys(e, errno ? errno : EIO, "%s: reading LBA %llu", path,
+				       (unsigned long long)lbas[i]);
+		r = gpt_header_bounds(h, lbas[i], size, e);
+		if (r < 0)
+			return err_prefix(e, r, "%s", path);
+	}
+	return 0;
+}
+
 static int read_entries(struct fdisk_context *cxt, const char *path, struct gpt_table *t,
 			struct err *e)
 {
@@ -110,6 +136,9 @@ int gpt_read(const char *path, struct gpt_disk *ret, struct err *e)
 	if (!d)
 		return err_set(e, ENOMEM, "out of memory");
 	r = disk_size(path, &fd, &d->table.disk_size, e);
+	if (r < 0)
+		goto out;
+	r = check_headers(path, fd, d->table.disk_size, e);
 	if (r < 0)
 		goto out;
 	cxt = fdisk_new_context();

@@ -36,6 +36,36 @@ int gpt_usable_bounds(uint32_t sector_size, uint64_t disk_size, uint64_t *ret_fi
 	return 0;
 }
 
+static uint64_t get_le(const uint8_t *p, int n)
+{
+	uint64_t v = 0;
+
+	for (int i = n - 1; i >= 0; i--)
+		v = v << 8 | p[i];
+	return v;
+}
+
+int gpt_header_bounds(const uint8_t sector[512], uint64_t lba, uint64_t disk_size,
+		      struct err *e)
+{
+	uint64_t entries_lba = get_le(sector + 72, 8), count = get_le(sector + 80, 4);
+	uint64_t entry_size = get_le(sector + 84, 4), end;
+
+	if (memcmp(sector, "EFI PART", 8) != 0)
+		return 0;
+	if (entry_size != 128 || count == 0 || count > GPT_MAX_ARRAY)
+		return err_set(e, EINVAL, "the GPT header at LBA %llu: %llu entries of %llu bytes "
+					  "(expected 1..%d of 128)",
+			       (unsigned long long)lba, (unsigned long long)count,
+			       (unsigned long long)entry_size, GPT_MAX_ARRAY);
+	if (__builtin_mul_overflow(entries_lba, 512, &end) ||
+	    __builtin_add_overflow(end, count * entry_size, &end) || end > disk_size)
+		return err_set(e, ERANGE, "the GPT header at LBA %llu: its entries at LBA %llu are "
+					  "not inside the disk",
+			       (unsigned long long)lba, (unsigned long long)entries_lba);
+	return 0;
+}
+
 static const char *name_of(const struct gpt_entry *p)
 {
 	return p->name[0] ? p->name : "unnamed";

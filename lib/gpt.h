@@ -48,6 +48,15 @@ struct gpt_region {
 	size_t entry;	       /* index into the table's entries */
 };
 
+/* The size of a GPT header's entry array, bounded before any reader allocates it (libfdisk
+ * allocates what a header asks for once its CRC holds, and a CRC is no defence): a header
+ * found in sector (512 bytes, at LBA lba) must have 128-byte entries, 1..GPT_MAX_ARRAY of
+ * them, lying inside the disk. A sector without the "EFI PART" signature passes (it is no
+ * header; the reader rejects it). */
+#define GPT_MAX_ARRAY 1024
+int gpt_header_bounds(const uint8_t sector[512], uint64_t lba, uint64_t disk_size,
+		      struct err *e) __attribute__((warn_unused_result));
+
 /* The smallest first and largest last usable LBA any GPT on a disk of disk_size bytes can
  * have (for readers that see the partitions but not the header, such as the kernel's sysfs). */
 int gpt_usable_bounds(uint32_t sector_size, uint64_t disk_size, uint64_t *ret_first,

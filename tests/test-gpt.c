@@ -180,8 +180,48 @@ static void test_labels_and_header(void)
 	       "GPT_MIN_DISK_SIZE itself");
 }
 
+static void put_le(uint8_t *p, int n, uint64_t v)
+{
+	for (int i = 0; i < n; i++, v >>= 8)
+		p[i] = (uint8_t)v;
+}
+
+/* A header whose entry array libfdisk would allocate: count and size from the disk. */
+static void test_header_bounds(void)
+{
+	uint8_t h[512] = "EFI PART";
+	struct err e = {{0}};
+	uint64_t disk = DISK_SECTORS * 512;
+
+	put_le(h + 72, 8, 2);
+	put_le(h + 80, 4, 128);
+	put_le(h + 84, 4, 128);
+	is_int(gpt_header_bounds(h, 1, disk, &e), 0, "header: 128 entries of 128 bytes at LBA 2");
+	put_le(h + 80, 4, 0xffffffff);
+	ok(gpt_header_bounds(h, 1, disk, &e) < 0, "header: 2^32-1 entries");
+	has_str(e.msg, "4294967295 entries of 128 bytes", "header: the count is named");
+	put_le(h + 80, 4, GPT_MAX_ARRAY);
+	is_int(gpt_header_bounds(h, 1, disk, &e), 0, "header: GPT_MAX_ARRAY entries");
+	put_le(h + 80, 4, GPT_MAX_ARRAY + 1);
+	ok(gpt_header_bounds(h, 1, disk, &e) < 0, "header: GPT_MAX_ARRAY + 1 entries");
+	put_le(h + 80, 4, 128);
+	put_le(h + 84, 4, 0x80000000);
+	ok(gpt_header_bounds(h, 1, disk, &e) < 0, "header: 2 GiB entries");
+	put_le(h + 84, 4, 128);
+	put_le(h + 72, 8, 1ULL << 55);
+	ok(gpt_header_bounds(h, 1, disk, &e) < 0, "header: entries at 2^55 (wraps in bytes)");
+	put_le(h + 72, 8, DISK_SECTORS - 31);
+	ok(gpt_header_bounds(h, 1, disk, &e) < 0, "header: entries running past the end");
+	put_le(h + 72, 8, DISK_SECTORS - 32);
+	is_int(gpt_header_bounds(h, 1, disk, &e), 0, "header: entries ending on the last byte");
+	memcpy(h, "NOT GPT!", 8);
+	put_le(h + 80, 4, 0xffffffff);
+	is_int(gpt_header_bounds(h, 1, disk, &e), 0, "no signature: not a header, passes");
+}
+
 int main(void)
 {
+	test_header_bounds();
 	test_edits();
 	test_regions();
 	test_labels_and_header();
