@@ -110,7 +110,7 @@ check: deps
 	./tests/run.sh $(A)
 
 qemu-test: deps
-	$(MAKE) all
+	$(MAKE) all $(A)/gptedit
 	./qemu-tests/run.sh
 
 bench: deps
