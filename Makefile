@@ -13,7 +13,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 
 VERSION := $(shell cat VERSION)
 LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
-           lib/input.c
+           lib/input.c lib/gpt.c
 BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
                builder/source-mmdebstrap.c \
@@ -26,7 +26,7 @@ STELE_SRC := builder/main.c builder/cmd-verity.c builder/cmd-keygen.c builder/cm
              $(BUILDER_SRC) $(LIB_SRC)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
-TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c
+TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
@@ -46,7 +46,8 @@ all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/stele-update.c),$(B)/stel
 # Device programs: never sanitizer builds (they run inside the images).
 INIT_SRC := $(filter-out rootfs/stele-update.c rootfs/update-%.c,$(wildcard rootfs/*.c)) \
             rootfs/update-policy.c rootfs/update-watchdog.c \
-            lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/input.c
+            lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/input.c \
+            lib/gpt.c
 INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
 $(B)/stele-init: $(INIT_SRC) $(wildcard rootfs/*.h lib/*.h) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(INIT_LIBS)
@@ -84,6 +85,9 @@ $(A)/mkfixture: tests/mkfixture.c | $(A)
 $(A)/blkid-parts: tests/blkid-parts.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
+$(A)/gptedit: tests/gptedit.c | $(A)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 $(A)/mkbundle: tests/mkbundle.c builder/bundlewrite.c builder/fileutil.c lib/bundle.c lib/hash.c \
                lib/input.c \
                lib/err.c $(HDRS) | $(A)
@@ -105,11 +109,11 @@ image: deps
 
 check: deps
 	$(MAKE) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture \
-		$(A)/blkid-parts $(A)/mkbundle $(A)/stele-update
+		$(A)/blkid-parts $(A)/gptedit $(A)/mkbundle $(A)/stele-update
 	./tests/run.sh $(A)
 
 qemu-test: deps
-	$(MAKE) all
+	$(MAKE) all $(A)/gptedit
 	./qemu-tests/run.sh
 
 bench: deps

@@ -34,7 +34,8 @@ void cmd_verify_help(FILE *f)
 		"\n"
 		"Checks a slot: a <name>.verity partition image and its <name>.rootfs.ext4 (given\n"
 		"both, or the .verity alone when the rootfs sits beside it), or a whole disk image\n"
-		"(<name>.img: the GPT, both slots - an empty one is reported as such - and the\n"
+		"(<name>.img: the GPT - every label once, every partition inside the disk, none\n"
+		"overlapping another -, both slots - an empty one is reported as such - and the\n"
 		"boot state), or an update bundle (<name>.bundle). For a slot it checks the header,\n"
 		"the manifest's signature and certificate chain, the manifest's fields, the\n"
 		"dm-verity superblock, every hash tree block, every data block and the rootfs\n"
@@ -467,53 +468,43 @@ static bool is_gpt_disk(int fd)
 	return read_at(fd, m, 8, 512) == 0 && memcmp(m, "EFI PART", 8) == 0;
 }
 
-static const char *const disk_labels[] = {"esp", "root_a", "verity_a", "root_b", "verity_b",
-					  "data"};
-
-static bool check_gpt(struct report *rp, const char *img, struct gpt_part *parts, int *n)
+static bool check_gpt(struct report *rp, const char *img, struct gpt_disk *d)
 {
 	struct err e = {{0}};
 
-	if (gpt_read(img, parts, n, &e) < 0) {
+	if (gpt_read(img, d, &e) < 0) {
 		result(rp, false, "gpt", "%s", e.msg);
 		return false;
 	}
-	for (size_t i = 0; i < 6; i++) {
-		const struct gpt_part *p = gpt_find(parts, *n, disk_labels[i]);
-		if (!p) {
-			result(rp, false, "gpt", "no partition labelled %s", disk_labels[i]);
-			return false;
-		}
-		if (p->start % (1 << 20) || p->size % (1 << 20)) {
-			result(rp, false, "gpt", "%s is not 1 MiB aligned", disk_labels[i]);
+	for (size_t i = 0; i < GPT_PART_COUNT; i++) {
+		if (d->part[i].offset % (1 << 20) || d->part[i].size % (1 << 20)) {
+			result(rp, false, "gpt", "%s is not 1 MiB aligned", gpt_part_labels[i]);
 			return false;
 		}
 	}
-	result(rp, true, "gpt", "%d partitions", *n);
+	result(rp, true, "gpt", "%zu partitions", d->table.n);
 	return true;
 }
 
 /* Whether each slot holds a slot header; an empty slot is reported as such. */
 static void verify_disk_slot(struct report *rp, const char *img, int fd, char slot,
-			     const struct gpt_part *parts, int n, const struct sign_trust *trust,
+			     const struct gpt_disk *d, const struct sign_trust *trust,
 			     const struct sign_verify_opts *vo, bool *present)
 {
-	char root[16], verity[16], prefix[16], magic[8];
-	const struct gpt_part *r, *v;
+	char prefix[16], magic[8];
+	const struct gpt_region *r, *v;
 	struct slot_files s;
 
-	snprintf(root, sizeof(root), "root_%c", slot);
-	snprintf(verity, sizeof(verity), "verity_%c", slot);
 	snprintf(prefix, sizeof(prefix), "slot %c: ", slot);
-	r = gpt_find(parts, n, root);
-	v = gpt_find(parts, n, verity);
+	r = &d->part[slot == 'a' ? GPT_PART_ROOT_A : GPT_PART_ROOT_B];
+	v = &d->part[slot == 'a' ? GPT_PART_VERITY_A : GPT_PART_VERITY_B];
 	rp->prefix = prefix;
-	*present = read_at(fd, magic, 8, v->start) == 0 && memcmp(magic, SLOT_MAGIC, 8) == 0;
+	*present = read_at(fd, magic, 8, v->offset) == 0 && memcmp(magic, SLOT_MAGIC, 8) == 0;
 	if (!*present) {
 		result(rp, true, "contents", "empty (no slot header)");
 	} else {
 		s = (struct slot_files){.verity = img, .rootfs = img, .vfd = fd, .rfd = fd,
-					.voff = v->start, .vsize = v->size, .roff = r->start,
+					.voff = v->offset, .vsize = v->size, .roff = r->offset,
 					.rsize = r->size, .in_disk = true};
 		verify_slot(rp, &s, trust, vo);
 	}
@@ -547,17 +538,22 @@ static void check_boot_state(struct report *rp, const char *img, const bool pres
 static void verify_disk(struct report *rp, const char *img, int fd,
 			const struct sign_trust *trust, const struct sign_verify_opts *vo)
 {
-	struct gpt_part parts[GPT_MAX_PARTS];
+	struct gpt_disk *d = malloc(sizeof(*d));
 	bool present[2];
-	int n;
 
-	if (!check_gpt(rp, img, parts, &n))
+	if (!d) {
+		result(rp, false, "gpt", "out of memory");
 		return;
-	verify_disk_slot(rp, img, fd, 'a', parts, n, trust, vo, &present[0]);
-	verify_disk_slot(rp, img, fd, 'b', parts, n, trust, vo, &present[1]);
+	}
+	if (!check_gpt(rp, img, d))
+		goto out;
+	verify_disk_slot(rp, img, fd, 'a', d, trust, vo, &present[0]);
+	verify_disk_slot(rp, img, fd, 'b', d, trust, vo, &present[1]);
 	if (!present[0] && !present[1])
 		result(rp, false, "slots", "both slots are empty");
 	check_boot_state(rp, img, present);
+out:
+	free(d);
 }
 
 int cmd_verify(int argc, char **argv)

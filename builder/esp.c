@@ -109,17 +109,17 @@ int esp_make(const char *path, uint64_t size, const char *bootx64, const char gr
 
 int esp_image_spec(const char *img, char *out, size_t n, struct err *e)
 {
-	struct gpt_part parts[GPT_MAX_PARTS];
-	const struct gpt_part *esp;
-	int np, r = gpt_read(img, parts, &np, e);
+	struct gpt_disk *d = malloc(sizeof(*d));
+	int r;
 
-	if (r < 0)
-		return r;
-	esp = gpt_find(parts, np, "esp");
-	if (!esp)
-		return err_set(e, ENOENT, "%s: no partition labelled esp", img);
-	snprintf(out, n, "%s@@%llu", img, (unsigned long long)esp->start);
-	return 0;
+	if (!d)
+		return err_set(e, ENOMEM, "out of memory");
+	r = gpt_read(img, d, e);
+	if (r == 0 && (size_t)snprintf(out, n, "%s@@%llu", img,
+				       (unsigned long long)d->part[GPT_PART_ESP].offset) >= n)
+		r = err_set(e, ENAMETOOLONG, "%s: path too long", img);
+	free(d);
+	return r;
 }
 
 int esp_read_env(const char *spec, char env[1024], struct err *e)

@@ -1,21 +1,20 @@
-/* Finding partitions of a disk image by PARTLABEL (libfdisk, read-only). */
+/* Reading the GPT of a disk image or device with libfdisk (read-only) and checking its
+ * geometry with lib/gpt.h: callers get only byte ranges that lie inside the file and do not
+ * overlap. */
 #ifndef STELE_GPTREAD_H
 #define STELE_GPTREAD_H
 
-#include <stdint.h>
-
 #include "../lib/err.h"
+#include "../lib/gpt.h"
 
-struct gpt_part {
-	char name[72];
-	char type[40];
-	uint64_t start, size; /* bytes */
+struct gpt_disk {
+	struct gpt_table table;
+	struct gpt_region part[GPT_PART_COUNT]; /* indexed by enum gpt_part */
 };
 
-#define GPT_MAX_PARTS 16
-
-/* Reads the GPT of path; fails when there is none or it is damaged. */
-int gpt_read(const char *path, struct gpt_part *parts, int *nparts, struct err *e);
-const struct gpt_part *gpt_find(const struct gpt_part *parts, int n, const char *name);
+/* Reads and checks the GPT of path (a regular file or a block device); fails, naming path,
+ * when there is none, it is damaged or truncated, or its geometry is unsafe. */
+int gpt_read(const char *path, struct gpt_disk *ret, struct err *e)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "../bootloader/bootstate.h"
+#include "../lib/gpt.h"
 #include "disk.h"
 #include "esp.h"
 #include "ext4.h"
@@ -150,12 +151,13 @@ int image_write(const struct image_in *in, struct err *e)
 		r = make_data(in, data, l.data, e);
 	if (r == 0) {
 		const struct disk_part parts[] = {
-			{"esp", TYPE_ESP, l.esp, esp},
-			{"root_a", TYPE_ROOT_X86_64, l.slot, in->rootfs},
-			{"verity_a", TYPE_ROOT_VERITY_X86_64, l.verity, in->verity},
-			{"root_b", TYPE_ROOT_X86_64, l.slot, NULL},
-			{"verity_b", TYPE_ROOT_VERITY_X86_64, l.verity, NULL},
-			{"data", TYPE_VAR, l.data, data},
+			{gpt_part_labels[GPT_PART_ESP], TYPE_ESP, l.esp, esp},
+			{gpt_part_labels[GPT_PART_ROOT_A], TYPE_ROOT_X86_64, l.slot, in->rootfs},
+			{gpt_part_labels[GPT_PART_VERITY_A], TYPE_ROOT_VERITY_X86_64, l.verity,
+			 in->verity},
+			{gpt_part_labels[GPT_PART_ROOT_B], TYPE_ROOT_X86_64, l.slot, NULL},
+			{gpt_part_labels[GPT_PART_VERITY_B], TYPE_ROOT_VERITY_X86_64, l.verity, NULL},
+			{gpt_part_labels[GPT_PART_DATA], TYPE_VAR, l.data, data},
 		};
 		r = disk_write(in->img, parts, 6, in->seed, &out, e);
 	}

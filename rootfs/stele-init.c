@@ -4,6 +4,7 @@
  * on to the other slot. The steps, in order, are the table at the bottom; see README.md. */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -116,12 +117,15 @@ static int step_modules(struct init *in, struct err *e)
 
 static int step_partitions(struct init *in, struct err *e)
 {
-	char root[16], verity[16];
-	const char *labels[PART_COUNT] = {root, verity, "data"};
+	bool a = in->opts.slot == 'a';
+	const char *labels[PART_COUNT] = {
+		gpt_part_labels[a ? GPT_PART_ROOT_A : GPT_PART_ROOT_B],
+		gpt_part_labels[a ? GPT_PART_VERITY_A : GPT_PART_VERITY_B],
+		gpt_part_labels[GPT_PART_DATA],
+	};
 	int rc;
 
-	snprintf(root, sizeof(root), "root_%c", in->opts.slot);
-	snprintf(verity, sizeof(verity), "verity_%c", in->opts.slot);
+	/* partitions_find also checks the disk's partition table (lib/gpt.h) */
 	rc = partitions_find(labels, PART_COUNT, in->opts.timeout * 1000u, in->parts, e);
 	for (int i = 0; rc == 0 && i < PART_COUNT; i++)
 		console_dbg("%s is %s", in->parts[i].label, in->parts[i].node);

@@ -138,6 +138,7 @@ enum {
 	O_HJSON,
 	O_HDIR,
 	O_WDOG,
+	O_DISK,
 };
 
 struct opt {
@@ -161,6 +162,7 @@ static const struct opt opts[] = {
 	{{"health-json", required_argument, NULL, O_HJSON}, 0},
 	{{"health-dir", required_argument, NULL, O_HDIR}, 0},
 	{{"watchdog", required_argument, NULL, O_WDOG}, 0},
+	{{"disk", required_argument, NULL, O_DISK}, 0},
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -178,6 +180,9 @@ static const char test_help[] =
 	"  --health-json FILE    the health policy (instead of /etc/stele/health.json)\n"
 	"  --health-dir DIR      health check programs (instead of /etc/stele/health.d)\n"
 	"  --watchdog FILE       the watchdog device\n"
+	"  --disk IMAGE          a disk image whose partition table is checked as the device's\n"
+	"                        is before any command touches the disk (the partitions\n"
+	"                        themselves still come from --part)\n"
 	"Fault injection (tests): STELE_UPDATE_FAULT=pause:POINT stops an install at POINT\n"
 	"(verity, rootfs, synced, state) until it is killed; STELE_UPDATE_FAULT=corrupt:rootfs\n"
 	"flips a byte of the target after writing it, as a failing disk would.\n";
@@ -255,6 +260,9 @@ static int set_test(struct update_ctx *ctx, int id, const char *arg, bool *data_
 		break;
 	case O_WDOG:
 		ctx->watchdog_path = arg;
+		break;
+	case O_DISK:
+		ctx->disk = arg;
 		break;
 	}
 	return 0;
@@ -336,7 +344,12 @@ int main(int argc, char **argv)
 	rc = parse(c, argc - 1, argv + 1, &ctx, &a);
 	if (rc)
 		return rc == 1 ? 0 : rc;
-	rc = c->run(&ctx, &a, &e);
+	/* every command but log reads or writes the disk: its partition table first */
+	rc = c->run == run_log ? 0 : update_disk_check(&ctx, &e);
+	if (rc < 0)
+		err_prefix(&e, rc, "refusing to touch the disk");
+	else
+		rc = c->run(&ctx, &a, &e);
 	update_ctx_close(&ctx);
 	fflush(stdout);
 	if (rc < 0)

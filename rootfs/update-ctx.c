@@ -13,14 +13,7 @@
 #include "update-watchdog.h"
 #include "util.h"
 
-static const char *const labels[UPDATE_PART_COUNT] = {
-	[UPDATE_PART_ESP] = "esp",
-	[UPDATE_PART_ROOT_A] = "root_a",
-	[UPDATE_PART_VERITY_A] = "verity_a",
-	[UPDATE_PART_ROOT_B] = "root_b",
-	[UPDATE_PART_VERITY_B] = "verity_b",
-	[UPDATE_PART_DATA] = "data",
-};
+#define labels gpt_part_labels /* indexed alike: see enum update_part */
 
 void update_ctx_init(struct update_ctx *c)
 {
@@ -103,6 +96,13 @@ static int find_parts(struct update_ctx *c, struct err *e)
 				c->found[p] = got[i];
 	c->have_parts = true;
 	return check_same_disk(c, e);
+}
+
+int update_disk_check(struct update_ctx *c, struct err *e)
+{
+	if (c->test_mode)
+		return c->disk ? partitions_check_table(c->disk, NULL, e) : 0;
+	return c->have_parts ? 0 : find_parts(c, e);
 }
 
 int update_part_path(struct update_ctx *c, enum update_part p, const char **ret, struct err *e)

@@ -21,14 +21,15 @@
 #define UPDATE_HEALTH_JSON "/etc/stele/health.json"
 #define UPDATE_HEALTH_DIR "/etc/stele/health.d"
 
+/* lib/gpt.h's partitions, so gpt_part_labels[] names them */
 enum update_part {
-	UPDATE_PART_ESP,
-	UPDATE_PART_ROOT_A,
-	UPDATE_PART_VERITY_A,
-	UPDATE_PART_ROOT_B,
-	UPDATE_PART_VERITY_B,
-	UPDATE_PART_DATA,
-	UPDATE_PART_COUNT
+	UPDATE_PART_ESP = GPT_PART_ESP,
+	UPDATE_PART_ROOT_A = GPT_PART_ROOT_A,
+	UPDATE_PART_VERITY_A = GPT_PART_VERITY_A,
+	UPDATE_PART_ROOT_B = GPT_PART_ROOT_B,
+	UPDATE_PART_VERITY_B = GPT_PART_VERITY_B,
+	UPDATE_PART_DATA = GPT_PART_DATA,
+	UPDATE_PART_COUNT = GPT_PART_COUNT
 };
 
 /* /run/stele/boot.json */
@@ -47,6 +48,7 @@ struct update_ctx {
 	const char *watchdog_path; /* NULL: none */
 	const char *part[UPDATE_PART_COUNT];
 	const char *target_root, *target_verity; /* the slot that is not booted */
+	const char *disk; /* test mode: a disk image whose partition table is checked */
 	bool test_mode;
 	bool progress; /* stderr is a terminal */
 
@@ -65,6 +67,10 @@ void update_ctx_close(struct update_ctx *c);
 const char *update_part_label(enum update_part p);
 /* The partition of a slot: root (verity false) or verity. */
 enum update_part update_slot_part(char slot, bool verity);
+/* Checks the partition table before a command touches the disk (lib/gpt.h: partitions
+ * inside the disk, none overlapping, each label once): on the device, that of the disk the
+ * partitions are found on (partitions_find); in test mode, that of --disk, if given. */
+int update_disk_check(struct update_ctx *c, struct err *e) __attribute__((warn_unused_result));
 /* Its device node (or the file standing in for it). */
 int update_part_path(struct update_ctx *c, enum update_part p, const char **ret, struct err *e);
 /* The running slot, from boot.json. */
