@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "../lib/err.h"
@@ -16,6 +17,12 @@
 #define TREE_PATH_MAX 4096
 #define TREE_NAME_MAX 255
 #define TREE_SYMLINK_MAX 4095
+
+/* Names from outside input (archives, profiles, host trees) are cut in messages to their first
+ * TREE_MSG_NAME bytes and "...": err_set(e, EINVAL, "\"" MSG_NAME_FMT "\"", MSG_NAME(p)). */
+#define TREE_MSG_NAME 200
+#define MSG_NAME_FMT "%.*s%s"
+#define MSG_NAME(s) TREE_MSG_NAME, (s), (strlen(s) > TREE_MSG_NAME ? "..." : "")
 
 enum tree_type { TREE_REG, TREE_DIR, TREE_SYMLINK, TREE_CHR, TREE_BLK, TREE_FIFO, TREE_SOCK };
 
@@ -34,7 +41,8 @@ struct tree_inode {
 	uint32_t uid, gid;
 	int64_t mtime;
 	uint64_t size;
-	uint64_t alloc; /* upper bound of bytes holding data (less than size when sparse) */
+	uint64_t alloc; /* upper bound of bytes holding data (less than size when sparse; every
+			 * setter of content sets it, 0 for a file that is all holes) */
 	uint32_t rdev_major, rdev_minor;
 	char *target; /* symlink target */
 	enum tree_src src;
