@@ -285,11 +285,30 @@ static int import_entry(struct tree *t, struct archive *a, struct archive_entry 
 	return r;
 }
 
+/* libarchive's own messages for a header it refuses do not say which entry it was; prev is
+ * where the last good entry's headers started. */
+static int damaged(struct archive *a, const char *what, const struct tar_check *check,
+		   int64_t prev, struct err *e)
+{
+	const char *name, *defect, *msg = archive_error_string(a);
+
+	tar_check_after(check, prev, &name, &defect);
+	if (defect)
+		msg = defect;
+	if (!msg)
+		msg = "damaged archive";
+	if (name && *name)
+		return err_set(e, EINVAL, "%s: entry \"" MSG_NAME_FMT "\": %s", what,
+			       MSG_NAME(name), msg);
+	return err_set(e, EINVAL, "%s: %s", what, msg);
+}
+
 static int import_entries(struct tree *t, struct archive *a, const char *what,
 			  struct import_ctx *c, struct err *e)
 {
 	struct archive_entry *ent;
 	const char *defect, *name;
+	int64_t prev = -1;
 	int r;
 
 	for (;;) {
@@ -297,12 +316,11 @@ static int import_entries(struct tree *t, struct archive *a, const char *what,
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) /* RETRY too: a damaged header */
-			return err_set(e, EINVAL, "%s: %s", what,
-				       archive_error_string(a) ? archive_error_string(a)
-							       : "damaged archive");
-		name = entry_name(ent);
+			return damaged(a, what, c->check, prev, e);
+		prev = archive_read_header_position(a);
 		/* libarchive skips malformed pax records with a mere warning: refuse them */
-		defect = tar_check_defect_at(c->check, (uint64_t)archive_read_header_position(a));
+		defect = tar_check_defect_at(c->check, (uint64_t)prev);
+		name = entry_name(ent);
 		if (defect)
 			r = err_set(e, EINVAL, "%s", defect);
 		else

@@ -7,6 +7,7 @@
 
 #define BLOCK 512
 #define MAX_DEFECTS 8
+#define NAMES 256 /* more entries than libarchive reads ahead of the one it returns */
 
 static const char *const text_keys[] = {"path", "linkpath", "uname", "gname", "GNU.sparse.name",
 					NULL};
@@ -123,6 +124,11 @@ struct defect {
 	char msg[sizeof(((struct err *)0)->msg)];
 };
 
+struct seq_name {
+	uint64_t pos;
+	char name[256]; /* the ustar prefix and name of the entry's own header */
+};
+
 struct tar_check {
 	uint64_t pos;       /* stream offset of the next byte fed */
 	uint64_t seq_start; /* offset of the first header of the current sequence */
@@ -140,6 +146,8 @@ struct tar_check {
 	bool done;          /* end of archive, or blocks libarchive will refuse anyway */
 	struct defect defects[MAX_DEFECTS];
 	size_t ndefects;
+	struct seq_name names[NAMES];
+	size_t nnames; /* names seen, the last NAMES kept */
 };
 
 struct tar_check *tar_check_new(void)
@@ -165,6 +173,37 @@ const char *tar_check_defect_at(const struct tar_check *c, uint64_t pos)
 		if (c->defects[i].pos == pos)
 			return c->defects[i].msg;
 	return NULL;
+}
+
+void tar_check_after(const struct tar_check *c, int64_t prev, const char **ret_name,
+		     const char **ret_defect)
+{
+	uint64_t best = UINT64_MAX;
+
+	*ret_name = *ret_defect = NULL;
+	for (size_t i = 0; i < NAMES && i < c->nnames; i++)
+		if ((int64_t)c->names[i].pos > prev && c->names[i].pos < best)
+			best = c->names[i].pos;
+	for (size_t i = 0; i < c->ndefects; i++)
+		if ((int64_t)c->defects[i].pos > prev && c->defects[i].pos < best)
+			best = c->defects[i].pos;
+	for (size_t i = 0; i < NAMES && i < c->nnames; i++)
+		if (c->names[i].pos == best)
+			*ret_name = c->names[i].name;
+	*ret_defect = tar_check_defect_at(c, best);
+}
+
+static void add_name(struct tar_check *c, const unsigned char *h)
+{
+	struct seq_name *n = &c->names[c->nnames++ % NAMES];
+	const char *prefix = (const char *)h + 345;
+	bool ustar = memcmp(h + 257, "ustar", 5) == 0;
+
+	n->pos = c->seq_start;
+	if (ustar && prefix[0])
+		snprintf(n->name, sizeof(n->name), "%.155s/%.100s", prefix, (const char *)h);
+	else
+		snprintf(n->name, sizeof(n->name), "%.100s", (const char *)h);
 }
 
 static void add_defect(struct tar_check *c, const char *msg)
@@ -306,6 +345,7 @@ static void header(struct tar_check *c)
 	}
 	if (c->seq_pax && c->pax_size != UINT64_MAX && type != '1' && size != 0)
 		size = c->pax_size;
+	add_name(c, h);
 	c->skip = padded(size);
 	c->seq_open = c->seq_pax = false;
 	c->pax_size = UINT64_MAX;

@@ -32,5 +32,11 @@ void tar_check_free(struct tar_check *c);
 void tar_check_feed(struct tar_check *c, const void *buf, size_t len);
 /* The defect found in the header sequence starting at stream offset pos, or NULL. */
 const char *tar_check_defect_at(const struct tar_check *c, uint64_t pos);
+/* The first header sequence after stream offset prev (-1: from the start): the name in its
+ * entry's own header (when it was seen, among the last few hundred) and its defect, each
+ * NULL when unknown. It names the entry when libarchive refuses a header outright, when
+ * libarchive no longer tells where that header was. */
+void tar_check_after(const struct tar_check *c, int64_t prev, const char **ret_name,
+		     const char **ret_defect);
 
 #endif
