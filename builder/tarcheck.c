@@ -193,9 +193,11 @@ void tar_check_after(const struct tar_check *c, int64_t prev, const char **ret_n
 	*ret_defect = tar_check_defect_at(c, best);
 }
 
-static void add_name(struct tar_check *c, const unsigned char *h)
+/* At the first header of a sequence (an extended header's own name, until the entry's header
+ * replaces it), and at the entry's header. */
+static void add_name(struct tar_check *c, const unsigned char *h, bool first)
 {
-	struct seq_name *n = &c->names[c->nnames++ % NAMES];
+	struct seq_name *n = &c->names[(first ? c->nnames++ : c->nnames - 1) % NAMES];
 	const char *prefix = (const char *)h + 345;
 	bool ustar = memcmp(h + 257, "ustar", 5) == 0;
 
@@ -296,6 +298,7 @@ static void header(struct tar_check *c)
 	if (!c->seq_open) {
 		c->seq_start = c->pos - BLOCK;
 		c->seq_open = true;
+		add_name(c, h, true);
 	}
 	switch (type) {
 	case 'x':
@@ -345,7 +348,7 @@ static void header(struct tar_check *c)
 	}
 	if (c->seq_pax && c->pax_size != UINT64_MAX && type != '1' && size != 0)
 		size = c->pax_size;
-	add_name(c, h);
+	add_name(c, h, false);
 	c->skip = padded(size);
 	c->seq_open = c->seq_pax = false;
 	c->pax_size = UINT64_MAX;

@@ -74,10 +74,69 @@ fails_cleanly "truncated tar" "truncated.tar" \
 head -c 100000 /dev/urandom >garbage.tar
 fails_cleanly "garbage tar" "garbage.tar" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "garbage.tar"}}'
-fails_cleanly "fixed rootfs size too small" "needs at least" \
+fails_cleanly "fixed rootfs size too small" "does not fit in the rootfs of 4 MiB (rootfs.size)" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "4M"}}'
 fails_cleanly "overlay below a file" "is not a directory" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/etc/hostname", "content": "x"}, {"dst": "/etc/hostname/x", "content": "y"}]}'
+
+# a 1 TiB sparse file in a 10 KiB tar (every sparse format GNU tar writes): refused at once,
+# by its size, whether rootfs.size is fixed or not; timeout turns a regression into a failure
+truncate -s 1T hole
+tar --sparse --format=gnu -cf sparse-gnu.tar hole
+for v in 0.0 0.1 1.0; do
+	tar --sparse --format=pax --sparse-version=$v -cf sparse-pax$v.tar hole
+done
+rm -f hole
+for f in sparse-gnu sparse-pax0.0 sparse-pax0.1 sparse-pax1.0; do
+	profile fail.json '{"product": "fixture", "version": "1", "base": {"tar": "'$f'.tar"}, "rootfs": {"size": "64M"}}'
+	start=$SECONDS
+	run timeout 60 "$STELE" build fail.json -o out -q
+	is "$f: 1 TiB sparse entry, rootfs.size 64M: exit 1 (not 124, a timeout)" "$rc" 1
+	has "$f: the message names the entry and its size" "$err" 'entry "hole": a file of 1099511627776 bytes'
+	has "$f: and the rootfs size" "$err" "does not fit in the rootfs of 64 MiB (rootfs.size)"
+	check "$f: refused within 10 s" -- test $((SECONDS - start)) -le 10
+	profile fail.json '{"product": "fixture", "version": "1", "base": {"tar": "'$f'.tar"}}'
+	run timeout 60 "$STELE" build fail.json -o out -q
+	is "$f: 1 TiB sparse entry, rootfs sized to the content: exit 1" "$rc" 1
+	has "$f: the message names the file" "$err" "the largest: /hole, 1099511627776 bytes"
+done
+check "sparse tars: no temporary files left" -- bash -c '[ -z "$(ls -A out | grep -v "^fixture-1\.[a-z.0-9]*$")" ]'
+check "sparse tars: previous output untouched" -- cmp out/fixture-1.rootfs.ext4 keep.ext4
+
+# malformed pax extended headers, which libarchive would skip with a warning, and a NUL that
+# would cut a name: refused, naming the entry (bytes written by python3, GNU tar refuses them)
+if command -v python3 >/dev/null; then
+	python3 - <<'PY'
+def header(name, size, typ):
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[100:108] = b'0000644\0'; h[108:116] = b'0000000\0'; h[116:124] = b'0000000\0'
+    h[124:136] = b'%011o\0' % size
+    h[136:148] = b'00000000000\0'
+    h[156:157] = typ
+    h[257:263] = b'ustar\0'; h[263:265] = b'00'
+    h[148:156] = b' ' * 8
+    h[148:156] = b'%06o\0 ' % sum(h)
+    return bytes(h)
+def pad(b):
+    return b + b'\0' * (-len(b) % 512)
+cases = {
+    'len-max': b'18446744073709551615 path=x\n', 'len-big': b'999999999 path=x\n',
+    'len-zero': b'0 path=x\n', 'len-neg': b'-5 path=x\n', 'no-newline': b'11 path=abc',
+    'size-neg': b'11 size=-5\n', 'nul-path': b'17 path=evil\0abc\n',
+}
+for name, rec in cases.items():
+    data = (header(b'PaxHeaders/victim', len(rec), b'x') + pad(rec) +
+            header(b'victim', 5, b'0') + pad(b'hello') + b'\0' * 1024)
+    open('pax-' + name + '.tar', 'wb').write(data)
+PY
+	for c in len-max len-big len-zero len-neg no-newline size-neg nul-path; do
+		want='entry "victim": pax header: record 1'
+		[ $c = nul-path ] && want='NUL byte inside the value of "path"'
+		fails_cleanly "pax header $c" "$want" \
+			'{"product": "fixture", "version": "1", "base": {"tar": "pax-'$c'.tar"}}'
+	done
+fi
 
 # a fixed size that fits is honoured exactly
 profile sized.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "64M"}}'
