@@ -8,34 +8,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-bool symlink_target_inside(const char *entry_path, const char *target)
-{
-	long depth = 0;
-	const char *p;
-
-	if (target[0] == '/')
-		return true;
-	for (p = entry_path; *p; p++) /* the entry's directory depth */
-		depth += *p == '/';
-	for (p = target; *p;) {
-		const char *s = p;
-		size_t len;
-
-		while (*p && *p != '/')
-			p++;
-		len = (size_t)(p - s);
-		if (len == 2 && s[0] == '.' && s[1] == '.') {
-			if (--depth < 0)
-				return false;
-		} else if (len && !(len == 1 && s[0] == '.')) {
-			depth++;
-		}
-		while (*p == '/')
-			p++;
-	}
-	return true;
-}
-
 struct import_ctx {
 	struct archive_import_stats *st;
 	struct tar_check *check;
@@ -194,7 +166,7 @@ static enum tree_type entry_type(mode_t ft, bool *ok)
 }
 
 static int fill_inode(struct tree *t, struct archive *a, struct archive_entry *ent,
-		      const char *norm, struct tree_inode *in, struct import_ctx *c, struct err *e)
+		      struct tree_inode *in, struct import_ctx *c, struct err *e)
 {
 	const char *target;
 	int r;
@@ -218,10 +190,7 @@ static int fill_inode(struct tree *t, struct archive *a, struct archive_entry *e
 			target = archive_entry_symlink(ent);
 		if (!target || !*target)
 			return err_set(e, EINVAL, "symlink without a target");
-		if (!symlink_target_inside(norm, target))
-			return err_set(e, EINVAL, "symlink to \"" MSG_NAME_FMT "\" escapes the root",
-				       MSG_NAME(target));
-		return tree_inode_set_target(in, target, e);
+		return tree_inode_set_target(in, target, e); /* tree_put checks where it leads */
 	case TREE_CHR:
 	case TREE_BLK:
 		in->rdev_major = (uint32_t)archive_entry_rdevmajor(ent);
@@ -274,7 +243,7 @@ static int import_entry(struct tree *t, struct archive *a, struct archive_entry 
 	in = tree_inode_new(type, (uint32_t)archive_entry_perm(ent));
 	if (!in)
 		return err_set(e, ENOMEM, "out of memory");
-	r = fill_inode(t, a, ent, norm, in, c, e);
+	r = fill_inode(t, a, ent, in, c, e);
 	if (r == 0)
 		r = tree_put(t, *norm ? norm : "/", in, e);
 	if (r == 0 && type == TREE_REG)

@@ -1,7 +1,8 @@
 /* Imports a libarchive stream (tar in ustar, GNU or pax form, or a .deb's data.tar) into the
  * tree. Entry contents are copied to the tree's spool. Hostile archives are rejected with an
  * error naming the entry: ".." components, absolute paths, hard links to entries that are not
- * in the tree, relative symlinks that climb above the root, truncated data. */
+ * in the tree, relative symlinks that climb above the root (tree_symlink_check), truncated
+ * data. */
 #ifndef STELE_ARCHIVE_H
 #define STELE_ARCHIVE_H
 
@@ -27,9 +28,5 @@ struct archive_import_stats {
 int archive_import_stream(struct tree *t, archive_read_callback *read_cb, void *userdata,
 			  const char *what, uint64_t limit, struct archive_import_stats *st,
 			  struct err *e) __attribute__((warn_unused_result));
-
-/* Checks that a relative symlink target, seen from the normalised entry path, stays inside
- * the root. Absolute targets are resolved inside the image and are always fine. */
-bool symlink_target_inside(const char *entry_path, const char *target);
 
 #endif

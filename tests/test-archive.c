@@ -262,7 +262,7 @@ static void fill_random(char *buf, size_t len, uint64_t seed)
 	}
 }
 
-/* ---- symlink_target_inside ---- */
+/* ---- tree_symlink_inside ---- */
 
 static void test_symlink_inside(void)
 {
@@ -305,8 +305,8 @@ static void test_symlink_inside(void)
 	};
 
 	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++)
-		is_int(symlink_target_inside(cases[i].entry, cases[i].target), cases[i].inside,
-		       "symlink_target_inside(\"%s\", \"%s\") is %s", cases[i].entry, cases[i].target,
+		is_int(tree_symlink_inside(cases[i].entry, cases[i].target), cases[i].inside,
+		       "tree_symlink_inside(\"%s\", \"%s\") is %s", cases[i].entry, cases[i].target,
 		       cases[i].inside ? "true" : "false");
 }
 
@@ -812,6 +812,30 @@ static void test_hostile_pax(void)
 	tw_close(&w);
 	check_rejected("pax", "a 256-byte name", w.buf, w.used, "test.tar: entry \"nnnnnnnn");
 	tw_free(&w);
+
+	/* a 5000-byte name, and a 5000-byte symlink target that escapes: printed cut */
+	memset(big, 'n', 5000);
+	tw_open(&w, F_PAX);
+	w_file(&w, big, 0644, "x");
+	for (int i = 0; i < 3000; i += 3)
+		memcpy(big + i, "../", 3);
+	big[4000] = '\0'; /* short enough for a symlink */
+	w_symlink(&w, "up", big);
+	tw_close(&w);
+	check_rejected("pax", "a 5000-byte name", w.buf, w.used, "test.tar: entry \"nnnnnnnn");
+	ok(strlen(e.msg) < 400 && strstr(e.msg, "nnn...\"") != NULL,
+	   "pax: the 5000-byte name is cut to its first bytes and \"...\" (%zu bytes)",
+	   strlen(e.msg));
+	tw_free(&w);
+	tw_open(&w, F_PAX);
+	w_symlink(&w, "up", big);
+	tw_close(&w);
+	check_rejected("pax", "a 4000-byte escaping symlink", w.buf, w.used,
+		       "test.tar: entry \"up\": symlink to \"../../");
+	ok(strlen(e.msg) < 400, "pax: the target is cut (%zu bytes)", strlen(e.msg));
+	tw_free(&w);
+	memset(big, 'a', 5000);
+	big[5000] = '\0';
 
 	tw_open(&w, F_PAX);
 	w_file_own(&w, "owner", 0644, 4294967296LL, 0, "x", 1);

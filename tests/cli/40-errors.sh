@@ -41,6 +41,11 @@ has "invalid JSON: line and column" "$err" "bad6.json:2:"
 run "$STELE" build nowhere.json -o out-bad7
 is "missing profile: exit 2" "$rc" 2
 has "missing profile: named" "$err" "nowhere.json"
+# one rule for symlink targets, in the overlay as in a tar: relative ones stay inside
+profile bad8.json '{"product": "x", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/a/b", "symlink": "../../../etc"}]}'
+run "$STELE" build bad8.json -o out-bad8
+is "overlay symlink climbing above the root: exit 2" "$rc" 2
+has "overlay symlink climbing above the root: named" "$err" 'bad8.json: files[0].symlink: symlink to "../../../etc" escapes the root'
 check "no output directory for any bad profile" -- bash -c '! ls -d out-bad* 2>/dev/null'
 
 # a good build, kept to prove failed builds leave it alone
@@ -76,6 +81,8 @@ fails_cleanly "garbage tar" "garbage.tar" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "garbage.tar"}}'
 fails_cleanly "fixed rootfs size too small" "does not fit in the rootfs of 4 MiB (rootfs.size)" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "4M"}}'
+fails_cleanly "overlay below a symlink loop" "/loop: symlink loop" \
+	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/loop", "symlink": "loop"}, {"dst": "/loop/x", "content": "y"}]}'
 fails_cleanly "overlay below a file" "is not a directory" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/etc/hostname", "content": "x"}, {"dst": "/etc/hostname/x", "content": "y"}]}'
 
