@@ -346,7 +346,7 @@ static void header(struct tar_check *c)
 		c->sparse_ext = h[482] != 0;
 		break;
 	}
-	if (c->seq_pax && c->pax_size != UINT64_MAX && type != '1' && size != 0)
+	if (c->seq_pax && c->pax_size != UINT64_MAX) /* it overrides the header, any type */
 		size = c->pax_size;
 	add_name(c, h, false);
 	c->skip = padded(size);

@@ -1126,6 +1126,37 @@ static void test_pax_records(void)
 		tree_free(t);
 	}
 
+	/* the check follows every entry the writer makes (long names, hard links, devices, pax
+	 * xattrs, sparse maps) to a bad header after them; a framing that lost its way would
+	 * miss it */
+	for (int fmt = 0; fmt < 3; fmt++) {
+		struct tw w;
+		size_t n;
+
+		tw_open(&w, (enum fmt)fmt);
+		write_full(&w);
+		tw_close(&w);
+		n = w.used;
+		while (n >= 512 && !memcmp(w.buf + n - 512, zeros, 512))
+			n -= 512; /* drop the end-of-archive blocks */
+		n += raw_pax((unsigned char *)w.buf + n, "11 path=abc", 11, false);
+		check_rejected(fmt_names[fmt], "a bad pax header after every kind of entry", w.buf, n,
+			       "test.tar: entry \"f\": pax header: record 1");
+		tw_free(&w);
+	}
+	/* a pax "size" record overrides the header's size: the check frames by it too */
+	{
+		const char *rec = "10 size=5\n";
+		size_t n = raw_pax(buf, rec, strlen(rec), false);
+
+		memcpy(buf + 512 + 512 + 124, "00000000000", 11); /* the header says 0 */
+		fix_checksum(buf + 1024);
+		n -= 1024;
+		n += raw_pax(buf + n, "11 path=abc", 11, false);
+		check_rejected("pax", "a bad pax header after an entry sized by a pax record", buf, n,
+			       "test.tar: entry \"f\": pax header: record 1");
+	}
+
 	/* over 1 MiB: libarchive ignores such a header (and its path) with a warning */
 	{
 		size_t big = PAX_HEADER_MAX + 1000;

@@ -137,6 +137,31 @@ for name, rec in cases.items():
             header(b'victim', 5, b'0') + pad(b'hello') + b'\0' * 1024)
     open('pax-' + name + '.tar', 'wb').write(data)
 PY
+	# GNU tar's archives of a tree with long names, hard links and a sparse file in 12 pieces
+	# (old GNU sparse extension blocks, pax sparse maps) import; with a bad pax header after
+	# them, it is found: the check followed every header
+	mkdir -p cx/"$(printf 'l%.0s' $(seq 150))"/"$(printf 'm%.0s' $(seq 150))"
+	echo x >cx/f
+	ln cx/f cx/"$(printf 'l%.0s' $(seq 150))"/hard
+	ln -s "$(printf '../%.0s' $(seq 1))f" cx/sym
+	for i in $(seq 0 11); do printf 'data%d' "$i" | dd of=cx/sparse bs=1 seek=$((i * 65536)) conv=notrunc 2>/dev/null; done
+	for fmt in gnu pax0.0 pax1.0; do
+		case $fmt in
+		gnu) tar --sparse --format=gnu -cf cx-$fmt.tar cx ;;
+		*) tar --sparse --format=pax --sparse-version=${fmt#pax} -cf cx-$fmt.tar cx ;;
+		esac
+		profile cx.json '{"product": "cx", "version": "1", "base": {"tar": "cx-'$fmt'.tar"}}'
+		run "$STELE" build cx.json --rootfs-only -o out-cx-$fmt -q
+		is "GNU tar $fmt archive of long names, hard links, 12-piece sparse file: imports" "$rc" 0
+		python3 -c '
+import sys
+a = open(sys.argv[1], "rb").read()
+while a.endswith(b"\0" * 512):
+    a = a[:-512]
+open(sys.argv[3], "wb").write(a + open(sys.argv[2], "rb").read())' cx-$fmt.tar pax-no-newline.tar cx-$fmt-bad.tar
+		fails_cleanly "a bad pax header after GNU tar's $fmt entries" 'entry "victim": pax header: record 1' \
+			'{"product": "fixture", "version": "1", "base": {"tar": "cx-'$fmt'-bad.tar"}}'
+	done
 	for c in len-max len-big len-zero len-neg no-newline size-neg nul-path; do
 		want='entry "victim": pax header: record 1'
 		[ $c = nul-path ] && want='NUL byte inside the value of "path"'
