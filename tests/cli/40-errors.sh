@@ -107,6 +107,13 @@ for f in sparse-gnu sparse-pax0.0 sparse-pax0.1 sparse-pax1.0; do
 	is "$f: 1 TiB sparse entry, rootfs sized to the content: exit 1" "$rc" 1
 	has "$f: the message names the file" "$err" "the largest: /hole, 1099511627776 bytes"
 done
+# the same rule for a host file: a 1 TiB sparse files[].src is refused before it is read
+truncate -s 1T hole
+profile fail.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"src": "hole", "dst": "/var/hole"}]}'
+run timeout 60 "$STELE" build fail.json -o out -q
+is "1 TiB sparse host file in files[]: exit 1 (not 124, a timeout)" "$rc" 1
+has "1 TiB sparse host file in files[]: named with its size" "$err" "the largest: /var/hole, 1099511627776 bytes"
+rm -f hole
 check "sparse tars: no temporary files left" -- bash -c '[ -z "$(ls -A out | grep -v "^fixture-1\.[a-z.0-9]*$")" ]'
 check "sparse tars: previous output untouched" -- cmp out/fixture-1.rootfs.ext4 keep.ext4
 
