@@ -291,7 +291,7 @@ static void header(struct tar_check *c)
 
 	for (i = 0; i < BLOCK && !h[i]; i++)
 		;
-	if (i == BLOCK || !checksum_ok(h) || !size_field(h + 124, &size)) {
+	if (i == BLOCK || !checksum_ok(h)) {
 		c->done = true; /* end of archive, or a header libarchive refuses */
 		return;
 	}
@@ -299,6 +299,10 @@ static void header(struct tar_check *c)
 		c->seq_start = c->pos - BLOCK;
 		c->seq_open = true;
 		add_name(c, h, true);
+	}
+	if (!size_field(h + 124, &size)) {
+		c->done = true; /* negative or huge: libarchive refuses it, we name it */
+		return;
 	}
 	switch (type) {
 	case 'x':

@@ -1232,6 +1232,19 @@ static void test_sizes(void)
 	tree_free(t);
 	tw_free(&w);
 
+	/* a negative size (base-256): libarchive refuses the header; the message names it */
+	tw_open(&w, F_USTAR);
+	w_file(&w, "neg", 0644, "0123456789");
+	tw_close(&w);
+	memset(w.buf + 124, 0xff, 12);
+	fix_checksum((unsigned char *)w.buf);
+	r = import_limited(w.buf, w.used, 0, &t);
+	ok(r < 0, "a header with a negative (base-256) size is refused");
+	has_str(e.msg, "test.tar: entry \"neg\": ", "naming the entry");
+	printf("#   %s\n", e.msg);
+	tree_free(t);
+	tw_free(&w);
+
 	/* more data in all than the rootfs holds: refused as it arrives */
 	tw_open(&w, F_PAX);
 	for (int i = 0; i < 4; i++) {
