@@ -17,7 +17,7 @@ LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.
 BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
                builder/source-mmdebstrap.c \
-               builder/archive.c builder/overlay.c builder/ext4.c builder/build.c \
+               builder/archive.c builder/tarcheck.c builder/overlay.c builder/ext4.c builder/build.c \
                builder/fileutil.c builder/keys.c builder/slotimg.c builder/elf.c \
                builder/initramfs.c builder/disk.c builder/esp.c builder/image.c \
                builder/gptread.c builder/bundlewrite.c builder/progs.c bootloader/bootstate.c

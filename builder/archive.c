@@ -1,39 +1,19 @@
 #include "archive.h"
 
 #include "../lib/hash.h"
+#include "tarcheck.h"
 
 #include <archive_entry.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
-bool symlink_target_inside(const char *entry_path, const char *target)
-{
-	long depth = 0;
-	const char *p;
-
-	if (target[0] == '/')
-		return true;
-	for (p = entry_path; *p; p++) /* the entry's directory depth */
-		depth += *p == '/';
-	for (p = target; *p;) {
-		const char *s = p;
-		size_t len;
-
-		while (*p && *p != '/')
-			p++;
-		len = (size_t)(p - s);
-		if (len == 2 && s[0] == '.' && s[1] == '.') {
-			if (--depth < 0)
-				return false;
-		} else if (len && !(len == 1 && s[0] == '.')) {
-			depth++;
-		}
-		while (*p == '/')
-			p++;
-	}
-	return true;
-}
+struct import_ctx {
+	struct archive_import_stats *st;
+	struct tar_check *check;
+	uint64_t limit; /* the fixed rootfs size, 0: none */
+	uint64_t data;  /* data bytes spooled so far */
+};
 
 /* What even a metapackage ships: documentation and bug-report templates. */
 static bool is_packaging_metadata(const char *norm)
@@ -59,7 +39,7 @@ static int check_entry_path(const char *raw, char *norm, size_t n, struct err *e
 	if (!raw || !*raw)
 		return err_set(e, EINVAL, "entry without a name");
 	if (raw[0] == '/')
-		return err_set(e, EINVAL, "%s: absolute path in archive", raw);
+		return err_set(e, EINVAL, MSG_NAME_FMT ": absolute path in archive", MSG_NAME(raw));
 	return tree_path_normalize(raw, norm, n, e);
 }
 
@@ -80,21 +60,12 @@ static int copy_xattrs(struct archive_entry *ent, struct tree_inode *in, struct 
 	return 0;
 }
 
-static void hash_zeros(struct sha256_ctx *c, uint64_t n)
-{
-	static const uint8_t zero[65536];
-
-	while (n) {
-		size_t k = n < sizeof(zero) ? (size_t)n : sizeof(zero);
-		sha256_update(c, zero, k);
-		n -= k;
-	}
-}
-
-/* Streams the entry's data blocks into the spool, honouring sparse offsets, and hashes the
- * content on the way (holes as zeros), so the tree digest never reads it again. */
+/* Streams the entry's data blocks into the spool, honouring sparse offsets. A dense file is
+ * hashed on the way, so the tree digest never reads it again; a file with holes is hashed by
+ * the tree digest, after the sizes were checked against the rootfs: hashing its holes here
+ * would cost time in proportion to a size the archive merely declares. */
 static int spool_data(struct tree *t, struct archive *a, struct tree_inode *in, int64_t size,
-		      struct err *e)
+		      struct import_ctx *c, struct err *e)
 {
 	struct sha256_ctx *sha = sha256_new();
 	const void *buf;
@@ -122,8 +93,18 @@ static int spool_data(struct tree *t, struct archive *a, struct tree_inode *in, 
 					       "order", (long long)size);
 			break;
 		}
-		hash_zeros(sha, (uint64_t)off - hashed);
-		sha256_update(sha, buf, len);
+		if (c->limit && len > c->limit - c->data) {
+			r = err_set(e, EFBIG, "the archive holds more than the %llu MiB of the rootfs "
+					      "(rootfs.size)", (unsigned long long)(c->limit >> 20));
+			break;
+		}
+		c->data += len;
+		if (sha && (uint64_t)off != hashed) { /* a hole */
+			sha256_free(sha);
+			sha = NULL;
+		}
+		if (sha)
+			sha256_update(sha, buf, len);
 		hashed = (uint64_t)off + len;
 		r = tree_spool_pwrite(t, buf, len, base + (uint64_t)off, e);
 		written += len;
@@ -132,13 +113,32 @@ static int spool_data(struct tree *t, struct archive *a, struct tree_inode *in, 
 		sha256_free(sha);
 		return r;
 	}
-	hash_zeros(sha, (uint64_t)size - hashed);
 	in->src = TREE_SRC_SPOOL;
 	in->spool_off = base;
 	in->size = (uint64_t)size;
 	in->alloc = written;
-	sha256_final(sha, in->sha256);
-	in->has_sha256 = true;
+	in->has_sha256 = sha && hashed == (uint64_t)size;
+	if (sha)
+		sha256_final(sha, in->sha256);
+	return 0;
+}
+
+/* Sizes are checked before any work that grows with them. */
+static int check_size(struct archive_entry *ent, const struct import_ctx *c,
+		      struct err *e)
+{
+	int64_t size = archive_entry_size(ent);
+
+	if (!archive_entry_size_is_set(ent) || size < 0)
+		return err_set(e, EINVAL, "regular file without a size");
+	if ((uint64_t)size > ARCHIVE_FILE_MAX)
+		return err_set(e, EFBIG, "a file of %lld bytes is larger than ext4 allows",
+			       (long long)size);
+	if (c->limit && (uint64_t)size > c->limit)
+		return err_set(e, EFBIG, "a file of %lld bytes (%llu MiB) does not fit in the "
+					 "rootfs of %llu MiB (rootfs.size)", (long long)size,
+			       (unsigned long long)((uint64_t)size >> 20),
+			       (unsigned long long)(c->limit >> 20));
 	return 0;
 }
 
@@ -166,7 +166,7 @@ static enum tree_type entry_type(mode_t ft, bool *ok)
 }
 
 static int fill_inode(struct tree *t, struct archive *a, struct archive_entry *ent,
-		      const char *norm, struct tree_inode *in, struct err *e)
+		      struct tree_inode *in, struct import_ctx *c, struct err *e)
 {
 	const char *target;
 	int r;
@@ -182,18 +182,15 @@ static int fill_inode(struct tree *t, struct archive *a, struct archive_entry *e
 		return r;
 	switch (in->type) {
 	case TREE_REG:
-		if (!archive_entry_size_is_set(ent) || archive_entry_size(ent) < 0)
-			return err_set(e, EINVAL, "regular file without a size");
-		return spool_data(t, a, in, archive_entry_size(ent), e);
+		r = check_size(ent, c, e);
+		return r < 0 ? r : spool_data(t, a, in, archive_entry_size(ent), c, e);
 	case TREE_SYMLINK:
 		target = archive_entry_symlink_utf8(ent);
 		if (!target)
 			target = archive_entry_symlink(ent);
 		if (!target || !*target)
 			return err_set(e, EINVAL, "symlink without a target");
-		if (!symlink_target_inside(norm, target))
-			return err_set(e, EINVAL, "symlink to \"%s\" escapes the root", target);
-		return tree_inode_set_target(in, target, e);
+		return tree_inode_set_target(in, target, e); /* tree_put checks where it leads */
 	case TREE_CHR:
 	case TREE_BLK:
 		in->rdev_major = (uint32_t)archive_entry_rdevmajor(ent);
@@ -210,7 +207,8 @@ static int import_hardlink(struct tree *t, const char *norm, const char *link, s
 	int r;
 
 	if (link[0] == '/')
-		return err_set(e, EINVAL, "hard link to absolute path \"%s\"", link);
+		return err_set(e, EINVAL, "hard link to absolute path \"" MSG_NAME_FMT "\"",
+			       MSG_NAME(link));
 	r = tree_path_normalize(link, target, sizeof(target), e);
 	if (r < 0)
 		return err_prefix(e, r, "hard link target");
@@ -218,7 +216,7 @@ static int import_hardlink(struct tree *t, const char *norm, const char *link, s
 }
 
 static int import_entry(struct tree *t, struct archive *a, struct archive_entry *ent,
-			struct archive_import_stats *st, struct err *e)
+			struct import_ctx *c, struct err *e)
 {
 	char norm[TREE_PATH_MAX + 1];
 	const char *hardlink = archive_entry_hardlink_utf8(ent);
@@ -235,7 +233,7 @@ static int import_entry(struct tree *t, struct archive *a, struct archive_entry 
 	if (!*norm && !hardlink && archive_entry_filetype(ent) == AE_IFDIR)
 		norm[0] = '\0'; /* "./" sets the root's metadata */
 	if (hardlink) {
-		st->payload += !is_packaging_metadata(norm);
+		c->st->payload += !is_packaging_metadata(norm);
 		return import_hardlink(t, norm, hardlink, e);
 	}
 	type = entry_type(archive_entry_filetype(ent), &ok);
@@ -245,21 +243,41 @@ static int import_entry(struct tree *t, struct archive *a, struct archive_entry 
 	in = tree_inode_new(type, (uint32_t)archive_entry_perm(ent));
 	if (!in)
 		return err_set(e, ENOMEM, "out of memory");
-	r = fill_inode(t, a, ent, norm, in, e);
+	r = fill_inode(t, a, ent, in, c, e);
 	if (r == 0)
 		r = tree_put(t, *norm ? norm : "/", in, e);
 	if (r == 0 && type == TREE_REG)
-		st->bytes += in->size;
+		c->st->bytes += in->size;
 	if (r == 0 && type != TREE_DIR && !is_packaging_metadata(norm))
-		st->payload++;
+		c->st->payload++;
 	tree_inode_unref(in);
 	return r;
 }
 
-int archive_import(struct tree *t, struct archive *a, const char *what,
-		   struct archive_import_stats *st, struct err *e)
+/* libarchive's own messages for a header it refuses do not say which entry it was; prev is
+ * where the last good entry's headers started. */
+static int damaged(struct archive *a, const char *what, const struct tar_check *check,
+		   int64_t prev, struct err *e)
+{
+	const char *name, *defect, *msg = archive_error_string(a);
+
+	tar_check_after(check, prev, &name, &defect);
+	if (defect)
+		msg = defect;
+	if (!msg)
+		msg = "damaged archive";
+	if (name && *name)
+		return err_set(e, EINVAL, "%s: entry \"" MSG_NAME_FMT "\": %s", what,
+			       MSG_NAME(name), msg);
+	return err_set(e, EINVAL, "%s: %s", what, msg);
+}
+
+static int import_entries(struct tree *t, struct archive *a, const char *what,
+			  struct import_ctx *c, struct err *e)
 {
 	struct archive_entry *ent;
+	const char *defect, *name;
+	int64_t prev = -1;
 	int r;
 
 	for (;;) {
@@ -267,12 +285,88 @@ int archive_import(struct tree *t, struct archive *a, const char *what,
 		if (r == ARCHIVE_EOF)
 			return 0;
 		if (r != ARCHIVE_OK && r != ARCHIVE_WARN) /* RETRY too: a damaged header */
-			return err_set(e, EINVAL, "%s: %s", what, archive_error_string(a));
-		r = import_entry(t, a, ent, st, e);
-		if (r < 0) {
-			const char *name = entry_name(ent);
-			return err_prefix(e, r, "%s: entry \"%.200s\"", what, name ? name : "?");
-		}
-		st->entries++;
+			return damaged(a, what, c->check, prev, e);
+		prev = archive_read_header_position(a);
+		/* libarchive skips malformed pax records with a mere warning: refuse them */
+		defect = tar_check_defect_at(c->check, (uint64_t)prev);
+		name = entry_name(ent);
+		if (defect)
+			r = err_set(e, EINVAL, "%s", defect);
+		else
+			r = import_entry(t, a, ent, c, e);
+		if (r < 0)
+			return err_prefix(e, r, "%s: entry \"" MSG_NAME_FMT "\"", what,
+					  MSG_NAME(name ? name : "?"));
+		c->st->entries++;
 	}
+}
+
+struct stream {
+	struct archive *mid; /* yields the decompressed stream */
+	struct tar_check *check;
+	char buf[1 << 16];
+};
+
+static la_ssize_t stream_read(struct archive *a, void *userdata, const void **buf)
+{
+	struct stream *s = userdata;
+	la_ssize_t n = archive_read_data(s->mid, s->buf, sizeof(s->buf));
+
+	if (n < 0) {
+		archive_set_error(a, EIO, "%s", archive_error_string(s->mid));
+		return -1;
+	}
+	tar_check_feed(s->check, s->buf, (size_t)n);
+	*buf = s->buf;
+	return n;
+}
+
+static const char *archive_msg(struct archive *a)
+{
+	return archive_error_string(a) ? archive_error_string(a) : "not an archive";
+}
+
+int archive_import_stream(struct tree *t, archive_read_callback *read_cb, void *userdata,
+			  const char *what, uint64_t limit, struct archive_import_stats *st,
+			  struct err *e)
+{
+	struct stream *s = calloc(1, sizeof(*s));
+	struct archive *a = archive_read_new();
+	struct archive_entry *ent;
+	struct import_ctx c = {.st = st, .limit = limit};
+	int r;
+
+	if (s) {
+		s->mid = archive_read_new();
+		s->check = c.check = tar_check_new();
+	}
+	if (!s || !a || !s->mid || !s->check) {
+		r = err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	/* two stages, so the pax check sees exactly the bytes the tar reader parses */
+	archive_read_support_filter_all(s->mid);
+	archive_read_support_format_raw(s->mid);
+	if (archive_read_open(s->mid, userdata, NULL, read_cb, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(s->mid, &ent) != ARCHIVE_OK) {
+		r = err_set(e, EINVAL, "%s: %s", what, archive_msg(s->mid));
+		goto out;
+	}
+	archive_read_support_format_tar(a);
+	archive_read_support_format_gnutar(a);
+	if (archive_read_open(a, s, NULL, stream_read, NULL) != ARCHIVE_OK) {
+		r = err_set(e, EINVAL, "%s: %s", what, archive_msg(a));
+		goto out;
+	}
+	r = import_entries(t, a, what, &c, e);
+out:
+	if (a)
+		archive_read_free(a);
+	if (s) {
+		if (s->mid)
+			archive_read_free(s->mid);
+		tar_check_free(s->check);
+		free(s);
+	}
+	return r;
 }

@@ -147,7 +147,8 @@ static int put_mem_file(struct tree *t, const char *path, void *buf, size_t len,
 int build_compose(const struct profile *p, const struct build_opts *o, struct tree *t,
 		  struct inputs *inputs, struct err *e)
 {
-	struct source_ctx ctx = {.cache_dir = o->cache_dir, .inputs = inputs, .progress = progress};
+	struct source_ctx ctx = {.cache_dir = o->cache_dir, .inputs = inputs,
+				 .rootfs_size = p->rootfs_size, .progress = progress};
 	int r;
 
 	quiet = o->quiet;
@@ -552,6 +553,8 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 		r = tree_new(&t, e);
 	if (r == 0)
 		r = build_compose(p, o, t, &inputs, e);
+	if (r == 0) /* before anything reads file contents */
+		r = ext4_check_fit(t, &eo, e);
 	if (r == 0 && !o->rootfs_only)
 		r = put_boot_files(p, t, kp.trust, o->epoch, e);
 	if (r == 0) {

@@ -93,7 +93,7 @@ static uint64_t inode_blocks(const struct tree_node *n)
 
 	switch (in->type) {
 	case TREE_REG:
-		bytes = in->alloc && in->alloc < in->size ? in->alloc : in->size;
+		bytes = in->alloc < in->size ? in->alloc : in->size;
 		b = div_up(bytes, BS);
 		b += b > 4 ? 1 + b / (340ULL * MAX_EXTENT_LEN) : 0;
 		break;
@@ -115,18 +115,29 @@ static uint64_t inode_blocks(const struct tree_node *n)
 
 struct count {
 	uint64_t blocks, inodes;
+	uint64_t apparent; /* regular files at their full size, holes included */
+	uint64_t largest;
+	char largest_path[TREE_PATH_MAX + 1];
 };
 
 static int count_fn(struct tree_node *n, const char *path, void *userdata)
 {
 	struct count *c = userdata;
+	const struct tree_inode *in = n->inode;
 
-	(void)path;
-	if (n->inode->ino)
+	if (in->ino)
 		return 0;
 	n->inode->ino = 1;
 	c->inodes++;
 	c->blocks += inode_blocks(n);
+	if (in->type == TREE_REG) {
+		c->apparent = in->size > UINT64_MAX - c->apparent ? UINT64_MAX
+								   : c->apparent + in->size;
+		if (in->size > c->largest) {
+			c->largest = in->size;
+			snprintf(c->largest_path, sizeof(c->largest_path), "%s", path);
+		}
+	}
 	return 0;
 }
 
@@ -138,7 +149,7 @@ static int clear_fn(struct tree_node *n, const char *path, void *userdata)
 	return 0;
 }
 
-static void count_tree(struct tree *t, struct count *c)
+static void count_tree(struct tree *t, struct count *c) /* c: a few KiB, off the stack */
 {
 	memset(c, 0, sizeof(*c));
 	tree_walk(t, clear_fn, NULL);
@@ -148,10 +159,15 @@ static void count_tree(struct tree *t, struct count *c)
 
 uint64_t ext4_content_blocks(struct tree *t)
 {
-	struct count c;
+	struct count *c = malloc(sizeof(*c));
+	uint64_t blocks;
 
-	count_tree(t, &c);
-	return c.blocks;
+	if (!c)
+		return UINT64_MAX;
+	count_tree(t, c);
+	blocks = c->blocks;
+	free(c);
+	return blocks;
 }
 
 static bool group_has_super(uint64_t g)
@@ -187,19 +203,34 @@ static uint64_t writable_inode_ratio(uint64_t bytes)
 	return bytes < (512ULL << 20) ? 4096 : 16384;
 }
 
-static int plan_size(struct tree *t, const struct ext4_opts *o, uint64_t *ret_blocks,
-		     uint64_t *ret_inodes, struct err *e)
+/* Every pass over file contents (the tree digest, the writer) costs the files' full sizes,
+ * holes included; bounding their sum by the filesystem's size keeps that work in proportion
+ * to the image, whatever size a sparse file declares. */
+static int check_apparent(const struct count *c, uint64_t fs_blocks, struct err *e)
 {
 	const uint64_t mib = 1 << 20;
-	struct count c;
-	uint64_t inodes, blocks, need, headroom;
 
-	count_tree(t, &c);
-	inodes = c.inodes + 16; /* reserved inodes and lost+found */
+	if (c->apparent / BS <= fs_blocks)
+		return 0;
+	return err_set(e, EFBIG, "files of %llu MiB in all (sparse files at their full size; the "
+				 "largest: " MSG_NAME_FMT ", %llu bytes) do not fit in the rootfs of "
+				 "%llu MiB", (unsigned long long)(c->apparent / mib),
+		       MSG_NAME(c->largest_path), (unsigned long long)c->largest,
+		       (unsigned long long)div_up(fs_blocks * BS, mib));
+}
+
+static int plan_count(const struct count *c, const struct ext4_opts *o, uint64_t *ret_blocks,
+		      uint64_t *ret_inodes, struct err *e)
+{
+	const uint64_t mib = 1 << 20;
+	uint64_t inodes, blocks, need, headroom;
+	int r;
+
+	inodes = c->inodes + 16; /* reserved inodes and lost+found */
 	inodes += inodes * (o->headroom_pct ? o->headroom_pct : 10) / 100;
 	if (o->writable && o->size && o->size / writable_inode_ratio(o->size) > inodes)
 		inodes = o->size / writable_inode_ratio(o->size);
-	need = c.blocks + 1;
+	need = c->blocks + 1;
 	blocks = need;
 	for (int i = 0; i < 4; i++)
 		blocks = need + overhead_blocks(blocks, inodes);
@@ -221,8 +252,32 @@ static int plan_size(struct tree *t, const struct ext4_opts *o, uint64_t *ret_bl
 		blocks = div_up((blocks + headroom) * BS, mib) * (mib / BS);
 		*ret_blocks = blocks < 512 ? 512 : blocks;
 	}
+	r = check_apparent(c, *ret_blocks, e);
+	if (r < 0)
+		return r;
 	*ret_inodes = inodes;
 	return 0;
+}
+
+static int plan_size(struct tree *t, const struct ext4_opts *o, uint64_t *ret_blocks,
+		     uint64_t *ret_inodes, struct err *e)
+{
+	struct count *c = malloc(sizeof(*c));
+	int r;
+
+	if (!c)
+		return err_set(e, ENOMEM, "out of memory");
+	count_tree(t, c);
+	r = plan_count(c, o, ret_blocks, ret_inodes, e);
+	free(c);
+	return r;
+}
+
+int ext4_check_fit(struct tree *t, const struct ext4_opts *o, struct err *e)
+{
+	uint64_t blocks, inodes;
+
+	return plan_size(t, o, &blocks, &inodes, e);
 }
 
 /* ---- filesystem set-up ---- */

@@ -47,6 +47,12 @@ int ext4_write_data(const char *path, uint64_t bytes, const uint8_t seed[SHA256_
  * full fsck: it catches a writer that left metadata inconsistent. */
 int ext4_check(const char *path, uint64_t offset, struct err *e);
 
+/* Checks, without writing anything, that the tree fits the size o asks for, and that its
+ * files' full sizes (holes included) add up to no more than the filesystem: the check
+ * ext4_write makes first, for callers that want it before other work on the tree. */
+int ext4_check_fit(struct tree *t, const struct ext4_opts *o, struct err *e)
+	__attribute__((warn_unused_result));
+
 /* Blocks (of 4096 bytes) needed for the tree's content, metadata excluded; exposed for tests. */
 uint64_t ext4_content_blocks(struct tree *t);
 

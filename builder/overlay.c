@@ -70,7 +70,8 @@ int overlay_apply(struct tree *t, const struct profile *p, struct err *e)
 	for (size_t i = 0; i < p->nfiles; i++) {
 		r = apply_one(t, &p->files[i], e);
 		if (r < 0)
-			return err_prefix(e, r, "%s: files[%zu] (%s)", p->file, i, p->files[i].dst);
+			return err_prefix(e, r, "%s: files[%zu] (" MSG_NAME_FMT ")", p->file, i,
+					  MSG_NAME(p->files[i].dst));
 	}
 	return 0;
 }

@@ -277,6 +277,7 @@ static int check_file_entry(const cJSON *f, const char *file, int i, struct err 
 	char norm[TREE_PATH_MAX + 1];
 	const cJSON *src = cJSON_GetObjectItemCaseSensitive(f, "src");
 	const cJSON *dst = cJSON_GetObjectItemCaseSensitive(f, "dst");
+	const cJSON *link = cJSON_GetObjectItemCaseSensitive(f, "symlink");
 	struct err sub;
 	struct stat st;
 	int n = 0;
@@ -293,6 +294,8 @@ static int check_file_entry(const cJSON *f, const char *file, int i, struct err 
 		return err_set(e, EINVAL, "%s: files[%d].mode: symlinks have no mode", file, i);
 	if (tree_path_normalize(dst->valuestring, norm, sizeof(norm), &sub) < 0)
 		return err_set(e, EINVAL, "%s: files[%d].dst: %s", file, i, sub.msg);
+	if (cJSON_IsString(link) && tree_symlink_check(norm, link->valuestring, &sub) < 0)
+		return err_set(e, EINVAL, "%s: files[%d].symlink: %s", file, i, sub.msg);
 	if (src && lstat(src->valuestring, &st) < 0)
 		return err_sys(e, errno, "%s: files[%d].src: %s", file, i, src->valuestring);
 	return 0;

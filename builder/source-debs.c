@@ -259,33 +259,21 @@ static la_ssize_t nested_read(struct archive *a, void *userdata, const void **bu
 }
 
 static int import_data_tar(struct tree *t, struct archive *outer, const char *what,
-			   struct archive_import_stats *st, struct err *e)
+			   uint64_t limit, struct archive_import_stats *st, struct err *e)
 {
 	struct nested *n = calloc(1, sizeof(*n));
-	struct archive *a = archive_read_new();
 	int r;
 
-	if (!n || !a) {
-		r = err_set(e, ENOMEM, "out of memory");
-		goto out;
-	}
+	if (!n)
+		return err_set(e, ENOMEM, "out of memory");
 	n->outer = outer;
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	if (archive_read_open(a, n, NULL, nested_read, NULL) != ARCHIVE_OK) {
-		r = err_set(e, EINVAL, "%s: data.tar: %s", what, archive_error_string(a));
-		goto out;
-	}
-	r = archive_import(t, a, what, st, e);
-out:
-	if (a)
-		archive_read_free(a);
+	r = archive_import_stream(t, nested_read, n, what, limit, st, e);
 	free(n);
 	return r;
 }
 
-static int import_deb(struct tree *t, const char *path, struct archive_import_stats *st,
+static int import_deb(struct tree *t, const char *path, uint64_t limit,
+		      struct archive_import_stats *st,
 		      struct err *e)
 {
 	struct archive *a = archive_read_new();
@@ -303,7 +291,7 @@ static int import_deb(struct tree *t, const char *path, struct archive_import_st
 		if (strncmp(archive_entry_pathname(ent), "data.tar", 8) != 0)
 			continue;
 		found++;
-		r = import_data_tar(t, a, path, st, e);
+		r = import_data_tar(t, a, path, limit, st, e);
 		goto out;
 	}
 	r = r == ARCHIVE_EOF ? 0 : err_set(e, EINVAL, "%s: %s", path, archive_error_string(a));
@@ -338,7 +326,7 @@ static int add_package(const struct deb_info *d, struct tree *t, struct source_c
 
 	r = fetch(d, ctx->cache_dir, path, sizeof(path), digest, e);
 	if (r == 0)
-		r = import_deb(t, path, &st, e);
+		r = import_deb(t, path, ctx->rootfs_size, &st, e);
 	if (r == 0)
 		r = inputs_add(ctx->inputs, "deb", d->name, d->version, digest, e);
 	if (r < 0)

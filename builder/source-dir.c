@@ -59,7 +59,7 @@ static int copy_host_xattrs(const char *path, struct tree_inode *in, struct err 
 	ssize_t n = llistxattr(path, names, sizeof(names));
 
 	if (n < 0)
-		return errno == ENOTSUP || errno == ENODATA ? 0 : err_sys(e, errno, "%s", path);
+		return errno == ENOTSUP || errno == ENODATA ? 0 : err_sys(e, errno, MSG_NAME_FMT, MSG_NAME(path));
 	for (char *p = names; p < names + n; p += strlen(p) + 1) {
 		ssize_t v;
 		int r;
@@ -68,10 +68,11 @@ static int copy_host_xattrs(const char *path, struct tree_inode *in, struct err 
 			continue;
 		v = lgetxattr(path, p, value, sizeof(value));
 		if (v < 0)
-			return err_sys(e, errno, "%s: xattr %s", path, p);
+			return err_sys(e, errno, MSG_NAME_FMT ": xattr " MSG_NAME_FMT, MSG_NAME(path),
+				       MSG_NAME(p));
 		r = tree_inode_set_xattr(in, p, value, (size_t)v, e);
 		if (r < 0)
-			return err_prefix(e, r, "%s", path);
+			return err_prefix(e, r, MSG_NAME_FMT, MSG_NAME(path));
 	}
 	return 0;
 }
@@ -138,9 +139,10 @@ static int fill_content(struct walk *w, struct tree_inode *in, const struct stat
 	case TREE_SYMLINK:
 		n = readlink(w->host, target, sizeof(target));
 		if (n < 0)
-			return err_sys(w->e, errno, "%s", w->host);
+			return err_sys(w->e, errno, MSG_NAME_FMT, MSG_NAME(w->host));
 		if ((size_t)n >= sizeof(target) - 1)
-			return err_set(w->e, ENAMETOOLONG, "%s: symlink target too long", w->host);
+			return err_set(w->e, ENAMETOOLONG, MSG_NAME_FMT ": symlink target too long",
+				       MSG_NAME(w->host));
 		target[n] = '\0';
 		return tree_inode_set_target(in, target, w->e);
 	case TREE_CHR:
@@ -188,13 +190,13 @@ static int import_one(struct walk *w, const struct stat *sb, bool top)
 	int r;
 
 	if (type_of(sb->st_mode, &type) < 0)
-		return err_set(w->e, EINVAL, "%s: unsupported file type", w->host);
+		return err_set(w->e, EINVAL, MSG_NAME_FMT ": unsupported file type", MSG_NAME(w->host));
 	if (!w->o->specials && type != TREE_REG && type != TREE_DIR && type != TREE_SYMLINK)
 		return err_set(w->e, EINVAL,
-			       "%s: is %s; files[].src copies regular files, directories and "
+			       MSG_NAME_FMT ": is %s; files[].src copies regular files, directories and "
 			       "symlinks (a device node or FIFO belongs in the base; for "
 			       "bytes, use \"content\")",
-			       w->host,
+			       MSG_NAME(w->host),
 			       type == TREE_CHR ? "a character device" : type == TREE_BLK ? "a block device"
 			       : type == TREE_FIFO ? "a FIFO" : "a socket");
 	if (type != TREE_SYMLINK && (top || (type == TREE_DIR && sb->st_dev != w->top_dev)) &&
@@ -232,12 +234,13 @@ static int descend(struct walk *w, const char *name, int depth)
 	int r;
 
 	if (hl + strlen(name) + 2 > sizeof(w->host) || il + strlen(name) + 2 > sizeof(w->img))
-		return err_set(w->e, ENAMETOOLONG, "%s/%s: path too long", w->host, name);
+		return err_set(w->e, ENAMETOOLONG, MSG_NAME_FMT "/" MSG_NAME_FMT ": path too long",
+			       MSG_NAME(w->host), MSG_NAME(name));
 	snprintf(w->host + hl, sizeof(w->host) - hl, "/%s", name);
 	snprintf(w->img + il, sizeof(w->img) - il, "%s%s", il && w->img[il - 1] == '/' ? "" : "/",
 		 name);
 	if (lstat(w->host, &sb) < 0)
-		r = err_sys(w->e, errno, "%s", w->host);
+		r = err_sys(w->e, errno, MSG_NAME_FMT, MSG_NAME(w->host));
 	else
 		r = import_one(w, &sb, false);
 	if (r == 0 && S_ISDIR(sb.st_mode))
@@ -253,10 +256,11 @@ static int walk_dir(struct walk *w, int depth)
 	int n, r = 0;
 
 	if (depth > DIR_MAX_DEPTH)
-		return err_set(w->e, ELOOP, "%s: more than %d levels deep", w->host, DIR_MAX_DEPTH);
+		return err_set(w->e, ELOOP, MSG_NAME_FMT ": more than %d levels deep", MSG_NAME(w->host),
+			       DIR_MAX_DEPTH);
 	n = scandir(w->host, &list, NULL, alphasort);
 	if (n < 0)
-		return err_sys(w->e, errno, "%s", w->host);
+		return err_sys(w->e, errno, MSG_NAME_FMT, MSG_NAME(w->host));
 	for (int i = 0; i < n; i++) {
 		const char *name = list[i]->d_name;
 
@@ -284,14 +288,14 @@ int dir_import(struct tree *t, const char *src, const char *dst, const struct di
 	if (!w->img[0])
 		strcpy(w->img, "/");
 	if (strlen(src) >= sizeof(w->host)) {
-		r = err_set(e, ENAMETOOLONG, "%s: path too long", src);
+		r = err_set(e, ENAMETOOLONG, MSG_NAME_FMT ": path too long", MSG_NAME(src));
 		goto out;
 	}
 	strcpy(w->host, src);
 	while (strlen(w->host) > 1 && w->host[strlen(w->host) - 1] == '/')
 		w->host[strlen(w->host) - 1] = '\0';
 	if (lstat(w->host, &sb) < 0) {
-		r = err_sys(e, errno, "%s", src);
+		r = err_sys(e, errno, MSG_NAME_FMT, MSG_NAME(src));
 		goto out;
 	}
 	w->top_dev = sb.st_dev;

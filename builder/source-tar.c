@@ -78,14 +78,13 @@ static int tar_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, 
 	const struct tar_cfg *c = cfg;
 	struct archive_import_stats st = {0};
 	struct hashed_file *h = calloc(1, sizeof(*h));
-	struct archive *a = archive_read_new();
 	uint8_t digest[SHA256_LEN];
 	const char *slash = strrchr(c->path, '/');
 	int r;
 
 	if (h)
 		h->fd = -1;
-	if (!h || !a || !(h->sha = sha256_new())) {
+	if (!h || !(h->sha = sha256_new())) {
 		r = err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
@@ -94,14 +93,7 @@ static int tar_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, 
 		r = err_sys(e, errno, "%s", c->path);
 		goto out;
 	}
-	archive_read_support_filter_all(a);
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	if (archive_read_open(a, h, NULL, hashed_read, NULL) != ARCHIVE_OK) {
-		r = err_set(e, EINVAL, "%s: %s", c->path, archive_error_string(a));
-		goto out;
-	}
-	r = archive_import(t, a, c->path, &st, e);
+	r = archive_import_stream(t, hashed_read, h, c->path, ctx->rootfs_size, &st, e);
 	if (r == 0)
 		r = hash_rest(h, c->path, e);
 	if (r < 0)
@@ -113,8 +105,6 @@ static int tar_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, 
 		ctx->progress("tar %s: %llu entries, %llu bytes", c->path,
 			      (unsigned long long)st.entries, (unsigned long long)st.bytes);
 out:
-	if (a)
-		archive_read_free(a);
 	if (h) {
 		if (h->fd >= 0)
 			close(h->fd);

@@ -37,6 +37,7 @@ void inputs_free(struct inputs *in);
 struct source_ctx {
 	const char *cache_dir; /* where downloaded packages are kept */
 	struct inputs *inputs;
+	uint64_t rootfs_size; /* the profile's fixed rootfs.size, 0: sized to the content */
 	void (*progress)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 };
 

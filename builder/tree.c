@@ -80,9 +80,10 @@ int tree_inode_set_xattr(struct tree_inode *in, const char *name, const void *va
 	void *copy;
 
 	if (!*name || strlen(name) > 255)
-		return err_set(e, EINVAL, "bad xattr name \"%s\"", name);
+		return err_set(e, EINVAL, "bad xattr name \"" MSG_NAME_FMT "\"", MSG_NAME(name));
 	if (len > 65536)
-		return err_set(e, EFBIG, "xattr %s: value of %zu bytes is too large", name, len);
+		return err_set(e, EFBIG, "xattr " MSG_NAME_FMT ": value of %zu bytes is too large",
+			       MSG_NAME(name), len);
 	for (size_t i = 0; i < in->nxattrs; i++)
 		if (strcmp(in->xattrs[i].name, name) == 0)
 			x = &in->xattrs[i];
@@ -109,6 +110,47 @@ int tree_inode_set_xattr(struct tree_inode *in, const char *name, const void *va
 	}
 	x->value = copy;
 	x->len = len;
+	return 0;
+}
+
+bool tree_symlink_inside(const char *path, const char *target)
+{
+	long depth = 0;
+	const char *p;
+
+	if (target[0] == '/')
+		return true;
+	for (p = path; *p; p++) /* the link's directory depth */
+		depth += *p == '/';
+	for (p = target; *p;) {
+		const char *s = p;
+		size_t len;
+
+		while (*p && *p != '/')
+			p++;
+		len = (size_t)(p - s);
+		if (len == 2 && s[0] == '.' && s[1] == '.') {
+			if (--depth < 0)
+				return false;
+		} else if (len && !(len == 1 && s[0] == '.')) {
+			depth++;
+		}
+		while (*p == '/')
+			p++;
+	}
+	return true;
+}
+
+int tree_symlink_check(const char *path, const char *target, struct err *e)
+{
+	size_t len = strlen(target);
+
+	if (len == 0 || len > TREE_SYMLINK_MAX)
+		return err_set(e, EINVAL, "symlink target of %zu bytes (must be 1..%d)", len,
+			       TREE_SYMLINK_MAX);
+	if (!tree_symlink_inside(path, target))
+		return err_set(e, EINVAL, "symlink to \"" MSG_NAME_FMT "\" escapes the root (a "
+					  "relative target may not climb above /)", MSG_NAME(target));
 	return 0;
 }
 
@@ -270,7 +312,7 @@ static int child_insert(struct tree_node *dir, struct tree_node *n, size_t at, s
 }
 
 static struct tree_node *resolve_from(const struct tree *t, struct tree_node *cur, const char *path,
-				      int *budget);
+				      int *budget, int *why);
 
 /* Walks to the parent directory of a normalised path, creating missing directories when
  * create is set. Returns the parent and sets *ret_name to the last component. */
@@ -291,22 +333,26 @@ static int walk_parent(struct tree *t, const char *norm, bool create, struct tre
 			/* a symlink to a directory inside the image is followed, as dpkg does on a
 			 * merged-/usr system (/lib -> usr/lib); it cannot lead outside the tree */
 			if (next->inode->type == TREE_SYMLINK) {
-				int budget = 40;
-				next = resolve_from(t, dir, next->inode->target, &budget);
+				int budget = TREE_SYMLOOP_MAX - 1, why = 0; /* this one counts */
+				next = resolve_from(t, dir, next->inode->target, &budget, &why);
+				if (!next && why == ELOOP)
+					return err_set(e, ELOOP, "/" MSG_NAME_FMT ": symlink loop (more "
+						       "than %d symlinks to follow)",
+						       MSG_NAME_N(norm, slash - norm), TREE_SYMLOOP_MAX);
 				if (!next)
-					return err_set(e, ENOTDIR, "/%.*s is a dangling symlink",
-						       (int)(slash - norm), norm);
+					return err_set(e, ENOTDIR, "/" MSG_NAME_FMT " is a dangling symlink",
+						       MSG_NAME_N(norm, slash - norm));
 			}
 			if (next->inode->type != TREE_DIR)
-				return err_set(e, ENOTDIR, "/%.*s is not a directory",
-					       (int)(slash - norm), norm);
+				return err_set(e, ENOTDIR, "/" MSG_NAME_FMT " is not a directory",
+					       MSG_NAME_N(norm, slash - norm));
 		} else {
 			struct tree_inode *in;
 			int r;
 
 			if (!create)
-				return err_set(e, ENOENT, "/%.*s does not exist", (int)(slash - norm),
-					       norm);
+				return err_set(e, ENOENT, "/" MSG_NAME_FMT " does not exist",
+					       MSG_NAME_N(norm, slash - norm));
 			in = tree_inode_new(TREE_DIR, 0755);
 			next = in ? node_new(p, len, in) : NULL;
 			tree_inode_unref(in);
@@ -354,15 +400,22 @@ static int put_node(struct tree *t, const char *path, struct tree_inode *in, str
 	r = tree_path_normalize(path, norm, sizeof(norm), e);
 	if (r < 0)
 		return r;
+	if (in->type == TREE_SYMLINK) {
+		r = in->target ? tree_symlink_check(norm, in->target, e)
+			       : err_set(e, EINVAL, "symlink without a target");
+		if (r < 0)
+			return r;
+	}
 	if (!*norm) {
 		if (in->type != TREE_DIR)
-			return err_set(e, EISDIR, "\"%s\": the root must be a directory", path);
+			return err_set(e, EISDIR, "\"" MSG_NAME_FMT "\": the root must be a directory",
+				       MSG_NAME(path));
 		node_set_inode(t->root, in);
 		return 0;
 	}
 	r = walk_parent(t, norm, true, &dir, &name, e);
 	if (r < 0)
-		return err_prefix(e, r, "%s", path);
+		return err_prefix(e, r, MSG_NAME_FMT, MSG_NAME(path));
 	at = child_index(dir, name, strlen(name), &found);
 	if (found) {
 		n = dir->children[at];
@@ -393,11 +446,14 @@ int tree_link(struct tree *t, const char *path, const char *target, struct err *
 	struct tree_node *to = tree_lookup(t, target);
 
 	if (!to)
-		return err_set(e, ENOENT, "%s: hard link target %s is not in the tree", path, target);
+		return err_set(e, ENOENT, MSG_NAME_FMT ": hard link target " MSG_NAME_FMT " is not in the tree",
+			       MSG_NAME(path), MSG_NAME(target));
 	if (to->inode->type == TREE_DIR)
-		return err_set(e, EPERM, "%s: hard link to directory %s", path, target);
+		return err_set(e, EPERM, MSG_NAME_FMT ": hard link to directory " MSG_NAME_FMT,
+			       MSG_NAME(path), MSG_NAME(target));
 	if (to->inode->nlink >= 65000)
-		return err_set(e, EMLINK, "%s: too many links to %s", path, target);
+		return err_set(e, EMLINK, MSG_NAME_FMT ": too many links to " MSG_NAME_FMT, MSG_NAME(path),
+			       MSG_NAME(target));
 	return put_node(t, path, to->inode, e);
 }
 
@@ -420,7 +476,7 @@ int tree_remove(struct tree *t, const char *path, struct err *e)
 		return r;
 	at = child_index(dir, name, strlen(name), &found);
 	if (!found)
-		return err_set(e, ENOENT, "%s: not in the tree", path);
+		return err_set(e, ENOENT, MSG_NAME_FMT ": not in the tree", MSG_NAME(path));
 	node_free(dir->children[at]);
 	memmove(dir->children + at, dir->children + at + 1,
 		(dir->nchildren - at - 1) * sizeof(*dir->children));
@@ -448,23 +504,29 @@ struct tree_node *tree_lookup(const struct tree *t, const char *path)
 	return n;
 }
 
-/* Resolves symlinks the way the kernel would inside a chroot: ".." at the root stays there. */
+/* Resolves symlinks the way the kernel would inside a chroot: ".." at the root stays there.
+ * On NULL, *why says why: ENOENT (a component is missing: dangling), ENOTDIR, ELOOP (more
+ * symlinks than the budget) or ENAMETOOLONG. */
 static struct tree_node *resolve_from(const struct tree *t, struct tree_node *cur, const char *path,
-				      int *budget)
+				      int *budget, int *why)
 {
 	char buf[TREE_PATH_MAX + 1];
 	char *p, *save = NULL;
 
-	if (strlen(path) > TREE_PATH_MAX)
+	if (strlen(path) > TREE_PATH_MAX) {
+		*why = ENAMETOOLONG;
 		return NULL;
+	}
 	strcpy(buf, path);
 	if (buf[0] == '/')
 		cur = t->root;
 	for (p = strtok_r(buf, "/", &save); p; p = strtok_r(NULL, "/", &save)) {
 		struct tree_node *next;
 
-		if (cur->inode->type != TREE_DIR)
+		if (cur->inode->type != TREE_DIR) {
+			*why = ENOTDIR;
 			return NULL;
+		}
 		if (strcmp(p, ".") == 0)
 			continue;
 		if (strcmp(p, "..") == 0) {
@@ -472,12 +534,16 @@ static struct tree_node *resolve_from(const struct tree *t, struct tree_node *cu
 			continue;
 		}
 		next = child_find(cur, p, strlen(p));
-		if (!next)
+		if (!next) {
+			*why = ENOENT;
 			return NULL;
+		}
 		if (next->inode->type == TREE_SYMLINK) {
-			if (--*budget < 0)
+			if (--*budget < 0) {
+				*why = ELOOP;
 				return NULL;
-			next = resolve_from(t, cur, next->inode->target, budget);
+			}
+			next = resolve_from(t, cur, next->inode->target, budget, why);
 			if (!next)
 				return NULL;
 		}
@@ -488,9 +554,9 @@ static struct tree_node *resolve_from(const struct tree *t, struct tree_node *cu
 
 struct tree_node *tree_resolve(const struct tree *t, const char *path)
 {
-	int budget = 40;
+	int budget = TREE_SYMLOOP_MAX, why;
 
-	return resolve_from(t, t->root, path, &budget);
+	return resolve_from(t, t->root, path, &budget, &why);
 }
 
 struct walk_ctx {
@@ -585,7 +651,7 @@ int tree_reader_open(const struct tree *t, const struct tree_inode *in, struct t
 	case TREE_SRC_HOST:
 		r->fd = open(in->host_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 		if (r->fd < 0)
-			return err_sys(e, errno, "%s", in->host_path);
+			return err_sys(e, errno, MSG_NAME_FMT, MSG_NAME(in->host_path));
 		r->own_fd = true;
 		break;
 	case TREE_SRC_SPOOL:
@@ -611,17 +677,18 @@ int tree_reader_pread(struct tree_reader *r, void *buf, size_t len, uint64_t off
 		memset(buf, 0, len);
 		return 0;
 	}
+	const char *what = r->in->host_path ? r->in->host_path : "the spool";
+
 	while (len) {
 		ssize_t n = pread(r->fd, p, len, (off_t)(base + off));
 
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n < 0)
-			return err_sys(e, errno, "reading %s",
-				       r->in->host_path ? r->in->host_path : "the spool");
+			return err_sys(e, errno, "reading " MSG_NAME_FMT, MSG_NAME(what));
 		if (n == 0)
-			return err_set(e, EIO, "%s: file shrank while building",
-				       r->in->host_path ? r->in->host_path : "the spool");
+			return err_set(e, EIO, MSG_NAME_FMT ": file shrank while building",
+				       MSG_NAME(what));
 		p += n;
 		off += (uint64_t)n;
 		len -= (size_t)n;

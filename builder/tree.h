@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 #include <sys/types.h>
 
 #include "../lib/err.h"
@@ -16,6 +17,18 @@
 #define TREE_PATH_MAX 4096
 #define TREE_NAME_MAX 255
 #define TREE_SYMLINK_MAX 4095
+
+/* Names from outside input (archives, profiles, host trees) are cut in messages to their first
+ * TREE_MSG_NAME bytes and "...": err_set(e, EINVAL, "\"" MSG_NAME_FMT "\"", MSG_NAME(p)). */
+#define TREE_MSG_NAME 200
+#define MSG_NAME_FMT "%.*s%s"
+#define MSG_NAME(s) TREE_MSG_NAME, (s), (strlen(s) > TREE_MSG_NAME ? "..." : "")
+/* The same for the first n bytes of s. */
+#define MSG_NAME_N(s, n)                                                                           \
+	(int)((size_t)(n) < TREE_MSG_NAME ? (size_t)(n) : TREE_MSG_NAME), (s),                     \
+		((size_t)(n) > TREE_MSG_NAME ? "..." : "")
+
+#define TREE_SYMLOOP_MAX 40 /* symlinks followed in one lookup, as Linux does */
 
 enum tree_type { TREE_REG, TREE_DIR, TREE_SYMLINK, TREE_CHR, TREE_BLK, TREE_FIFO, TREE_SOCK };
 
@@ -34,7 +47,8 @@ struct tree_inode {
 	uint32_t uid, gid;
 	int64_t mtime;
 	uint64_t size;
-	uint64_t alloc; /* upper bound of bytes holding data (less than size when sparse) */
+	uint64_t alloc; /* upper bound of bytes holding data (less than size when sparse; every
+			 * setter of content sets it, 0 for a file that is all holes) */
 	uint32_t rdev_major, rdev_minor;
 	char *target; /* symlink target */
 	enum tree_src src;
@@ -83,9 +97,21 @@ int tree_inode_set_host(struct tree_inode *in, const char *path, uint64_t size, 
  * The result has no leading slash ("" is the root). */
 int tree_path_normalize(const char *path, char *out, size_t outlen, struct err *e);
 
+/* The one rule for symlink targets, whatever made the link (an archive, a host directory, the
+ * profile's files): an absolute target is fine (it resolves inside the image, where the
+ * image is /), a relative one must not climb above the root when followed from the link's
+ * directory (path: the link's normalised path). Real trees have both kinds: /etc/mtab ->
+ * /proc/self/mounts, /lib64/ld-linux-x86-64.so.2 -> ../lib/x86_64-linux-gnu/...; a link
+ * that climbs out would point into the host wherever the image is mounted for inspection. */
+bool tree_symlink_inside(const char *path, const char *target);
+/* The same, and the target's length, as an error naming the target. */
+int tree_symlink_check(const char *path, const char *target, struct err *e)
+	__attribute__((warn_unused_result));
+
 /* Puts inode at path (taking a new reference). Missing parents become directories 0755 0:0.
  * A directory put on a directory keeps its children; anything else replaces the old entry.
- * A parent that exists but is not a directory is an error. */
+ * A parent that exists but is not a directory is an error, and so is a symlink that fails
+ * tree_symlink_check. */
 int tree_put(struct tree *t, const char *path, struct tree_inode *in, struct err *e);
 /* Adds a hard link at path to the existing non-directory at target. */
 int tree_link(struct tree *t, const char *path, const char *target, struct err *e);
@@ -93,7 +119,8 @@ int tree_remove(struct tree *t, const char *path, struct err *e);
 
 /* Looks a path up without following symlinks; NULL when absent or invalid. */
 struct tree_node *tree_lookup(const struct tree *t, const char *path);
-/* Looks a path up following symlinks inside the image (at most 40); NULL when absent. */
+/* Looks a path up following symlinks inside the image (at most TREE_SYMLOOP_MAX); NULL when
+ * absent or in a loop. */
 struct tree_node *tree_resolve(const struct tree *t, const char *path);
 
 /* Pre-order walk in sorted order. path is the node's absolute path ("/" for the root).

@@ -444,7 +444,14 @@ static void test_resolve(void)
 	put_symlink(t, "usr/lib/x/chain1", "chain2");
 	put_symlink(t, "usr/lib/x/chain2", "../x/chain3");
 	put_symlink(t, "usr/lib/x/chain3", "/lib/x/file");
-	put_symlink(t, "climb", "../../../../usr/lib");
+	ok(put_symlink(t, "climb", "../../../../usr/lib") < 0,
+	   "a relative symlink that climbs above the root is refused by tree_put");
+	has_str(e.msg, "symlink to \"../../../../usr/lib\" escapes the root", "and says so");
+	ok(put_symlink(t, "usr/lib/climb", "../../../usr") < 0, "also from below the root");
+	is_int(put_symlink(t, "usr/lib/down", "../../usr/lib"), 0, "one that stays inside is put");
+	is_int(put_symlink(t, "usr/lib/abs", "/../../usr"), 0, "an absolute one is put");
+	ok(tree_resolve(t, "usr/lib/abs/lib/x/file") == tree_lookup(t, "usr/lib/x/file"),
+	   "and \"..\" above the root stays at the root when it is followed");
 	put_symlink(t, "loop1", "loop2");
 	put_symlink(t, "loop2", "loop1");
 	put_symlink(t, "self", "self");
@@ -466,7 +473,6 @@ static void test_resolve(void)
 	ok(tree_resolve(t, "usr/lib/up") == tree_lookup(t, "usr"), "\"..\" target resolves to parent");
 	ok(tree_resolve(t, "lib/up/lib/x/file") == target, "\"..\" from the symlink's own dir");
 	ok(tree_resolve(t, "usr/lib/x/chain1") == target, "a chain of three symlinks");
-	ok(tree_resolve(t, "climb/x/file") == target, "\"..\" above the root stays at the root");
 	ok(tree_resolve(t, "/../../usr/lib/x/file") == target, "leading \"..\" stay at the root");
 	ok(tree_resolve(t, "usr/../usr/./lib/x/file") == target, "\"..\" and \".\" in the path");
 	ok(tree_resolve(t, "dotdot") == t->root, "symlink to /.. is the root");
@@ -506,6 +512,41 @@ static void test_resolve(void)
 	ok(tree_resolve(t, "e0") == NULL, "a fan-out of symlinks returns NULL");
 	snprintf(path, sizeof(path), "loop2/../usr");
 	ok(tree_resolve(t, path) == NULL, "a loop followed by \"..\" returns NULL");
+
+	/* putting below a symlinked directory (merged /usr) says why it cannot */
+	ok(put_file(t, "loop1/f", 0644, "x") < 0, "a file below a symlink loop is refused");
+	has_str(e.msg, "/loop1: symlink loop", "the message says \"symlink loop\" and names it");
+	ok(put_file(t, "h0/f", 0644, "x") < 0, "below a chain of 41 symlinks too");
+	has_str(e.msg, "/h0: symlink loop", "it is a loop for the message as for the kernel");
+	ok(put_file(t, "dangling/f", 0644, "x") < 0, "a file below a dangling symlink is refused");
+	has_str(e.msg, "/dangling is a dangling symlink", "the message says \"dangling\"");
+	is_int(put_file(t, "lib/x/new", 0644, "x"), 0, "below a good symlinked directory works");
+	ok(tree_lookup(t, "usr/lib/x/new") != NULL, "and lands in its target");
+	tree_free(t);
+}
+
+/* Names from outside input are cut in messages. */
+static void test_long_names(void)
+{
+	struct tree *t = new_tree();
+	char name[5001], target[5001], path[5100];
+
+	memset(name, 'n', 5000);
+	name[5000] = '\0';
+	memset(target, 't', 5000);
+	target[5000] = '\0';
+	ok(put_symlink(t, "l", target) < 0, "a 5000-byte symlink target is refused");
+	ok(strlen(e.msg) < 400, "the message is cut (%zu bytes)", strlen(e.msg));
+	ok(tree_link(t, name, name, &e) < 0, "a hard link to a 5000-byte name is refused");
+	ok(strlen(e.msg) < 600 && strstr(e.msg, "...") != NULL,
+	   "its message is cut to the first bytes and \"...\" (%zu bytes)", strlen(e.msg));
+	snprintf(path, sizeof(path), "%.250s/x", name);
+	is_int(put_symlink(t, "d", "/nowhere"), 0, "a dangling symlink d");
+	memset(path, 'd', 1);
+	snprintf(path, sizeof(path), "d/%.250s/%.250s/x", name, name);
+	ok(put_file(t, path, 0644, "x") < 0, "a file below it is refused");
+	has_str(e.msg, "/d is a dangling symlink", "naming the symlink");
+	ok(strlen(e.msg) < 800, "with the path cut (%zu bytes)", strlen(e.msg));
 	tree_free(t);
 }
 
@@ -962,6 +1003,7 @@ int main(void)
 	test_link_remove();
 	test_link_over_parent();
 	test_resolve();
+	test_long_names();
 	test_order_walk();
 	test_stats();
 	test_digest();

@@ -75,6 +75,11 @@ run "$STELE" build deep.json -o out-bad8
 is "nesting too deep: exit 2" "$rc" 2
 has "nesting too deep: said so, with where" "$err" "deep.json:1:"
 has "nesting too deep: not \"invalid JSON\"" "$err" "nesting deeper than 32 levels"
+# one rule for symlink targets, in the overlay as in a tar: relative ones stay inside
+profile bad8s.json '{"product": "x", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/a/b", "symlink": "../../../etc"}]}'
+run "$STELE" build bad8s.json -o out-bad8s
+is "overlay symlink climbing above the root: exit 2" "$rc" 2
+has "overlay symlink climbing above the root: named" "$err" 'bad8s.json: files[0].symlink: symlink to "../../../etc" escapes the root'
 check "no output directory for any bad profile" -- bash -c '! ls -d out-bad* 2>/dev/null'
 
 # a good build, kept to prove failed builds leave it alone
@@ -108,7 +113,7 @@ fails_cleanly "truncated tar" "truncated.tar" \
 head -c 100000 /dev/urandom >garbage.tar
 fails_cleanly "garbage tar" "garbage.tar" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "garbage.tar"}}'
-fails_cleanly "fixed rootfs size too small" "needs at least" \
+fails_cleanly "fixed rootfs size too small" "does not fit in the rootfs of 4 MiB (rootfs.size)" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "4M"}}'
 fails_cleanly "fixed rootfs size too small: the size with its unit" "fixes the rootfs size at 1.5 MiB" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "1536K"}}'
@@ -151,6 +156,98 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2M tmpfs full 2>/dev/null; then
 	umount full
 else
 	ok 0 "# SKIP disk full: cannot mount a tmpfs"
+fails_cleanly "overlay below a symlink loop" "/loop: symlink loop" \
+	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/loop", "symlink": "loop"}, {"dst": "/loop/x", "content": "y"}]}'
+
+# a 1 TiB sparse file in a 10 KiB tar (every sparse format GNU tar writes): refused at once,
+# by its size, whether rootfs.size is fixed or not; timeout turns a regression into a failure
+truncate -s 1T hole
+tar --sparse --format=gnu -cf sparse-gnu.tar hole
+for v in 0.0 0.1 1.0; do
+	tar --sparse --format=pax --sparse-version=$v -cf sparse-pax$v.tar hole
+done
+rm -f hole
+for f in sparse-gnu sparse-pax0.0 sparse-pax0.1 sparse-pax1.0; do
+	profile fail.json '{"product": "fixture", "version": "1", "base": {"tar": "'$f'.tar"}, "rootfs": {"size": "64M"}}'
+	start=$SECONDS
+	run timeout 60 "$STELE" build fail.json -o out -q
+	is "$f: 1 TiB sparse entry, rootfs.size 64M: exit 1 (not 124, a timeout)" "$rc" 1
+	has "$f: the message names the entry and its size" "$err" 'entry "hole": a file of 1099511627776 bytes'
+	has "$f: and the rootfs size" "$err" "does not fit in the rootfs of 64 MiB (rootfs.size)"
+	check "$f: refused within 10 s" -- test $((SECONDS - start)) -le 10
+	profile fail.json '{"product": "fixture", "version": "1", "base": {"tar": "'$f'.tar"}}'
+	run timeout 60 "$STELE" build fail.json -o out -q
+	is "$f: 1 TiB sparse entry, rootfs sized to the content: exit 1" "$rc" 1
+	has "$f: the message names the file" "$err" "the largest: /hole, 1099511627776 bytes"
+done
+# the same rule for a host file: a 1 TiB sparse files[].src is refused before it is read
+truncate -s 1T hole
+profile fail.json '{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"src": "hole", "dst": "/var/hole"}]}'
+run timeout 60 "$STELE" build fail.json -o out -q
+is "1 TiB sparse host file in files[]: exit 1 (not 124, a timeout)" "$rc" 1
+has "1 TiB sparse host file in files[]: named with its size" "$err" "the largest: /var/hole, 1099511627776 bytes"
+rm -f hole
+check "sparse tars: no temporary files left" -- bash -c '[ -z "$(ls -A out | grep -v "^fixture-1\.[a-z.0-9]*$")" ]'
+check "sparse tars: previous output untouched" -- cmp out/fixture-1.rootfs.ext4 keep.ext4
+
+# malformed pax extended headers, which libarchive would skip with a warning, and a NUL that
+# would cut a name: refused, naming the entry (bytes written by python3, GNU tar refuses them)
+if command -v python3 >/dev/null; then
+	python3 - <<'PY'
+def header(name, size, typ):
+    h = bytearray(512)
+    h[0:len(name)] = name
+    h[100:108] = b'0000644\0'; h[108:116] = b'0000000\0'; h[116:124] = b'0000000\0'
+    h[124:136] = b'%011o\0' % size
+    h[136:148] = b'00000000000\0'
+    h[156:157] = typ
+    h[257:263] = b'ustar\0'; h[263:265] = b'00'
+    h[148:156] = b' ' * 8
+    h[148:156] = b'%06o\0 ' % sum(h)
+    return bytes(h)
+def pad(b):
+    return b + b'\0' * (-len(b) % 512)
+cases = {
+    'len-max': b'18446744073709551615 path=x\n', 'len-big': b'999999999 path=x\n',
+    'len-zero': b'0 path=x\n', 'len-neg': b'-5 path=x\n', 'no-newline': b'11 path=abc',
+    'size-neg': b'11 size=-5\n', 'nul-path': b'17 path=evil\0abc\n',
+}
+for name, rec in cases.items():
+    data = (header(b'PaxHeaders/victim', len(rec), b'x') + pad(rec) +
+            header(b'victim', 5, b'0') + pad(b'hello') + b'\0' * 1024)
+    open('pax-' + name + '.tar', 'wb').write(data)
+PY
+	# GNU tar's archives of a tree with long names, hard links and a sparse file in 12 pieces
+	# (old GNU sparse extension blocks, pax sparse maps) import; with a bad pax header after
+	# them, it is found: the check followed every header
+	mkdir -p cx/"$(printf 'l%.0s' $(seq 150))"/"$(printf 'm%.0s' $(seq 150))"
+	echo x >cx/f
+	ln cx/f cx/"$(printf 'l%.0s' $(seq 150))"/hard
+	ln -s "$(printf '../%.0s' $(seq 1))f" cx/sym
+	for i in $(seq 0 11); do printf 'data%d' "$i" | dd of=cx/sparse bs=1 seek=$((i * 65536)) conv=notrunc 2>/dev/null; done
+	for fmt in gnu pax0.0 pax1.0; do
+		case $fmt in
+		gnu) tar --sparse --format=gnu -cf cx-$fmt.tar cx ;;
+		*) tar --sparse --format=pax --sparse-version=${fmt#pax} -cf cx-$fmt.tar cx ;;
+		esac
+		profile cx.json '{"product": "cx", "version": "1", "base": {"tar": "cx-'$fmt'.tar"}}'
+		run "$STELE" build cx.json --rootfs-only -o out-cx-$fmt -q
+		is "GNU tar $fmt archive of long names, hard links, 12-piece sparse file: imports" "$rc" 0
+		python3 -c '
+import sys
+a = open(sys.argv[1], "rb").read()
+while a.endswith(b"\0" * 512):
+    a = a[:-512]
+open(sys.argv[3], "wb").write(a + open(sys.argv[2], "rb").read())' cx-$fmt.tar pax-no-newline.tar cx-$fmt-bad.tar
+		fails_cleanly "a bad pax header after GNU tar's $fmt entries" 'entry "victim": pax header: record 1' \
+			'{"product": "fixture", "version": "1", "base": {"tar": "cx-'$fmt'-bad.tar"}}'
+	done
+	for c in len-max len-big len-zero len-neg no-newline size-neg nul-path; do
+		want='entry "victim": pax header: record 1'
+		[ $c = nul-path ] && want='NUL byte inside the value of "path"'
+		fails_cleanly "pax header $c" "$want" \
+			'{"product": "fixture", "version": "1", "base": {"tar": "pax-'$c'.tar"}}'
+	done
 fi
 
 # a fixed size that fits is honoured exactly
