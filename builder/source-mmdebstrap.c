@@ -496,26 +496,15 @@ static int mmd_paths_init(struct mmd_paths *p, const char *cache_dir, const char
 	return mkdir_p(p->dir, e);
 }
 
-static int import_stream(struct tree *t, struct tee *tee, const char *name,
+static int import_stream(struct tree *t, struct tee *tee, const char *name, uint64_t limit,
 			 struct archive_import_stats *st, struct err *e)
 {
-	struct archive *a = archive_read_new();
-	int r;
-
-	if (!a)
-		return err_set(e, ENOMEM, "out of memory");
-	archive_read_support_format_tar(a);
-	archive_read_support_format_gnutar(a);
-	if (archive_read_open(a, tee, NULL, tee_read, NULL) != ARCHIVE_OK)
-		r = err_set(e, EINVAL, "%s: %s", name, archive_error_string(a));
-	else
-		r = archive_import(t, a, name, st, e);
-	archive_read_free(a);
-	return r;
+	return archive_import_stream(t, tee_read, tee, name, limit, st, e);
 }
 
 static int run_mmdebstrap(const struct mmd_cfg *c, const struct mmd_paths *p, struct tree *t,
-			  struct tee *tee, struct archive_import_stats *st, struct err *e)
+			  struct tee *tee, uint64_t limit, struct archive_import_stats *st,
+			  struct err *e)
 {
 	char hook[9000], tail[600];
 	char **argv;
@@ -554,7 +543,7 @@ static int run_mmdebstrap(const struct mmd_cfg *c, const struct mmd_paths *p, st
 		return err_sys(e, errno, "fork");
 	}
 	tee->in = pipefd[0];
-	r = import_stream(t, tee, "mmdebstrap", st, e);
+	r = import_stream(t, tee, "mmdebstrap", limit, st, e);
 	if (r < 0)
 		kill(pid, SIGTERM); /* a tree we refuse: no need to wait for the rest */
 	else
@@ -574,14 +563,14 @@ static int run_mmdebstrap(const struct mmd_cfg *c, const struct mmd_paths *p, st
 }
 
 static int from_cache(const struct mmd_paths *p, struct tree *t, struct tee *tee,
-		      struct archive_import_stats *st, struct err *e)
+		      uint64_t limit, struct archive_import_stats *st, struct err *e)
 {
 	int r;
 
 	tee->in = open(p->tar, O_RDONLY | O_CLOEXEC);
 	if (tee->in < 0)
 		return err_sys(e, errno, "%s", p->tar);
-	r = import_stream(t, tee, p->tar, st, e);
+	r = import_stream(t, tee, p->tar, limit, st, e);
 	if (r == 0)
 		drain(tee);
 	close(tee->in);
@@ -617,14 +606,14 @@ static int mmd_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, 
 		ctx->progress("mmdebstrap %s %s%s", c->suite, c->variant,
 			      cached ? " (cached)" : ": running mmdebstrap");
 	if (cached) {
-		r = from_cache(p, t, tee, &st, e);
+		r = from_cache(p, t, tee, ctx->rootfs_size, &st, e);
 	} else {
 		tee->out = open(p->tmp_tar, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
 		if (tee->out < 0) {
 			r = err_sys(e, errno, "creating %s", p->tmp_tar);
 			goto out;
 		}
-		r = run_mmdebstrap(c, p, t, tee, &st, e);
+		r = run_mmdebstrap(c, p, t, tee, ctx->rootfs_size, &st, e);
 		if (r == 0 && fsync(tee->out) < 0)
 			r = err_sys(e, errno, "writing %s", p->tmp_tar);
 	}
