@@ -16,7 +16,7 @@ LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.
            lib/input.c lib/gpt.c
 BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
-               builder/source-mmdebstrap.c \
+               builder/source-mmdebstrap.c builder/systemd.c \
                builder/archive.c builder/tarcheck.c builder/overlay.c builder/ext4.c builder/build.c \
                builder/fileutil.c builder/keys.c builder/slotimg.c builder/elf.c \
                builder/initramfs.c builder/disk.c builder/esp.c builder/image.c \
@@ -60,7 +60,7 @@ $(B)/stele-update: $(UPDATE_SRC) $(wildcard rootfs/*.h lib/*.h bootloader/*.h) M
 $(B)/BOOTX64.EFI: bootloader/grub.cfg bootloader/mkgrub.sh | $(B)
 	bootloader/mkgrub.sh bootloader/grub.cfg $@
 
-GEN := $(B)/gen/default-profile.h
+GEN := $(B)/gen/default-profile.h $(B)/gen/image-files.h
 HDRS = $(wildcard builder/*.h lib/*.h bootloader/*.h) $(GEN)
 
 $(B)/stele: $(STELE_SRC) $(HDRS) VERSION Makefile | $(B)
@@ -69,15 +69,21 @@ $(B)/stele: $(STELE_SRC) $(HDRS) VERSION Makefile | $(B)
 $(A)/stele: $(STELE_SRC) $(HDRS) VERSION Makefile | $(A)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $(STELE_SRC) $(LIBS)
 
+# Files stele puts into images (systemd units and their scripts), compiled in.
+IMAGE_FILES := $(wildcard rootfs/systemd/*)
+$(B)/gen/image-files.h: $(IMAGE_FILES) tools/embed.sh
+	mkdir -p $(@D)
+	tools/embed.sh $(IMAGE_FILES) > $@.tmp && mv $@.tmp $@
+
 # The default profile is compiled in, so `stele build` works from any directory.
-$(GEN): profiles/minimal.json
+$(B)/gen/default-profile.h: profiles/minimal.json
 	mkdir -p $(@D)
 	{ echo 'static const char default_profile[] ='; \
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@.tmp && mv $@.tmp $@
 
 $(A)/test-%: tests/test-%.c tests/tap.h $(BUILDER_SRC) $(LIB_SRC) $(HDRS) | $(A)
-	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -DSTELE_VERSION='"$(VERSION)"' -o $@ $< $(BUILDER_SRC) $(LIB_SRC) $(LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $< $(BUILDER_SRC) $(LIB_SRC) $(LIBS)
 
 $(A)/mkfixture: tests/mkfixture.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)

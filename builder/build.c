@@ -16,8 +16,9 @@
 #include "initramfs.h"
 #include "keys.h"
 #include "progs.h"
-#include "slotimg.h"
 #include "overlay.h"
+#include "slotimg.h"
+#include "systemd.h"
 #include "tree.h"
 
 #define OS_RELEASE_MAX (64 * 1024)
@@ -147,12 +148,19 @@ static int put_mem_file(struct tree *t, const char *path, void *buf, size_t len,
 int build_compose(const struct profile *p, const struct build_opts *o, struct tree *t,
 		  struct inputs *inputs, struct err *e)
 {
+	struct appliance_opts ao = {
+		.console_shell = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "console_shell")),
+		.progress = progress};
 	struct source_ctx ctx = {.cache_dir = o->cache_dir, .inputs = inputs,
 				 .rootfs_size = p->rootfs_size, .progress = progress};
 	int r;
 
 	quiet = o->quiet;
 	r = p->base->compose(p->base_cfg, t, &ctx, e);
+	if (r < 0)
+		return r;
+	/* before the overlay, so a profile can replace any file stele adds */
+	r = appliance_prepare(t, &ao, e);
 	if (r < 0)
 		return r;
 	r = overlay_apply(t, p, e);

@@ -276,7 +276,7 @@ static int cache_key(const struct mmd_cfg *c, const char *dir, char hex[SHA256_H
 	h = sha256_new();
 	if (!h)
 		return err_set(e, ENOMEM, "out of memory");
-	key_add(h, "stele-mmdebstrap-v1");
+	key_add(h, "stele-mmdebstrap-v2"); /* bumped whenever the hook changes */
 	key_add(h, c->suite);
 	key_add(h, c->variant);
 	key_add(h, c->mirror);
@@ -512,9 +512,12 @@ static int run_mmdebstrap(const struct mmd_cfg *c, const struct mmd_paths *p, st
 	pid_t pid;
 
 	/* runs on the host with the chroot as $1, before mmdebstrap's cleanup removes the
-	 * package lists: every installed package with the sha256 the archive gives its .deb
+	 * package lists. The host's hostname and resolv.conf (which mmdebstrap copies in) are
+	 * replaced, so the tree does not depend on the build host; then every installed package with the sha256 the archive gives its .deb
 	 * (apt checked the file against it when it fetched it) */
 	snprintf(hook, sizeof(hook),
+		 "echo localhost >\"$1/etc/hostname\"; rm -f \"$1/etc/resolv.conf\"; "
+		 ": >\"$1/etc/resolv.conf\"; "
 		 "chroot \"$1\" dpkg-query -W -f '${Package} ${Version} ${Architecture}\\n' | "
 		 "while read -r p v a; do case $a in all|amd64) q=\"$p=$v\" ;; "
 		 "*) q=\"$p:$a=$v\" ;; esac; "

@@ -4,11 +4,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
+#include <stdint.h>
 #include <linux/magic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/random.h>
 #include <sys/stat.h>
 #include <sys/vfs.h>
 #include <unistd.h>
@@ -148,6 +151,60 @@ static int bind_var(const char *root, const char *data, struct err *e)
 	return mount_at(src, dst, NULL, MS_BIND, NULL, e);
 }
 
+static bool machine_id_valid(const char *s, size_t len)
+{
+	return len == 33 && s[32] == '\n' && strspn(s, "0123456789abcdef") == 32 &&
+	       strspn(s, "0") < 32;
+}
+
+/* The machine's id, made on its first boot and kept on data: written to a temporary name,
+ * fsync'd, renamed, so a power cut leaves either none (made again) or a whole one. */
+static int machine_id_ensure(const char *path, struct err *e)
+{
+	char buf[64], tmp[PATH_MAX];
+	uint8_t raw[16];
+	size_t len = 0;
+	int fd, rc;
+
+	if (util_read_text(path, buf, sizeof(buf), &len, e) == 0 && machine_id_valid(buf, len))
+		return 0;
+	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
+		return err_sys(e, errno, "getrandom for the machine id");
+	for (int i = 0; i < 16; i++)
+		snprintf(buf + 2 * i, 3, "%02x", raw[i]);
+	buf[32] = '\n';
+	rc = join(tmp, path, ".tmp", e);
+	if (rc == 0)
+		rc = util_write_file(tmp, buf, 33, 0444, e);
+	if (rc < 0)
+		return rc;
+	fd = open(tmp, O_RDONLY | O_CLOEXEC);
+	if (fd < 0 || fsync(fd) < 0)
+		rc = err_sys(e, errno, "syncing %s", tmp);
+	if (fd >= 0)
+		close(fd);
+	if (rc == 0 && rename(tmp, path) < 0)
+		rc = err_sys(e, errno, "renaming %s", tmp);
+	return rc;
+}
+
+/* An image with /etc/machine-id (systemd's) gets the machine's own over it; the image's is
+ * empty (the builder sees to that). */
+static int bind_machine_id(const char *root, const char *data, struct err *e)
+{
+	char target[PATH_MAX], id[PATH_MAX];
+	struct stat st;
+	int rc;
+
+	rc = join(target, root, "/etc/machine-id", e);
+	if (rc < 0 || lstat(target, &st) < 0 || !S_ISREG(st.st_mode))
+		return rc;
+	rc = join(id, data, "/stele/machine-id", e);
+	if (rc == 0)
+		rc = machine_id_ensure(id, e);
+	return rc < 0 ? rc : mount_at(id, target, NULL, MS_BIND, NULL, e);
+}
+
 int sysroot_attach_data(const char *root, const char *data_mnt, struct err *e)
 {
 	char target[PATH_MAX], dir[PATH_MAX];
@@ -167,6 +224,8 @@ int sysroot_attach_data(const char *root, const char *data_mnt, struct err *e)
 		rc = seed_var(root, data, e);
 	if (rc == 0)
 		rc = bind_var(root, data, e);
+	if (rc == 0)
+		rc = bind_machine_id(root, data, e);
 	if (rc == 0 && data == data_mnt && umount2(data_mnt, MNT_DETACH) < 0)
 		rc = err_sys(e, errno, "detaching %s", data_mnt);
 	return rc;
