@@ -1,4 +1,5 @@
 #include "archive.h"
+#include "size.h"
 
 #include "../lib/hash.h"
 #include "tarcheck.h"
@@ -94,8 +95,9 @@ static int spool_data(struct tree *t, struct archive *a, struct tree_inode *in, 
 			break;
 		}
 		if (c->limit && len > c->limit - c->data) {
-			r = err_set(e, EFBIG, "the archive holds more than the %llu MiB of the rootfs "
-					      "(rootfs.size)", (unsigned long long)(c->limit >> 20));
+			char lim[32];
+			r = err_set(e, EFBIG, "the archive holds more than the %s of the rootfs "
+					      "(rootfs.size)", size_str(c->limit, lim, sizeof(lim)));
 			break;
 		}
 		c->data += len;
@@ -134,11 +136,13 @@ static int check_size(struct archive_entry *ent, const struct import_ctx *c,
 	if ((uint64_t)size > ARCHIVE_FILE_MAX)
 		return err_set(e, EFBIG, "a file of %lld bytes is larger than ext4 allows",
 			       (long long)size);
-	if (c->limit && (uint64_t)size > c->limit)
-		return err_set(e, EFBIG, "a file of %lld bytes (%llu MiB) does not fit in the "
-					 "rootfs of %llu MiB (rootfs.size)", (long long)size,
-			       (unsigned long long)((uint64_t)size >> 20),
-			       (unsigned long long)(c->limit >> 20));
+	if (c->limit && (uint64_t)size > c->limit) {
+		char got[32], lim[32];
+		return err_set(e, EFBIG, "a file of %lld bytes (%s) does not fit in the rootfs of %s "
+					 "(rootfs.size)", (long long)size,
+			       size_str((uint64_t)size, got, sizeof(got)),
+			       size_str(c->limit, lim, sizeof(lim)));
+	}
 	return 0;
 }
 

@@ -151,7 +151,7 @@ run "$STELE" state one
 is "a 1-byte file: stele state exits 1" "$rc" 1
 has "a 1-byte file: a clear message naming the file" "$err" "one: not a disk image: 1 byte"
 run "$STELE" state /dev/zero
-is "/dev/zero: stele state exits 1" "$rc" 1
-has "/dev/zero: a clear message" "$err" "/dev/zero: not a disk image"
+is "/dev/zero: stele state exits 2 (not a disk image: bad usage)" "$rc" 2
+has "/dev/zero: a clear message" "$err" "/dev/zero: is a character device, not a disk image"
 case $err in *LeakSanitizer*) ok 1 "/dev/zero: no leak" ;; *) ok 0 "/dev/zero: no leak" ;; esac
 finish
