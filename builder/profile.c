@@ -102,6 +102,14 @@ static int check_exec(const cJSON *v, const char *file, const char *path, struct
 	return 0;
 }
 
+static int check_unit(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	if (!policy_unit_ok(v->valuestring))
+		return check_fail(e, file, path, "expected a systemd unit name such as "
+						 "\"nginx.service\"");
+	return 0;
+}
+
 static int check_symlink(const cJSON *v, const char *file, const char *path, struct err *e)
 {
 	size_t n = strlen(v->valuestring);
@@ -133,7 +141,8 @@ static const struct jfield kernel_fields[] = {
 };
 static const struct jfield check_fields[] = {
 	{.key = "name", .kind = J_STRING, .required = true, .check = check_name},
-	{.key = "exec", .kind = J_STRING, .required = true, .check = check_exec},
+	{.key = "exec", .kind = J_STRING, .check = check_exec},
+	{.key = "unit", .kind = J_STRING, .check = check_unit},
 	{.key = "timeout", .kind = J_INT, .min = 1, .max = POLICY_MAX_TIMEOUT},
 	{0},
 };
@@ -362,6 +371,14 @@ static int check_lists(const cJSON *doc, const char *file, struct err *e)
 		return err_set(e, EINVAL, "%s: health.checks: more than %d checks", file,
 			       POLICY_MAX_CHECKS);
 	r = check_unique(checks, "name", file, "health.checks", e);
+	for (int i = 0; r == 0 && i < cJSON_GetArraySize(checks); i++) {
+		const cJSON *c = cJSON_GetArrayItem(checks, i);
+		if (!cJSON_GetObjectItemCaseSensitive(c, "exec") ==
+		    !cJSON_GetObjectItemCaseSensitive(c, "unit"))
+			r = err_set(e, EINVAL, "%s: health.checks[%d]: expected exactly one of "
+					       "\"exec\" (a program) and \"unit\" (a systemd unit "
+					       "that must be active)", file, i);
+	}
 	if (r == 0)
 		r = check_unique(cJSON_GetObjectItemCaseSensitive(kernel, "modules"), NULL, file,
 				 "kernel.modules", e);

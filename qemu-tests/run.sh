@@ -42,6 +42,10 @@ build_set() { # build_set PROFILE KEYS
 for p in v1 v2 v3 health-fails panics hangs other-product other-arch big-data; do
 	build_set "$p" "$WORK/keys"
 done
+# the Debian appliance (mmdebstrap runs once; the others come from its cache)
+for p in debian-v1 debian-v2 debian-health-fails debian-hangs; do
+	build_set "$p" "$WORK/keys"
+done
 build_set v2 "$WORK/other-keys" && mv "$WORK/upd/v2/minimal-2.0.0.bundle" "$WORK/upd/untrusted.bundle"
 build_set v2 "$WORK/keys"
 

@@ -53,7 +53,7 @@ static const char *output_last(struct output *o)
 	return o->last;
 }
 
-static void __attribute__((noreturn)) child(const char *path, int out_fd)
+static void __attribute__((noreturn)) child(const char *path, const char *unit, int out_fd)
 {
 	int null = open("/dev/null", O_RDONLY | O_CLOEXEC);
 
@@ -63,7 +63,10 @@ static void __attribute__((noreturn)) child(const char *path, int out_fd)
 	dup2(out_fd, STDOUT_FILENO);
 	dup2(out_fd, STDERR_FILENO);
 	signal(SIGPIPE, SIG_DFL);
-	execl(path, path, (char *)NULL);
+	if (unit)
+		execl(path, "systemctl", "is-active", unit, (char *)NULL);
+	else
+		execl(path, path, (char *)NULL);
 	dprintf(STDERR_FILENO, "cannot execute %s: %s\n", path, strerror(errno));
 	_exit(127);
 }
@@ -85,8 +88,12 @@ static void describe(int status, bool timed_out, bool window, unsigned timeout, 
 	snprintf(why, size, "%s%s%s", what, last[0] ? ": " : "", last);
 }
 
+/* systemd's own path on Debian (merged /usr or not, /bin/systemctl is there) */
+#define SYSTEMCTL "/bin/systemctl"
+
 struct one {
 	const char *name, *path;
+	const char *unit; /* set: path is systemctl, asked whether the unit is active */
 	unsigned timeout;
 };
 
@@ -112,7 +119,7 @@ static int run_one(const struct checks_run *r, const struct one *c, uint64_t win
 		return err_sys(e, errno, "fork");
 	}
 	if (pid == 0)
-		child(c->path, pipefd[1]);
+		child(c->path, c->unit, pipefd[1]);
 	setpgid(pid, pid); /* as the child does: no window where kill(-pid) misses it */
 	close(pipefd[1]);
 	for (;;) {
@@ -259,11 +266,13 @@ int checks_run(const struct checks_run *r, struct check_failure *ret_first, stru
 	if (rc < 0)
 		return rc;
 	for (size_t i = 0; rc == 0 && i < p->n_checks; i++) {
-		const struct one c = {p->checks[i].name, p->checks[i].exec, p->checks[i].timeout};
+		const struct policy_check *pc = &p->checks[i];
+		const struct one c = {pc->name, pc->unit[0] ? SYSTEMCTL : pc->exec,
+				      pc->unit[0] ? pc->unit : NULL, pc->timeout};
 		rc = run_check(r, &c, window_end, &t, e);
 	}
 	for (size_t i = 0; rc == 0 && i < n; i++) {
-		const struct one c = {names[i], path, POLICY_DEFAULT_TIMEOUT};
+		const struct one c = {names[i], path, NULL, POLICY_DEFAULT_TIMEOUT};
 		snprintf(path, sizeof(path), "%s/%s", r->dir, names[i]);
 		rc = run_check(r, &c, window_end, &t, e);
 	}

@@ -55,9 +55,18 @@ static int parse_check(const cJSON *c, size_t i, struct policy_check *ret, struc
 	if (!cJSON_IsObject(c))
 		return err_set(e, EINVAL, "health.checks[%zu]: expected an object", i);
 	ret->timeout = POLICY_DEFAULT_TIMEOUT;
+	ret->exec[0] = ret->unit[0] = '\0';
 	rc = get_str(c, path, "name", ret->name, sizeof(ret->name), e);
-	if (rc == 0)
+	if (rc == 0 && !cJSON_GetObjectItemCaseSensitive(c, "exec") ==
+			   !cJSON_GetObjectItemCaseSensitive(c, "unit"))
+		rc = err_set(e, EINVAL, "%sexec, %sunit: expected exactly one of them", path, path);
+	if (rc == 0 && cJSON_GetObjectItemCaseSensitive(c, "exec"))
 		rc = get_str(c, path, "exec", ret->exec, sizeof(ret->exec), e);
+	if (rc == 0 && cJSON_GetObjectItemCaseSensitive(c, "unit")) {
+		rc = get_str(c, path, "unit", ret->unit, sizeof(ret->unit), e);
+		if (rc == 0 && !policy_unit_ok(ret->unit))
+			rc = err_set(e, EINVAL, "%sunit: not a systemd unit name", path);
+	}
 	if (rc == 0)
 		rc = get_uint(c, path, "timeout", 1, POLICY_MAX_TIMEOUT, &ret->timeout, e);
 	return rc;

@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <string.h>
 
 #include "../lib/err.h"
 #include "../lib/slot.h"
@@ -20,11 +21,34 @@
 #define POLICY_MAX_TIMEOUT 3600
 #define POLICY_MAX_CHECKS 32
 
+/* A check runs an executable (exec), or asks systemd whether a unit is active (unit):
+ * exactly one of the two is set. */
 struct policy_check {
 	char name[64];
 	char exec[256];
+	char unit[128];
 	unsigned timeout;
 };
+
+/* A systemd unit name a check may give: "nginx.service", "getty@ttyS0.service": name
+ * characters as systemd allows them and a unit type suffix. Shared by the profile loader and
+ * the device's parser, so both accept the same names. */
+static inline bool policy_unit_ok(const char *s)
+{
+	static const char *const types[] = {".service", ".socket", ".target", ".mount",
+					    ".timer", ".path", ".device", ".swap", NULL};
+	size_t n = strlen(s);
+
+	if (n < 3 || n >= sizeof(((struct policy_check *)0)->unit) || s[0] == '-' || s[0] == '.' ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789:_.@\\-") != n)
+		return false;
+	for (const char *const *t = types; *t; t++) {
+		size_t tl = strlen(*t);
+		if (n > tl && strcmp(s + n - tl, *t) == 0)
+			return true;
+	}
+	return false;
+}
 
 struct policy {
 	unsigned window, tries;
@@ -34,7 +58,7 @@ struct policy {
 
 /* The defaults: window 120, tries 3, no checks. */
 void policy_init(struct policy *p);
-/* Parses a health object ({"window", "tries", "checks": [{"name", "exec", "timeout"}]}) held
+/* Parses a health object ({"window", "tries", "checks": [{"name", "exec"|"unit", "timeout"}]}) held
  * in json; with in_manifest it is the "health" member of a manifest (missing: defaults).
  * Bounds as the profile's: window 1..86400, tries 1..15, timeout 1..3600. */
 int policy_parse(const char *json, size_t len, bool in_manifest, struct policy *ret, struct err *e);

@@ -274,7 +274,15 @@ static void test_schema(void)
 	/* required keys inside objects */
 	bad("req1.json", "{" HDR ", 'files': [{'content': 'x'}]}", "files[0].dst", "missing");
 	bad("req2.json", "{" HDR ", 'health': {'checks': [{'name': 'n'}]}}",
-	    "health.checks[0].exec", "missing");
+	    "health.checks[0]", "expected exactly one of \"exec\"");
+	bad("req3.json", "{" HDR ", 'health': {'checks': [{'name': 'n', 'exec': '/x', 'unit': 'x.service'}]}}",
+	    "health.checks[0]", "expected exactly one of \"exec\"");
+	bad("unit1.json", "{" HDR ", 'health': {'checks': [{'name': 'n', 'unit': 'nginx'}]}}",
+	    "health.checks[0].unit", "expected a systemd unit name");
+	bad("unit2.json", "{" HDR ", 'health': {'checks': [{'name': 'n', 'unit': 'a b.service'}]}}",
+	    "health.checks[0].unit", "expected a systemd unit name");
+	bad("unit3.json", "{" HDR ", 'health': {'checks': [{'name': 'n', 'unit': '-x.service'}]}}",
+	    "health.checks[0].unit", "expected a systemd unit name");
 
 	/* integers out of range */
 	bad("range1.json", "{" HDR ", 'health': {'tries': 0}}", "health.tries", "out of range");
@@ -658,6 +666,9 @@ static void test_full(void)
 		ok(p->modules && p->modules[0] == NULL, "modules is an empty NULL-terminated list");
 		is_int(p->nfiles, 0, "no files");
 	}
+	profile_free(p);
+	p = good("unit-ok.json", "{" HDR ", 'health': {'checks': [{'name': 'web', 'unit': "
+			       "'nginx.service'}, {'name': 'getty', 'unit': 'serial-getty@ttyS0.service'}]}}");
 	profile_free(p);
 	p = good("headroom-m.json", "{" HDR ", 'rootfs': {'headroom': '64M'}}");
 	if (p) {

@@ -1,0 +1,95 @@
+#!/bin/bash
+# The Debian appliance (profiles/debian.json: mmdebstrap, systemd, networkd, OpenSSH) on real
+# boots: zero failed units and the ready marker; no SSH host key in the image, a different one
+# on each disk made from it, kept across an update; an update v1->v2 committed by
+# stele-health.service; an update whose unit fails its health check reverts by itself; an
+# update that hangs in userspace (multi-user.target never reached) reverts through the
+# watchdog stele-init armed.
+. "$(dirname "$0")/lib.sh"
+U=$WORK/upd
+T=${DEBIAN_TIMEOUT:-300}
+
+# an unanchored marker the echoed command line cannot match: "key:" then a digit or SHA256
+ask() { # ask KEY COMMAND: prints what the guest answered after "KEY:"
+	local before
+	before=$(since_boot | grep -ac "$1:[0-9A-Za-z]")
+	send "echo $1:\$($2)"
+	for ((i = 0; i < 300; i++)); do
+		[ "$(since_boot | grep -ac "$1:[0-9A-Za-z]")" -gt "$before" ] && break
+		sleep 0.1
+	done
+	since_boot | grep -ao "$1:[0-9A-Za-z+/=:]*" | tail -n 1 | cut -d: -f2-
+}
+hostkey="ssh-keygen -lf /var/lib/stele/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2"
+
+debugfs -R 'ls /etc/ssh' "$U/debian-v1/debian-1.0.0.rootfs.ext4" 2>/dev/null | grep -q ssh_host_
+[ $? -ne 0 ]
+ok $? "the image holds no SSH host key (openssh-server's postinst made some; the build removed them)"
+
+img=$(fresh_from upd/debian-v1/debian-1.0.0.img debian-one)
+boot "$img" debian-one --disk "$U/debian-v2/debian-2.0.0.bundle"
+wait_for "stele: ready slot=a version=1.0.0" "$T"
+ok $? "the Debian image boots to 'stele: ready slot=a version=1.0.0' (stele-health.service)"
+grep -aq "systemd\[1\]" "$serial"
+ok $? "under systemd"
+is_zero=$(ask failed-units "systemctl --failed --no-legend | wc -l")
+[ "$is_zero" = 0 ]
+ok $? "no failed units (got '$is_zero')"
+[ "$(ask running "systemctl is-system-running")" = running ]
+ok $? "systemctl is-system-running: running"
+[ "$(ask rootro "findmnt -no OPTIONS / | cut -d, -f1")" = ro ]
+ok $? "the root is mounted read-only"
+key1=$(ask hostkey "$hostkey")
+[ -n "$key1" ]
+ok $? "a host key was made on first boot ($key1)"
+mid1=$(ask machineid "cat /etc/machine-id")
+[ ${#mid1} = 32 ]
+ok $? "a machine id of its own ($mid1)"
+[ "$(ask journal "ls -d /var/log/journal/$mid1 | wc -l")" = 1 ]
+ok $? "the journal is persistent, on data"
+
+send "stele-update install /dev/vdb --reboot"
+rebase
+wait_for "stele-init: slot b verified, version 2.0.0" "$T"
+ok $? "after the install, slot b (v2) boots"
+wait_for "stele-update: committed slot b version 2.0.0" "$T"
+ok $? "stele-health.service committed the trial"
+wait_for "stele: ready slot=b version=2.0.0" 60
+ok $? "v2 is up on slot b"
+[ "$(ask hostkey "$hostkey")" = "$key1" ]
+ok $? "the host key survived the update"
+[ "$(ask machineid "cat /etc/machine-id")" = "$mid1" ]
+ok $? "the machine id survived the update"
+stop
+
+img=$(fresh_from upd/debian-v1/debian-1.0.0.img debian-two)
+boot "$img" debian-two --disk "$U/debian-health-fails/debian-2.1.0.bundle" \
+	--disk "$U/debian-hangs/debian-2.2.0.bundle"
+wait_for "stele: ready slot=a version=1.0.0" "$T"
+ok $? "a second disk of the same image boots"
+key2=$(ask hostkey "$hostkey")
+[ -n "$key2" ] && [ "$key2" != "$key1" ]
+ok $? "with a host key of its own ($key2)"
+[ "$(ask machineid "cat /etc/machine-id")" != "$mid1" ]
+ok $? "and a machine id of its own"
+
+send "stele-update install /dev/vdb --reboot"
+rebase
+wait_for "stele-init: slot b verified, version 2.1.0" "$T"
+ok $? "an update whose application fails: slot b boots on trial"
+wait_for "health check app failed.*reverting to slot a" "$T"
+ok $? "its unit check fails and it reverts"
+wait_for "stele: ready slot=a version=1.0.0" "$T"
+ok $? "slot a (v1) is back"
+
+send "stele-update install /dev/vdc --reboot"
+rebase
+wait_for "userspace: hanging" "$T"
+ok $? "an update that hangs in userspace boots on trial"
+wait_for "stele: ready slot=a version=1.0.0" $((T + 200))
+ok $? "the watchdog reset it and slot a (v1) is back"
+grep -aq "stele: ready slot=b" <(since_boot)
+[ $? -ne 0 ]
+ok $? "the hung slot never became ready"
+stop
+finish
