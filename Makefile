@@ -33,7 +33,7 @@ DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev
         libfdisk-dev libblkid-dev grub-efi-amd64-bin grub-common dosfstools mtools \
         qemu-system-x86 qemu-utils ovmf \
         e2fsprogs dpkg apt mmdebstrap util-linux fdisk procps coreutils tar bc cryptsetup-bin \
-        openssl clang \
+        openssl clang openssh-client iproute2 \
         libclang-rt-14-dev
 
 B := build
@@ -85,6 +85,10 @@ $(B)/gen/default-profile.h: profiles/minimal.json
 $(A)/test-%: tests/test-%.c tests/tap.h $(BUILDER_SRC) $(LIB_SRC) $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $< $(BUILDER_SRC) $(LIB_SRC) $(LIBS)
 
+# device code under test (rootfs/): each test links the modules it tests
+$(A)/test-fstree: tests/test-fstree.c tests/tap.h rootfs/fstree.c rootfs/fstree.h lib/err.c | $(A)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ tests/test-fstree.c rootfs/fstree.c lib/err.c
+
 $(A)/mkfixture: tests/mkfixture.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
@@ -109,9 +113,10 @@ $(B) $(A):
 deps:
 	@./tools/deps.sh $(DEPS)
 
+PROFILE ?= profiles/minimal.json
 image: deps
 	$(MAKE) all
-	$(B)/stele build profiles/minimal.json -o out
+	$(B)/stele build $(PROFILE) -o out
 
 check: deps
 	$(MAKE) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture \

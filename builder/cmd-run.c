@@ -52,6 +52,9 @@ void cmd_run_help(FILE *f)
 		"                       default without $DISPLAY); quit with Ctrl-a x\n"
 		"      --disk FILE      attach FILE as another virtio disk (repeatable)\n"
 		"      --memory MIB     guest memory (default 1024)\n"
+		"      --ssh PORT       a virtio network card on QEMU's user network, isolated\n"
+		"                       (restrict=on: the guest reaches nothing), with host port\n"
+		"                       PORT on 127.0.0.1 forwarded to the guest's port 22\n"
 		"      --accel kvm|tcg  accelerator (default: $STELE_ACCEL, else KVM when a probe\n"
 		"                       boot proves it works, else TCG)\n"
 		"      --dry-run        print the QEMU command line instead of running it\n"
@@ -147,6 +150,7 @@ struct run_opts {
 	const char *accel, *memory;
 	const char *disks[MAX_DISKS];
 	int ndisks;
+	unsigned ssh_port; /* 0: no network */
 };
 
 static int check_disks(const char *image, const struct run_opts *o)
@@ -165,7 +169,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"snapshot", no_argument, NULL, 's'}, {"console", no_argument, NULL, 'c'},
 		{"disk", required_argument, NULL, 'd'}, {"memory", required_argument, NULL, 'm'},
 		{"accel", required_argument, NULL, 'a'}, {"dry-run", no_argument, NULL, 'n'},
-		{"print-accel", no_argument, NULL, 'p'},
+		{"print-accel", no_argument, NULL, 'p'}, {"ssh", required_argument, NULL, 'S'},
 		{"help", no_argument, NULL, 'h'}, {0},
 	};
 	int c;
@@ -183,6 +187,15 @@ static int parse(int argc, char **argv, struct run_opts *o)
 				return fprintf(stderr, "stele run: --accel kvm|tcg\n"), -1;
 			o->accel = optarg;
 			break;
+		case 'S': {
+			char *end;
+			unsigned long port = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || optarg[0] == '-' || port < 1 || port > 65535)
+				return fprintf(stderr, "stele run: --ssh %s: expected a port from 1 to "
+						       "65535\n", optarg), -1;
+			o->ssh_port = (unsigned)port;
+			break;
+		}
 		case 'd':
 			if (o->ndisks == MAX_DISKS)
 				return fprintf(stderr, "stele run: at most %d --disk\n", MAX_DISKS), -1;
@@ -263,7 +276,7 @@ static int run_qemu(char **args)
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
-	char *args[64], code[256], vars_arg[300], vars[256], vdir[256];
+	char *args[64], code[256], vars_arg[300], vars[256], vdir[256], nic[128];
 	char drives[MAX_DISKS + 1][4200];
 	int n = 0, rc;
 
@@ -297,9 +310,20 @@ int cmd_run(int argc, char **argv)
 			 image_format(o.disks[i]), o.disks[i]);
 	const char *fixed[] = {"qemu-system-x86_64", "-machine", "q35", "-accel", o.accel,
 			       "-m", o.memory, "-smp", "2", "-drive", code, "-drive", vars_arg,
-			       "-device", "i6300esb", "-no-user-config", "-nic", "none"};
+			       "-device", "i6300esb", "-no-user-config"};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
 		args[n++] = (char *)fixed[i];
+	args[n++] = "-nic";
+	if (o.ssh_port) {
+		/* only this one forward, bound to the host's loopback; restrict=on cuts the guest
+		 * off from every other address */
+		snprintf(nic, sizeof(nic),
+			 "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:%u-:22",
+			 o.ssh_port);
+		args[n++] = nic;
+	} else {
+		args[n++] = "none";
+	}
 	for (int i = 0; i <= o.ndisks; i++) {
 		args[n++] = "-drive";
 		args[n++] = drives[i];

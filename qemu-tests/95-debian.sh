@@ -4,7 +4,7 @@
 # on each disk made from it, kept across an update; an update v1->v2 committed by
 # stele-health.service; an update whose unit fails its health check reverts by itself; an
 # update that hangs in userspace (multi-user.target never reached) reverts through the
-# watchdog stele-init armed.
+# watchdog stele-init armed. /var: what v2 adds appears, what the device wrote stays.
 . "$(dirname "$0")/lib.sh"
 U=$WORK/upd
 T=${DEBIAN_TIMEOUT:-300}
@@ -26,8 +26,14 @@ debugfs -R 'ls /etc/ssh' "$U/debian-v1/debian-1.0.0.rootfs.ext4" 2>/dev/null | g
 [ $? -ne 0 ]
 ok $? "the image holds no SSH host key (openssh-server's postinst made some; the build removed them)"
 
+# a free port on the host's loopback for `stele run --ssh`
+port=
+for _ in $(seq 20); do
+	p=$((20000 + RANDOM % 20000))
+	ss -ltn 2>/dev/null | grep -q ":$p " || { port=$p; break; }
+done
 img=$(fresh_from upd/debian-v1/debian-1.0.0.img debian-one)
-boot "$img" debian-one --disk "$U/debian-v2/debian-2.0.0.bundle"
+boot "$img" debian-one --disk "$U/debian-v2/debian-2.0.0.bundle" --ssh "$port"
 wait_for "stele: ready slot=a version=1.0.0" "$T"
 ok $? "the Debian image boots to 'stele: ready slot=a version=1.0.0' (stele-health.service)"
 grep -aq "systemd\[1\]" "$serial"
@@ -42,12 +48,24 @@ ok $? "the root is mounted read-only"
 key1=$(ask hostkey "$hostkey")
 [ -n "$key1" ]
 ok $? "a host key was made on first boot ($key1)"
+if command -v ssh-keyscan >/dev/null; then
+	for _ in $(seq 30); do
+		scanned=$(ssh-keyscan -T 5 -p "$port" -t ed25519 127.0.0.1 2>/dev/null | ssh-keygen -lf - 2>/dev/null | cut -d' ' -f2)
+		[ -n "$scanned" ] && break
+		sleep 2
+	done
+	[ -n "$scanned" ] && [ "$scanned" = "$key1" ]
+	ok $? "sshd answers on 127.0.0.1:$port (stele run --ssh, networkd DHCP) with that host key"
+else
+	ok 0 "# SKIP ssh-keyscan missing"
+fi
 mid1=$(ask machineid "cat /etc/machine-id")
 [ ${#mid1} = 32 ]
 ok $? "a machine id of its own ($mid1)"
 [ "$(ask journal "ls -d /var/log/journal/$mid1 | wc -l")" = 1 ]
 ok $? "the journal is persistent, on data"
 
+send "echo device > /var/lib/stele-test/shared"
 send "stele-update install /dev/vdb --reboot"
 rebase
 wait_for "stele-init: slot b verified, version 2.0.0" "$T"
@@ -60,6 +78,10 @@ ok $? "v2 is up on slot b"
 ok $? "the host key survived the update"
 [ "$(ask machineid "cat /etc/machine-id")" = "$mid1" ]
 ok $? "the machine id survived the update"
+[ "$(ask varnew "tr ' ' _ </var/lib/stele-test/v2-only")" = from_v2 ]
+ok $? "a file v2 adds under /var appears on data after the update"
+[ "$(ask varshared "cat /var/lib/stele-test/shared")" = device ]
+ok $? "a /var file the device changed is kept, though v2 ships another"
 stop
 
 img=$(fresh_from upd/debian-v1/debian-1.0.0.img debian-two)

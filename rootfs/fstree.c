@@ -4,6 +4,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -12,6 +13,7 @@
 struct copy {
 	char path[PATH_MAX]; /* of the entry being copied, relative, for messages */
 	int depth;
+	bool merge; /* entries that exist in the destination are kept as they are */
 	struct err *e;
 };
 
@@ -38,14 +40,14 @@ static int copy_data(int in, int out, struct copy *c)
 	return 0;
 }
 
-static int copy_file(int src, int dst, const char *name, struct copy *c)
+static int copy_file(int src, int dst, const char *name, const char *dname, struct copy *c)
 {
 	int in, out, rc;
 
 	in = openat(src, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (in < 0)
 		return err_sys(c->e, errno, "opening %s", c->path);
-	out = openat(dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	out = openat(dst, dname, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (out < 0) {
 		rc = err_sys(c->e, errno, "creating %s", c->path);
 		close(in);
@@ -58,7 +60,7 @@ static int copy_file(int src, int dst, const char *name, struct copy *c)
 	return rc;
 }
 
-static int copy_symlink(int src, int dst, const char *name, struct copy *c)
+static int copy_symlink(int src, int dst, const char *name, const char *dname, struct copy *c)
 {
 	char target[PATH_MAX];
 	ssize_t n = readlinkat(src, name, target, sizeof(target) - 1);
@@ -66,21 +68,21 @@ static int copy_symlink(int src, int dst, const char *name, struct copy *c)
 	if (n < 0)
 		return err_sys(c->e, errno, "reading the link %s", c->path);
 	target[n] = '\0';
-	if (symlinkat(target, dst, name) < 0)
+	if (symlinkat(target, dst, dname) < 0)
 		return err_sys(c->e, errno, "creating the link %s", c->path);
 	return 0;
 }
 
-static int copy_subdir(int src, int dst, const char *name, struct copy *c)
+static int copy_subdir(int src, int dst, const char *name, const char *dname, struct copy *c)
 {
 	int s = -1, d = -1, rc;
 
 	if (c->depth >= FSTREE_MAX_DEPTH)
 		return err_set(c->e, ELOOP, "%s: nested too deeply", c->path);
-	if (mkdirat(dst, name, 0700) < 0)
+	if (mkdirat(dst, dname, 0700) < 0 && !(c->merge && errno == EEXIST && dname == name))
 		return err_sys(c->e, errno, "creating %s", c->path);
 	s = openat(src, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-	d = openat(dst, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	d = openat(dst, dname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
 	if (s < 0 || d < 0) {
 		rc = err_sys(c->e, errno, "opening %s", c->path);
 	} else {
@@ -112,24 +114,69 @@ static int copy_attrs(int dst, const char *name, const struct stat *st, struct c
 	return 0;
 }
 
-static int copy_entry(int src, int dst, const char *name, struct copy *c)
+static int copy_entry_as(int src, int dst, const char *name, const char *dname, struct copy *c)
 {
 	struct stat st;
+	bool merge = c->merge;
 	int rc;
 
 	if (fstatat(src, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
 		return err_sys(c->e, errno, "%s", c->path);
+	c->merge = false; /* below a new entry, everything is new */
 	if (S_ISDIR(st.st_mode))
-		rc = copy_subdir(src, dst, name, c);
+		rc = copy_subdir(src, dst, name, dname, c);
 	else if (S_ISREG(st.st_mode))
-		rc = copy_file(src, dst, name, c);
+		rc = copy_file(src, dst, name, dname, c);
 	else if (S_ISLNK(st.st_mode))
-		rc = copy_symlink(src, dst, name, c);
+		rc = copy_symlink(src, dst, name, dname, c);
 	else if (S_ISCHR(st.st_mode) || S_ISBLK(st.st_mode) || S_ISFIFO(st.st_mode))
-		rc = copy_node(dst, name, &st, c);
+		rc = copy_node(dst, dname, &st, c);
 	else
-		return 0; /* sockets belong to a running program, not to an image */
-	return rc < 0 ? rc : copy_attrs(dst, name, &st, c);
+		rc = 1; /* sockets belong to a running program, not to an image */
+	c->merge = merge;
+	if (rc == 1)
+		return 0;
+	return rc < 0 ? rc : copy_attrs(dst, dname, &st, c);
+}
+
+/* Merging: a directory on both sides is merged into; an entry only the image has is copied
+ * under a temporary name and renamed into place (a power cut leaves it whole or absent);
+ * anything the device has is left alone. */
+static int merge_entry(int src, int dst, const char *name, struct copy *c)
+{
+	char tmp[NAME_MAX + 1];
+	struct stat ss, ds;
+	int rc;
+
+	if (fstatat(src, name, &ss, AT_SYMLINK_NOFOLLOW) < 0)
+		return err_sys(c->e, errno, "%s", c->path);
+	if (fstatat(dst, name, &ds, AT_SYMLINK_NOFOLLOW) == 0) {
+		if (!S_ISDIR(ss.st_mode) || !S_ISDIR(ds.st_mode))
+			return 0;
+		return copy_subdir(src, dst, name, name, c);
+	}
+	if (errno != ENOENT)
+		return err_sys(c->e, errno, "%s", c->path);
+	if ((size_t)snprintf(tmp, sizeof(tmp), "%s.stele-new", name) >= sizeof(tmp))
+		return 0; /* a name this long cannot get a temporary name; the image keeps it */
+	if (fstatat(dst, tmp, &ds, AT_SYMLINK_NOFOLLOW) == 0) { /* left by a power cut */
+		int fd = S_ISDIR(ds.st_mode) ? openat(dst, tmp, O_RDONLY | O_DIRECTORY | O_CLOEXEC)
+					     : -1;
+		if (fd >= 0) {
+			fstree_clear(fd, ds.st_dev);
+			close(fd);
+		}
+		unlinkat(dst, tmp, S_ISDIR(ds.st_mode) ? AT_REMOVEDIR : 0);
+	}
+	rc = copy_entry_as(src, dst, name, tmp, c);
+	if (rc == 0 && renameat(dst, tmp, dst, name) < 0)
+		rc = err_sys(c->e, errno, "renaming %s into place", c->path);
+	return rc;
+}
+
+static int copy_entry(int src, int dst, const char *name, struct copy *c)
+{
+	return c->merge ? merge_entry(src, dst, name, c) : copy_entry_as(src, dst, name, name, c);
 }
 
 static int copy_dir_contents(int src, int dst, struct copy *c)
@@ -165,6 +212,13 @@ static int copy_dir_contents(int src, int dst, struct copy *c)
 int fstree_copy(int src_dir, int dst_dir, struct err *e)
 {
 	struct copy c = {.path = "", .depth = 0, .e = e};
+
+	return copy_dir_contents(src_dir, dst_dir, &c);
+}
+
+int fstree_merge(int src_dir, int dst_dir, struct err *e)
+{
+	struct copy c = {.path = "", .depth = 0, .merge = true, .e = e};
 
 	return copy_dir_contents(src_dir, dst_dir, &c);
 }

@@ -109,6 +109,33 @@ out:
 	return rc < 0 ? err_prefix(e, rc, "copying the image's /var") : 0;
 }
 
+/* Every later boot: what this image's /var has and data's var/ lacks is added (a new
+ * package's /var/lib/...); nothing the device wrote is replaced or removed. The rule of
+ * systemd's tmpfiles "C" lines (copy from /usr/share/factory unless the target exists). */
+static int merge_image_var(const char *root, int data_fd, struct err *e)
+{
+	char image_var[PATH_MAX];
+	int src, dst, rc;
+
+	rc = join(image_var, root, "/var", e);
+	if (rc < 0)
+		return rc;
+	src = open(image_var, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (src < 0)
+		return errno == ENOENT ? 0 : err_sys(e, errno, "%s", image_var);
+	dst = openat(data_fd, "var", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (dst < 0)
+		rc = err_sys(e, errno, "opening data's var/");
+	else
+		rc = fstree_merge(src, dst, e);
+	if (rc == 0 && syncfs(dst) < 0)
+		rc = err_sys(e, errno, "syncing data's var/");
+	if (dst >= 0)
+		close(dst);
+	close(src);
+	return rc < 0 ? err_prefix(e, rc, "adding the image's new /var entries") : 0;
+}
+
 static int seed_var(const char *root, const char *data, struct err *e)
 {
 	static const char tmp[] = "var.stele-seed";
@@ -120,7 +147,8 @@ static int seed_var(const char *root, const char *data, struct err *e)
 	if (data_fd < 0)
 		return err_sys(e, errno, "%s", data);
 	if (fstatat(data_fd, "var", &st, AT_SYMLINK_NOFOLLOW) == 0) {
-		rc = S_ISDIR(st.st_mode) ? 0 : err_set(e, ENOTDIR, "%s/var: not a directory", data);
+		rc = S_ISDIR(st.st_mode) ? merge_image_var(root, data_fd, e)
+					 : err_set(e, ENOTDIR, "%s/var: not a directory", data);
 		goto out;
 	}
 	rc = remove_stale(data_fd, tmp, e);
