@@ -17,6 +17,7 @@
 #include "cmdline.h"
 #include "console.h"
 #include "dm.h"
+#include "grow.h"
 #include "modules.h"
 #include "partitions.h"
 #include "slotcheck.h"
@@ -132,9 +133,19 @@ static int step_partitions(struct init *in, struct err *e)
 	return rc;
 }
 
+/* A data partition that cannot grow still mounts: the image works at its built size, and
+ * the next boot tries again. */
 static int step_data(struct init *in, struct err *e)
 {
-	return sysroot_mount_data(in->parts[PART_DATA].node, SYSROOT_DATA_MNT, e);
+	struct err g = {{0}};
+	int rc;
+
+	if (grow_data_partition(&in->parts[PART_DATA], &g) < 0)
+		console_log("data: not grown: %s", g.msg);
+	rc = sysroot_mount_data(in->parts[PART_DATA].node, SYSROOT_DATA_MNT, e);
+	if (rc == 0 && grow_data_fs(&in->parts[PART_DATA], SYSROOT_DATA_MNT, &g) < 0)
+		console_log("data: filesystem not grown: %s", g.msg);
+	return rc;
 }
 
 static int check_device(const struct manifest *m, struct err *e)
