@@ -2,7 +2,7 @@
 # default profile into out/, `make check` runs every test, `make bench` the benchmarks.
 
 CC      ?= gcc
-PKGS    := ext2fs com_err libcjson libarchive libcrypto fdisk blkid
+PKGS    := ext2fs com_err libcjson libarchive libcrypto fdisk blkid libguestfs
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -Wno-format-truncation -Wundef -Wpointer-arith -Wvla -Werror
 CFLAGS  ?= -O2 -g
@@ -16,7 +16,7 @@ LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.
            lib/input.c lib/gpt.c lib/gptgrow.c
 BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
                builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
-               builder/source-mmdebstrap.c builder/systemd.c \
+               builder/source-mmdebstrap.c builder/source-image.c builder/systemd.c \
                builder/archive.c builder/tarcheck.c builder/overlay.c builder/ext4.c builder/build.c \
                builder/fileutil.c builder/keys.c builder/slotimg.c builder/elf.c \
                builder/initramfs.c builder/disk.c builder/esp.c builder/image.c \
@@ -30,11 +30,14 @@ TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
-        libfdisk-dev libblkid-dev grub-efi-amd64-bin grub-common dosfstools mtools \
+        libfdisk-dev libblkid-dev libguestfs-dev supermin grub-efi-amd64-bin grub-common dosfstools mtools \
         qemu-system-x86 qemu-utils ovmf \
         e2fsprogs dpkg apt mmdebstrap util-linux fdisk procps coreutils tar bc cryptsetup-bin \
         openssl clang openssh-client iproute2 \
         libclang-rt-14-dev
+# libguestfs's appliance (the image base) boots the host's kernel: a host without one gets
+# Debian's cloud kernel (never booted on the host itself, only inside the appliance)
+DEPS += $(if $(wildcard /boot/vmlinuz-*),,linux-image-cloud-amd64)
 
 B := build
 A := build/asan

@@ -5,12 +5,12 @@
 #include <stdlib.h>
 #include <string.h>
 
-static const struct source_handler *const handlers[] = {&source_debs, &source_dir,
+static const struct source_handler *const handlers[] = {&source_debs, &source_dir, &source_image,
 							&source_mmdebstrap, &source_tar, NULL};
 
 const char *source_known(void)
 {
-	return "debs, dir, mmdebstrap, tar";
+	return "debs, dir, image, mmdebstrap, tar";
 }
 
 static bool handler_accepts(const struct source_handler *h, const char *key)

@@ -50,7 +50,8 @@ struct source_handler {
 	void (*free)(void *cfg);
 };
 
-extern const struct source_handler source_debs, source_dir, source_mmdebstrap, source_tar;
+extern const struct source_handler source_debs, source_dir, source_image, source_mmdebstrap,
+    source_tar;
 
 /* The handler for a "base" object (exactly one known source key), or an error naming the
  * file and the JSON path. */
