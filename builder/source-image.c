@@ -106,6 +106,7 @@ static int mount_all(guestfs_h *g, const char *root, struct err *e)
 struct tar_job {
 	guestfs_h *g;
 	char fifo[64];
+	int wfd; /* the pipe's write end: closed when libguestfs is done, so the reader sees EOF */
 	int rc;
 };
 
@@ -116,6 +117,7 @@ static void *tar_thread(void *arg)
 
 	j->rc = guestfs_tar_out_opts(j->g, "/", j->fifo, GUESTFS_TAR_OUT_OPTS_NUMERICOWNER, 1,
 				     GUESTFS_TAR_OUT_OPTS_XATTRS, 1, -1);
+	close(j->wfd);
 	return NULL;
 }
 
@@ -157,6 +159,7 @@ static int stream_tree(guestfs_h *g, struct tree *t, uint64_t limit,
 		return err_sys(e, errno, "pipe");
 	}
 	snprintf(j.fifo, sizeof(j.fifo), "/dev/fd/%d", fds[1]);
+	j.wfd = fds[1];
 	if (pthread_create(&th, NULL, tar_thread, &j) != 0) {
 		close(fds[0]), close(fds[1]), free(p);
 		return err_set(e, EAGAIN, "starting a thread");
@@ -169,7 +172,6 @@ static int stream_tree(guestfs_h *g, struct tree *t, uint64_t limit,
 		while (read(fds[0], p->buf, sizeof(p->buf)) > 0)
 			;
 	pthread_join(th, NULL);
-	close(fds[1]);
 	if (fds[0] >= 0)
 		close(fds[0]);
 	free(p);

@@ -20,6 +20,17 @@ ask() { # ask KEY COMMAND: prints what the guest answered after "KEY:"
 	done
 	since_boot | grep -ao "$1:[0-9A-Za-z+/=:_-]*" | tail -n 1 | cut -d: -f2-
 }
+# the console shell answers (after a reboot its prompt can come before or after the ready
+# line, and a prompt from before the reboot may still be in the window): the answer to an
+# arithmetic the typed line cannot contain
+shell_sync() {
+	local n=$RANDOM
+	for _ in $(seq 60); do
+		send "echo sync-\$(($n + 1))"
+		wait_for "sync-$((n + 1))" 2 && return 0
+	done
+	return 1
+}
 hostkey="ssh-keygen -lf /var/lib/stele/ssh/ssh_host_ed25519_key.pub | cut -d' ' -f2"
 
 debugfs -R 'ls /etc/ssh' "$U/debian-v1/debian-1.0.0.rootfs.ext4" 2>/dev/null | grep -q ssh_host_
@@ -36,7 +47,7 @@ img=$(fresh_from upd/debian-v1/debian-1.0.0.img debian-one)
 boot "$img" debian-one --disk "$U/debian-v2/debian-2.0.0.bundle" --ssh "$port"
 wait_for "stele: ready slot=a version=1.0.0" "$T"
 ok $? "the Debian image boots to 'stele: ready slot=a version=1.0.0' (stele-health.service)"
-wait_for "root@debian" 60
+shell_sync
 grep -aq "systemd\[1\]" "$serial"
 ok $? "under systemd"
 is_zero=$(ask failed-units "systemctl --failed --no-legend | wc -l")
@@ -75,7 +86,7 @@ wait_for "stele-update: committed slot b version 2.0.0" "$T"
 ok $? "stele-health.service committed the trial"
 wait_for "stele: ready slot=b version=2.0.0" 60
 ok $? "v2 is up on slot b"
-wait_for "root@debian" 60 # the console shell (autologin) may come up after the ready line
+shell_sync
 [ "$(ask hostkey "$hostkey")" = "$key1" ]
 ok $? "the host key survived the update"
 [ "$(ask machineid "cat /etc/machine-id")" = "$mid1" ]
@@ -91,7 +102,7 @@ boot "$img" debian-two --disk "$U/debian-health-fails/debian-2.1.0.bundle" \
 	--disk "$U/debian-hangs/debian-2.2.0.bundle"
 wait_for "stele: ready slot=a version=1.0.0" "$T"
 ok $? "a second disk of the same image boots"
-wait_for "root@debian" 60
+shell_sync
 key2=$(ask hostkey "$hostkey")
 [ -n "$key2" ] && [ "$key2" != "$key1" ]
 ok $? "with a host key of its own ($key2)"
@@ -106,7 +117,7 @@ wait_for "health check app failed.*reverting to slot a" "$T"
 ok $? "its unit check fails and it reverts"
 wait_for "stele: ready slot=a version=1.0.0" "$T"
 ok $? "slot a (v1) is back"
-wait_for "root@debian" 60
+shell_sync
 
 send "stele-update install /dev/vdc --reboot"
 rebase
