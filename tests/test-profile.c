@@ -501,9 +501,9 @@ static void test_base(void)
 	make_dir("tree");
 
 	bad("base1.json", "{'product': 'demo', 'version': '1.0', 'base': {}}", "base",
-	    "expected one of: debs, dir, mmdebstrap, tar");
+	    "expected one of: debs, dir, image, mmdebstrap, tar");
 	bad("base2.json", "{'product': 'demo', 'version': '1.0', 'base': {'keep_owner': true}}",
-	    "base", "expected one of: debs, dir, mmdebstrap, tar");
+	    "base", "expected one of: debs, dir, image, mmdebstrap, tar");
 	bad("base3.json", "{'product': 'demo', 'version': '1.0', 'base': 'rootfs.tar'}", "base",
 	    "expected an object");
 	bad("base4.json",
