@@ -98,8 +98,8 @@ $(A)/mkfixture: tests/mkfixture.c | $(A)
 $(A)/blkid-parts: tests/blkid-parts.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
-$(A)/gptedit: tests/gptedit.c | $(A)
-	$(CC) $(ALL_CFLAGS) -o $@ $<
+$(A)/gptedit: tests/gptedit.c lib/gptgrow.c lib/gpt.c lib/err.c | $(A)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^)
 
 $(A)/mkbundle: tests/mkbundle.c builder/bundlewrite.c builder/fileutil.c lib/bundle.c lib/hash.c \
                lib/input.c \

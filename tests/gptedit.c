@@ -15,19 +15,10 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "../lib/gptgrow.h"
+
 #define SECTOR 512
 
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	while (n--) {
-		c ^= *p++;
-		for (int k = 0; k < 8; k++)
-			c = c >> 1 ^ (0xedb88320u & -(c & 1));
-	}
-	return ~c;
-}
 
 static uint64_t get_le(const uint8_t *p, int n)
 {
@@ -106,9 +97,9 @@ static int edit_table(int fd, uint64_t lba, const struct edit *ed, bool *found)
 		break;
 	}
 	if (!ed->show) {
-		put_le(h + 88, 4, crc32(ents, len));
+		put_le(h + 88, 4, gpt_crc32(ents, len));
 		put_le(h + 16, 4, 0);
-		put_le(h + 16, 4, crc32(h, hsz));
+		put_le(h + 16, 4, gpt_crc32(h, hsz));
 		if (pwrite(fd, ents, len, (off_t)(elba * SECTOR)) != (ssize_t)len ||
 		    pwrite(fd, h, SECTOR, (off_t)(lba * SECTOR)) != SECTOR) {
 			perror("gptedit: write");

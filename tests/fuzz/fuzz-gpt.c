@@ -10,6 +10,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "../../lib/gptgrow.h"
 #include "../../builder/gptread.h"
 #include "../../rootfs/partitions.h"
 
@@ -17,17 +18,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-static uint32_t crc32(const uint8_t *p, size_t n)
-{
-	uint32_t c = 0xffffffffu;
-
-	while (n--) {
-		c ^= *p++;
-		for (int k = 0; k < 8; k++)
-			c = c >> 1 ^ (0xedb88320u & -(c & 1));
-	}
-	return ~c;
-}
 
 static uint64_t le(const uint8_t *p, int n)
 {
@@ -53,9 +43,9 @@ static void fix_crcs(uint8_t *disk)
 	if (memcmp(h, "EFI PART", 8) != 0 || hsz < 92 || hsz > 512)
 		return;
 	if (elba < DISK / 512 && len <= DISK - elba * 512)
-		put32(h + 88, crc32(disk + elba * 512, len));
+		put32(h + 88, gpt_crc32(disk + elba * 512, len));
 	put32(h + 16, 0);
-	put32(h + 16, crc32(h, hsz));
+	put32(h + 16, gpt_crc32(h, hsz));
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
