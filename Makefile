@@ -69,8 +69,17 @@ HDRS = $(wildcard builder/*.h lib/*.h bootloader/*.h) $(GEN)
 $(B)/stele: $(STELE_SRC) $(HDRS) VERSION Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $(STELE_SRC) $(LIBS)
 
-$(A)/stele: $(STELE_SRC) $(HDRS) VERSION Makefile | $(A)
-	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $(STELE_SRC) $(LIBS)
+# The sanitizer build: each source compiled once into build/asan/obj, linked into stele and
+# into every unit test (they all link the builder and lib/).
+A_OBJ = $(patsubst %.c,$(A)/obj/%.o,$(1))
+$(A)/obj/%.o: %.c $(HDRS) VERSION Makefile
+	@mkdir -p $(@D)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -c -o $@ $<
+$(A)/libstele.a: $(call A_OBJ,$(BUILDER_SRC) $(LIB_SRC)) | $(A)
+	rm -f $@ && ar rcs $@ $^
+
+$(A)/stele: $(call A_OBJ,$(filter-out $(BUILDER_SRC) $(LIB_SRC),$(STELE_SRC))) $(A)/libstele.a | $(A)
+	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
 # Files stele puts into images (systemd units and their scripts), compiled in.
 IMAGE_FILES := $(wildcard rootfs/systemd/*)
@@ -85,8 +94,8 @@ $(B)/gen/default-profile.h: profiles/minimal.json
 	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
 	  echo ';'; } > $@.tmp && mv $@.tmp $@
 
-$(A)/test-%: tests/test-%.c tests/tap.h $(BUILDER_SRC) $(LIB_SRC) $(HDRS) | $(A)
-	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $< $(BUILDER_SRC) $(LIB_SRC) $(LIBS)
+$(A)/test-%: tests/test-%.c tests/tap.h $(A)/libstele.a $(HDRS) | $(A)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $< $(A)/libstele.a $(LIBS)
 
 # device code under test (rootfs/): each test links the modules it tests
 $(A)/test-fstree: tests/test-fstree.c tests/tap.h rootfs/fstree.c rootfs/fstree.h lib/err.c | $(A)
@@ -122,7 +131,7 @@ image: deps
 	$(B)/stele build $(PROFILE) -o out
 
 check: deps
-	$(MAKE) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture \
+	$(MAKE) -j$(shell nproc 2>/dev/null || echo 2) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture \
 		$(A)/blkid-parts $(A)/gptedit $(A)/mkbundle $(A)/stele-update
 	./tests/run.sh $(A)
 
