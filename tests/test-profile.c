@@ -280,6 +280,11 @@ static void test_schema(void)
 	bad("range1.json", "{" HDR ", 'health': {'tries': 0}}", "health.tries", "out of range");
 	bad("range2.json", "{" HDR ", 'health': {'tries': 16}}", "health.tries", "out of range");
 	bad("range3.json", "{" HDR ", 'health': {'tries': -1}}", "health.tries", "out of range");
+	/* beyond what a long holds: out of range, not "expected an integer" (and no float cast) */
+	bad("range4.json", "{" HDR ", 'health': {'window': 1e30}}", "health.window", "out of range");
+	bad("range5.json", "{" HDR ", 'health': {'window': -1e300}}", "health.window",
+	    "out of range");
+	bad("range6.json", "{" HDR ", 'rollback_index': 9.3e18}", "rollback_index", "out of range");
 	bad("range4.json",
 	    "{" HDR ", 'health': {'checks': [{'name': 'n', 'exec': '/e', 'timeout': 3601}]}}",
 	    "health.checks[0].timeout", "out of range");
