@@ -455,6 +455,14 @@ static const struct bad_value {
 	{"'sign': {'key': 'k.pem'}", "sign.cert", "go together"},
 	{"'sign': {'cert': 'c.pem'}", "sign.key", "go together"},
 	{"'sign': {'key': 'k', 'cert': 'c', 'trust': ['']}", "sign.trust[0]", "non-empty"},
+	/* the files must exist and be regular files: a bad profile (exit 2), the field named */
+	{"'sign': {'key': 'nonexistent.pem', 'cert': 'c.pem'}", "sign.key: ",
+	 "nonexistent.pem: No such file or directory"},
+	{"'sign': {'key': '/dev/zero', 'cert': 'c.pem'}", "sign.key: /dev/zero",
+	 "a character device"},
+	{"'sign': {'key': 'k.pem', 'cert': '/tmp'}", "sign.cert: /tmp", "a directory"},
+	{"'sign': {'key': 'k.pem', 'cert': 'c.pem', 'trust': ['t.pem', '/dev/null']}",
+	 "sign.trust[1]: /dev/null", "a character device"},
 	{"'extends': ''", "extends", "non-empty"},
 	{"'rollback_index': 1099511627777", "rollback_index", "out of range"},
 };
@@ -463,6 +471,9 @@ static void test_values(void)
 {
 	char text[1024], name[32];
 
+	write_bytes("k.pem", "k\n", 2); /* sign's files must exist */
+	write_bytes("c.pem", "c\n", 2);
+	write_bytes("t.pem", "t\n", 2);
 	for (size_t i = 0; i < sizeof(bad_values) / sizeof(*bad_values); i++) {
 		const struct bad_value *b = &bad_values[i];
 
@@ -576,6 +587,9 @@ static void test_full(void)
 	FILE *f;
 
 	write_bytes("hello.txt", "hello\n", 6);
+	write_bytes("k.pem", "k\n", 2);
+	write_bytes("c.pem", "c\n", 2);
+	write_bytes("t.pem", "t\n", 2);
 	p = good("full.json",
 		 "{\n"
 		 "  'product': 'demo-app',\n"
