@@ -299,6 +299,11 @@ static int check_file_entry(const cJSON *f, const char *file, int i, struct err 
 		return err_set(e, EINVAL, "%s: files[%d].symlink: %s", file, i, sub.msg);
 	if (src && lstat(src->valuestring, &st) < 0)
 		return err_sys(e, errno, "%s: files[%d].src: %s", file, i, src->valuestring);
+	/* the root is a directory: only a directory (or "dir") may be put there */
+	if (norm[0] == '\0' && (src ? !S_ISDIR(st.st_mode)
+					   : !cJSON_GetObjectItemCaseSensitive(f, "dir")))
+		return err_set(e, EINVAL, "%s: files[%d].dst: \"/\" is the root directory; only a "
+					  "directory (src or dir) can go there", file, i);
 	return 0;
 }
 

@@ -455,6 +455,10 @@ static const struct bad_value {
 	{"'sign': {'key': 'k.pem'}", "sign.cert", "go together"},
 	{"'sign': {'cert': 'c.pem'}", "sign.key", "go together"},
 	{"'sign': {'key': 'k', 'cert': 'c', 'trust': ['']}", "sign.trust[0]", "non-empty"},
+	/* the root is a directory */
+	{"'files': [{'dst': '/', 'content': 'x'}]", "files[0].dst", "root directory"},
+	{"'files': [{'dst': '//.', 'symlink': 'etc'}]", "files[0].dst", "root directory"},
+	{"'files': [{'dst': '/', 'src': 'k.pem'}]", "files[0].dst", "root directory"},
 	/* the files must exist and be regular files: a bad profile (exit 2), the field named */
 	{"'sign': {'key': 'nonexistent.pem', 'cert': 'c.pem'}", "sign.key: ",
 	 "nonexistent.pem: No such file or directory"},
