@@ -208,15 +208,15 @@ static uint64_t writable_inode_ratio(uint64_t bytes)
  * to the image, whatever size a sparse file declares. */
 static int check_apparent(const struct count *c, uint64_t fs_blocks, struct err *e)
 {
-	const uint64_t mib = 1 << 20;
+	char all[32], fs[32];
 
 	if (c->apparent / BS <= fs_blocks)
 		return 0;
-	return err_set(e, EFBIG, "files of %llu MiB in all (sparse files at their full size; the "
+	return err_set(e, EFBIG, "files of %s in all (sparse files at their full size; the "
 				 "largest: " MSG_NAME_FMT ", %llu bytes) do not fit in the rootfs of "
-				 "%llu MiB", (unsigned long long)(c->apparent / mib),
+				 "%s", size_str(c->apparent, all, sizeof(all)),
 		       MSG_NAME(c->largest_path), (unsigned long long)c->largest,
-		       (unsigned long long)div_up(fs_blocks * BS, mib));
+		       size_str(fs_blocks * BS, fs, sizeof(fs)));
 }
 
 static int plan_count(const struct count *c, const struct ext4_opts *o, uint64_t *ret_blocks,

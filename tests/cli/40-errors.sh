@@ -115,7 +115,7 @@ fails_cleanly "garbage tar" "garbage.tar" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "garbage.tar"}}'
 fails_cleanly "fixed rootfs size too small" "does not fit in the rootfs of 4 MiB (rootfs.size)" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "4M"}}'
-fails_cleanly "fixed rootfs size too small: the size with its unit" "fixes the rootfs size at 1.5 MiB" \
+fails_cleanly "fixed rootfs size too small: the size with its unit" "does not fit in the rootfs of 1.5 MiB (rootfs.size)" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "rootfs": {"size": "1536K"}}'
 
 # a failed build removes the output directories it created, keeps one that existed as it was,
@@ -156,6 +156,7 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2M tmpfs full 2>/dev/null; then
 	umount full
 else
 	ok 0 "# SKIP disk full: cannot mount a tmpfs"
+fi
 fails_cleanly "overlay below a symlink loop" "/loop: symlink loop" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/loop", "symlink": "loop"}, {"dst": "/loop/x", "content": "y"}]}'
 
