@@ -1,7 +1,7 @@
 #include "archive.h"
-#include "size.h"
 
 #include "../lib/hash.h"
+#include "size.h"
 #include "tarcheck.h"
 
 #include <archive_entry.h>
@@ -96,6 +96,7 @@ static int spool_data(struct tree *t, struct archive *a, struct tree_inode *in, 
 		}
 		if (c->limit && len > c->limit - c->data) {
 			char lim[32];
+
 			r = err_set(e, EFBIG, "the archive holds more than the %s of the rootfs "
 					      "(rootfs.size)", size_str(c->limit, lim, sizeof(lim)));
 			break;
@@ -130,19 +131,18 @@ static int check_size(struct archive_entry *ent, const struct import_ctx *c,
 		      struct err *e)
 {
 	int64_t size = archive_entry_size(ent);
+	char a[32], b[32];
 
 	if (!archive_entry_size_is_set(ent) || size < 0)
 		return err_set(e, EINVAL, "regular file without a size");
 	if ((uint64_t)size > ARCHIVE_FILE_MAX)
 		return err_set(e, EFBIG, "a file of %lld bytes is larger than ext4 allows",
 			       (long long)size);
-	if (c->limit && (uint64_t)size > c->limit) {
-		char got[32], lim[32];
-		return err_set(e, EFBIG, "a file of %lld bytes (%s) does not fit in the rootfs of %s "
-					 "(rootfs.size)", (long long)size,
-			       size_str((uint64_t)size, got, sizeof(got)),
-			       size_str(c->limit, lim, sizeof(lim)));
-	}
+	if (c->limit && (uint64_t)size > c->limit)
+		return err_set(e, EFBIG, "a file of %lld bytes (%s) does not fit in the "
+					 "rootfs of %s (rootfs.size)", (long long)size,
+			       size_str((uint64_t)size, a, sizeof(a)),
+			       size_str(c->limit, b, sizeof(b)));
 	return 0;
 }
 

@@ -156,6 +156,9 @@ int cmd_verity(int argc, char **argv)
 	struct err e = {{0}};
 	struct stat st;
 	int dfd = -1, hfd = -1, rc = 1;
+	bool created = false;
+	uint64_t have;
+	off_t end;
 
 	if (parse_args(argc, argv, &c) < 0)
 		return EXIT_USAGE;
@@ -166,9 +169,16 @@ int cmd_verity(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	if (!c.blocks_set) {
-		off_t end = lseek(dfd, 0, SEEK_END);
-		c.p.data_blocks = end > 0 ? (uint64_t)end / c.p.data_block_size : 0;
+	end = lseek(dfd, 0, SEEK_END);
+	have = end > 0 ? (uint64_t)end / c.p.data_block_size : 0;
+	if (!c.blocks_set)
+		c.p.data_blocks = have;
+	if (c.p.data_blocks > have) {
+		fprintf(stderr, "stele verity: %s: %llu blocks of %u bytes, --data-blocks asks for "
+				"%llu\n", argv[optind], (unsigned long long)have,
+			c.p.data_block_size, (unsigned long long)c.p.data_blocks);
+		rc = EXIT_USAGE;
+		goto out;
 	}
 	if ((!c.salt_set && RAND_bytes(c.p.salt, 32) != 1) ||
 	    (!c.uuid_set && RAND_bytes(c.p.uuid, 16) != 1)) {
@@ -186,8 +196,14 @@ int cmd_verity(int argc, char **argv)
 		rc = EXIT_USAGE;
 		goto out;
 	}
-	/* O_NONBLOCK: never waits in open(); a FIFO or a directory is refused below */
-	hfd = open(argv[optind + 1], O_RDWR | O_CREAT | O_CLOEXEC | O_NONBLOCK, 0644);
+	/* O_NONBLOCK: never waits in open(); a FIFO or a directory is refused below. A file
+	 * made here is removed again if the run fails; an existing one is left be. */
+	hfd = open(argv[optind + 1], O_RDWR | O_CLOEXEC | O_NONBLOCK);
+	if (hfd < 0 && errno == ENOENT) {
+		hfd = open(argv[optind + 1], O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NONBLOCK,
+			   0644);
+		created = hfd >= 0;
+	}
 	if (hfd < 0) {
 		fprintf(stderr, "stele verity: %s: %s\n", argv[optind + 1], strerror(errno));
 		goto out;
@@ -214,5 +230,7 @@ out:
 		close(dfd);
 	if (hfd >= 0)
 		close(hfd);
+	if (rc != 0 && created)
+		unlink(argv[optind + 1]);
 	return rc;
 }

@@ -110,12 +110,25 @@ int esp_make(const char *path, uint64_t size, const char *bootx64, const char gr
 int esp_image_spec(const char *img, char *out, size_t n, struct err *e)
 {
 	struct gpt_disk *d = malloc(sizeof(*d));
+	const char *img_name = img;
+	char fdpath[64];
 	int r;
 
 	if (!d)
 		return err_set(e, ENOMEM, "out of memory");
 	r = gpt_read(img, d, e);
-	if (r == 0 && (size_t)snprintf(out, n, "%s@@%llu", img,
+	/* mtools splits IMAGE@@OFFSET at the first "@@": a path holding one is named through a
+	 * descriptor the mtools child inherits (left open until the program exits) */
+	if (r == 0 && strstr(img, "@@")) {
+		int fd = open(img, O_PATH);
+
+		if (fd < 0)
+			r = err_sys(e, errno, "%s", img);
+		else
+			snprintf(fdpath, sizeof(fdpath), "/proc/self/fd/%d", fd);
+		img_name = fdpath;
+	}
+	if (r == 0 && (size_t)snprintf(out, n, "%s@@%llu", img_name,
 				       (unsigned long long)d->part[GPT_PART_ESP].offset) >= n)
 		r = err_set(e, ENAMETOOLONG, "%s: path too long", img);
 	free(d);

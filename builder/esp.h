@@ -14,7 +14,8 @@
 int esp_make(const char *path, uint64_t size, const char *bootx64, const char grubenv[1024],
 	     uint32_t volume_id, int64_t epoch, struct err *e);
 
-/* "IMAGE@@OFFSET" of a disk image's ESP, as mtools takes it. */
+/* "IMAGE@@OFFSET" of a disk image's ESP, as mtools takes it (IMAGE as /proc/self/fd/N, a
+ * descriptor left open, when the path itself holds "@@"). */
 int esp_image_spec(const char *img, char *out, size_t n, struct err *e);
 int esp_read_env(const char *spec, char env[1024], struct err *e);
 int esp_write_env(const char *spec, const char env[1024], struct err *e);

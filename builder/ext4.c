@@ -213,9 +213,10 @@ static int check_apparent(const struct count *c, uint64_t fs_blocks, struct err 
 	if (c->apparent / BS <= fs_blocks)
 		return 0;
 	return err_set(e, EFBIG, "files of %s in all (sparse files at their full size; the "
-				 "largest: " MSG_NAME_FMT ", %llu bytes) do not fit in the rootfs of %s",
-		       size_str(c->apparent, all, sizeof(all)), MSG_NAME(c->largest_path),
-		       (unsigned long long)c->largest, size_str(fs_blocks * BS, fs, sizeof(fs)));
+				 "largest: " MSG_NAME_FMT ", %llu bytes) do not fit in the rootfs of "
+				 "%s", size_str(c->apparent, all, sizeof(all)),
+		       MSG_NAME(c->largest_path), (unsigned long long)c->largest,
+		       size_str(fs_blocks * BS, fs, sizeof(fs)));
 }
 
 static int plan_count(const struct count *c, const struct ext4_opts *o, uint64_t *ret_blocks,

@@ -54,12 +54,15 @@ static int check_int(const cJSON *v, const struct jfield *f, const char *file, c
 	double d = v->valuedouble;
 	long max = f->max ? f->max : 1L << 40;
 
-	if (!cJSON_IsNumber(v) || d != (double)(long)d)
+	if (!cJSON_IsNumber(v))
 		return fail(e, file, path, "expected an integer");
-	if ((long)d < f->min || (long)d > max) {
-		snprintf(msg, sizeof(msg), "%ld is out of range (%ld..%ld)", (long)d, f->min, max);
+	/* the range first, in double: a cast of a value beyond long is undefined */
+	if (!(d >= (double)f->min && d <= (double)max)) {
+		snprintf(msg, sizeof(msg), "%.15g is out of range (%ld..%ld)", d, f->min, max);
 		return fail(e, file, path, msg);
 	}
+	if (d != (double)(long)d)
+		return fail(e, file, path, "expected an integer");
 	return 0;
 }
 

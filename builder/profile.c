@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../lib/input.h"
 #include "../rootfs/update-policy.h"
 #include "fileutil.h"
 #include "json.h"
@@ -307,6 +308,11 @@ static int check_file_entry(const cJSON *f, const char *file, int i, struct err 
 		return err_set(e, EINVAL, "%s: files[%d].symlink: %s", file, i, sub.msg);
 	if (src && lstat(src->valuestring, &st) < 0)
 		return err_sys(e, errno, "%s: files[%d].src: %s", file, i, src->valuestring);
+	/* the root is a directory: only a directory (or "dir") may be put there */
+	if (norm[0] == '\0' && (src ? !S_ISDIR(st.st_mode)
+					   : !cJSON_GetObjectItemCaseSensitive(f, "dir")))
+		return err_set(e, EINVAL, "%s: files[%d].dst: \"/\" is the root directory; only a "
+					  "directory (src or dir) can go there", file, i);
 	return 0;
 }
 
@@ -615,6 +621,42 @@ static bool fixed_size(const cJSON *obj, const char *key, uint64_t *ret)
 	return v != NULL;
 }
 
+/* sign.key, sign.cert and sign.trust[] name files that exist and are regular files: checked
+ * here so that a wrong path is a bad profile (exit 2, the field named), not a failed build. */
+static int check_sign_file(const cJSON *v, const struct profile *p, const char *field,
+			   struct err *e)
+{
+	struct err sub;
+	int fd, r;
+
+	if (!cJSON_IsString(v))
+		return 0;
+	r = input_open(v->valuestring, 0, INPUT_REG, "a regular file", &fd, NULL, &sub);
+	if (r < 0)
+		return err_set(e, -r, "%s: %s: %s", p->file, field, sub.msg);
+	close(fd);
+	return 0;
+}
+
+static int check_sign_files(const cJSON *sign, const struct profile *p, struct err *e)
+{
+	const cJSON *c;
+	char field[32];
+	int i = 0, r;
+
+	r = check_sign_file(cJSON_GetObjectItemCaseSensitive(sign, "key"), p, "sign.key", e);
+	if (r == 0)
+		r = check_sign_file(cJSON_GetObjectItemCaseSensitive(sign, "cert"), p, "sign.cert",
+				    e);
+	cJSON_ArrayForEach(c, cJSON_GetObjectItemCaseSensitive(sign, "trust"))
+	{
+		snprintf(field, sizeof(field), "sign.trust[%d]", i++);
+		if (r == 0)
+			r = check_sign_file(c, p, field, e);
+	}
+	return r;
+}
+
 /* Checks between values, on the merged document (a parent may set one, its child the other). */
 static int check_merged(const struct profile *p, struct err *e)
 {
@@ -634,7 +676,7 @@ static int check_merged(const struct profile *p, struct err *e)
 		return err_set(e, EINVAL, "%s: sign.%s: missing (sign.key and sign.cert go "
 					  "together)", p->file,
 			       cJSON_GetObjectItemCaseSensitive(sign, "key") ? "cert" : "key");
-	return 0;
+	return check_sign_files(sign, p, e);
 }
 
 static int extract(struct profile *p, struct err *e)

@@ -1,6 +1,7 @@
 /* Errors as values: library code never prints or exits. It returns 0 or -errno and fills a
  * caller-owned struct err with a message; each caller adds context as the error travels up
- * ("building rootfs: writing /usr/bin/x: No space left on device"). */
+ * ("building rootfs: writing /usr/bin/x: No space left on device"). Every control byte in a
+ * message but newline and tab becomes '?' (names from outside input reach a terminal). */
 #ifndef STELE_ERR_H
 #define STELE_ERR_H
 

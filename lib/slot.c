@@ -97,6 +97,18 @@ static int check_region(const struct region *r, uint64_t file_size, struct err *
 	return 0;
 }
 
+/* Reserved bytes are zero, as the builder writes them: a header that differs is not one of
+ * ours (the checksum is no proof, anyone can recompute it). */
+static int check_zero(const uint8_t *p, size_t len, size_t off, const char *what,
+		      struct err *e)
+{
+	for (size_t i = 0; i < len; i++)
+		if (p[i])
+			return err_set(e, EINVAL, "slot header: %s: byte 0x%02x at offset %zu, "
+						  "expected 0", what, p[i], off + i);
+	return 0;
+}
+
 static bool overlap(const struct region *a, const struct region *b)
 {
 	return a->off < b->off + b->size && b->off < a->off + a->size;
@@ -124,6 +136,14 @@ int slot_header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 		return err_set(e, EINVAL, "slot header: checksum mismatch (header corrupted)");
 	if (le32toh(d.header_size) != SLOT_HEADER_SIZE)
 		return err_set(e, EINVAL, "slot header: header size %u", le32toh(d.header_size));
+	rc = check_zero(d.reserved, sizeof(d.reserved), offsetof(struct slot_header_disk, reserved),
+			"reserved field", e);
+	if (rc == 0)
+		rc = check_zero(buf + sizeof(d),
+				(len < SLOT_HEADER_SIZE ? len : SLOT_HEADER_SIZE) - sizeof(d),
+				sizeof(d), "header block after the checksum", e);
+	if (rc < 0)
+		return rc;
 	r[0] = (struct region){"verity area", le64toh(d.verity_offset), le64toh(d.verity_size),
 			       1ULL << 50};
 	r[1] = (struct region){"manifest", le64toh(d.manifest_offset), le64toh(d.manifest_size),

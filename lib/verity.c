@@ -84,8 +84,11 @@ int verity_layout(const struct verity_params *p, struct verity_layout *l, struct
 		return err_set(e, EINVAL, "no data blocks");
 	if (p->salt_size > VERITY_MAX_SALT)
 		return err_set(e, EINVAL, "salt longer than %d bytes", VERITY_MAX_SALT);
-	if (p->hash_offset % 512 || p->hash_offset > UINT64_MAX / 2)
+	if (p->hash_offset % 512)
 		return err_set(e, EINVAL, "hash offset must be a multiple of 512");
+	if (p->hash_offset > UINT64_MAX / 2)
+		return err_set(e, EINVAL, "hash offset %llu too large (at most 2^63)",
+			       (unsigned long long)p->hash_offset);
 	l->digest_size = (uint32_t)EVP_MD_get_size(md);
 	l->digest_size_full = 1u << bits_down(l->digest_size);
 	if (l->digest_size_full < l->digest_size)

@@ -813,6 +813,20 @@ static void test_hostile_pax(void)
 	check_rejected("pax", "a 256-byte name", w.buf, w.used, "test.tar: entry \"nnnnnnnn");
 	tw_free(&w);
 
+	/* control bytes in names reach the terminal only as '?' */
+	tw_open(&w, F_PAX);
+	w_file(&w, "a\033]0;title\007\033[2J\r/../x", 0644, "x");
+	tw_close(&w);
+	check_rejected("pax", "a name with escape sequences", w.buf, w.used,
+		       "test.tar: entry \"a?]0;title??[2J?/../x\"");
+	tw_free(&w);
+	tw_open(&w, F_PAX);
+	w_hardlink(&w, "h", "\033[2Jmissing\177");
+	tw_close(&w);
+	check_rejected("pax", "a hard link target with escape sequences", w.buf, w.used,
+		       "hard link target ?[2Jmissing? is not");
+	tw_free(&w);
+
 	/* a 5000-byte name, and a 5000-byte symlink target that escapes: printed cut */
 	memset(big, 'n', 5000);
 	tw_open(&w, F_PAX);

@@ -288,6 +288,11 @@ static void test_schema(void)
 	bad("range1.json", "{" HDR ", 'health': {'tries': 0}}", "health.tries", "out of range");
 	bad("range2.json", "{" HDR ", 'health': {'tries': 16}}", "health.tries", "out of range");
 	bad("range3.json", "{" HDR ", 'health': {'tries': -1}}", "health.tries", "out of range");
+	/* beyond what a long holds: out of range, not "expected an integer" (and no float cast) */
+	bad("range4.json", "{" HDR ", 'health': {'window': 1e30}}", "health.window", "out of range");
+	bad("range5.json", "{" HDR ", 'health': {'window': -1e300}}", "health.window",
+	    "out of range");
+	bad("range6.json", "{" HDR ", 'rollback_index': 9.3e18}", "rollback_index", "out of range");
 	bad("range4.json",
 	    "{" HDR ", 'health': {'checks': [{'name': 'n', 'exec': '/e', 'timeout': 3601}]}}",
 	    "health.checks[0].timeout", "out of range");
@@ -458,6 +463,18 @@ static const struct bad_value {
 	{"'sign': {'key': 'k.pem'}", "sign.cert", "go together"},
 	{"'sign': {'cert': 'c.pem'}", "sign.key", "go together"},
 	{"'sign': {'key': 'k', 'cert': 'c', 'trust': ['']}", "sign.trust[0]", "non-empty"},
+	/* the root is a directory */
+	{"'files': [{'dst': '/', 'content': 'x'}]", "files[0].dst", "root directory"},
+	{"'files': [{'dst': '//.', 'symlink': 'etc'}]", "files[0].dst", "root directory"},
+	{"'files': [{'dst': '/', 'src': 'k.pem'}]", "files[0].dst", "root directory"},
+	/* the files must exist and be regular files: a bad profile (exit 2), the field named */
+	{"'sign': {'key': 'nonexistent.pem', 'cert': 'c.pem'}", "sign.key: ",
+	 "nonexistent.pem: No such file or directory"},
+	{"'sign': {'key': '/dev/zero', 'cert': 'c.pem'}", "sign.key: /dev/zero",
+	 "a character device"},
+	{"'sign': {'key': 'k.pem', 'cert': '/tmp'}", "sign.cert: /tmp", "a directory"},
+	{"'sign': {'key': 'k.pem', 'cert': 'c.pem', 'trust': ['t.pem', '/dev/null']}",
+	 "sign.trust[1]: /dev/null", "a character device"},
 	{"'extends': ''", "extends", "non-empty"},
 	{"'rollback_index': 1099511627777", "rollback_index", "out of range"},
 };
@@ -466,6 +483,9 @@ static void test_values(void)
 {
 	char text[1024], name[32];
 
+	write_bytes("k.pem", "k\n", 2); /* sign's files must exist */
+	write_bytes("c.pem", "c\n", 2);
+	write_bytes("t.pem", "t\n", 2);
 	for (size_t i = 0; i < sizeof(bad_values) / sizeof(*bad_values); i++) {
 		const struct bad_value *b = &bad_values[i];
 
@@ -579,6 +599,9 @@ static void test_full(void)
 	FILE *f;
 
 	write_bytes("hello.txt", "hello\n", 6);
+	write_bytes("k.pem", "k\n", 2);
+	write_bytes("c.pem", "c\n", 2);
+	write_bytes("t.pem", "t\n", 2);
 	p = good("full.json",
 		 "{\n"
 		 "  'product': 'demo-app',\n"

@@ -275,12 +275,35 @@ static void test_hostile_fields(void)
 	ok(slot_header_decode(buf, sizeof(buf), BASE_FILE, &out, &e) < 0,
 	   "zeroed checksum rejected");
 	has_str(e.msg, "checksum", "zeroed checksum: message");
-	/* bytes after the 112 are not covered; the header is still valid */
+	/* the reserved field and the rest of the header block must be zero, checksum or not */
 	memcpy(buf, good, sizeof(buf));
 	buf[DISK_SIZE] ^= 1;
-	buf[SLOT_HEADER_SIZE - 1] ^= 1;
-	is_int(slot_header_decode(buf, sizeof(buf), BASE_FILE, &out, &e), 0,
-	       "bytes after the 112-byte header proper are not part of it");
+	ok(slot_header_decode(buf, sizeof(buf), BASE_FILE, &out, &e) < 0,
+	   "a nonzero byte right after the 112-byte header proper is rejected");
+	has_str(e.msg, "header block after the checksum: byte 0x01 at offset 112",
+		"... naming the byte and its offset");
+	memcpy(buf, good, sizeof(buf));
+	buf[SLOT_HEADER_SIZE - 1] = 0xff;
+	ok(slot_header_decode(buf, sizeof(buf), BASE_FILE, &out, &e) < 0,
+	   "a nonzero last byte of the header block is rejected");
+	has_str(e.msg, "offset 4095", "... naming its offset");
+	for (size_t i = 64; i < 80; i++) {
+		uint8_t sum[32];
+
+		memcpy(buf, good, sizeof(buf));
+		buf[i] = 0x41;
+		sha256_buf(buf, OFF_CHECKSUM, sum);
+		memcpy(buf + OFF_CHECKSUM, sum, 32);
+		if (slot_header_decode(buf, sizeof(buf), BASE_FILE, &out, &e) >= 0 ||
+		    !strstr(e.msg, "reserved field")) {
+			ok(0, "reserved byte %zu with a recomputed checksum rejected (\"%s\")", i,
+			   e.msg);
+			break;
+		}
+		if (i == 79)
+			ok(1, "each reserved byte (64..79) nonzero with a recomputed checksum is "
+			      "rejected as the reserved field");
+	}
 
 	/* truncated buffer, tiny files; run on heap copies so ASan sees any over-read */
 	for (size_t len = 0; len < DISK_SIZE; len++) {

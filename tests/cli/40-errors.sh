@@ -157,7 +157,6 @@ if [ "$(id -u)" = 0 ] && mount -t tmpfs -o size=2M tmpfs full 2>/dev/null; then
 else
 	ok 0 "# SKIP disk full: cannot mount a tmpfs"
 fi
-
 fails_cleanly "overlay below a symlink loop" "/loop: symlink loop" \
 	'{"product": "fixture", "version": "1", "base": {"tar": "fixture.tar"}, "files": [{"dst": "/loop", "symlink": "loop"}, {"dst": "/loop/x", "content": "y"}]}'
 

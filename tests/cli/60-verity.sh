@@ -79,4 +79,23 @@ is "unaligned hash offset: exit 2" "$rc" 2
 run "$STELE" verity data x.hash --hash md5
 is "unknown hash: exit 2" "$rc" 2
 has "unknown hash is named" "$err" "md5"
+# more blocks asked for than DATA has: refused before HASHFILE is made, naming DATA
+blocks=$(( $(stat -c %s data) / 4096 ))
+run "$STELE" verity data y.hash --data-blocks $((blocks + 1))
+is "--data-blocks beyond DATA: exit 2" "$rc" 2
+has "--data-blocks beyond DATA: names DATA and both counts" "$err" \
+	"data: $blocks blocks of 4096 bytes, --data-blocks asks for $((blocks + 1))"
+ok "$([ ! -e y.hash ]; echo $?)" "--data-blocks beyond DATA: no hash file left behind"
+# a failure while hashing removes a hash file it created, and leaves an existing one be
+head -c 8192 data > short
+run timeout 30 "$STELE" verity short z.hash --hash-offset 9223372036854775808
+is "hash offset 2^63: exit 2" "$rc" 2
+has "hash offset 2^63: too large, not \"not a multiple of 512\"" "$err" \
+	"hash offset 9223372036854775808 too large"
+run timeout 30 "$STELE" verity short z.hash --hash-offset 9223372036854775296
+is "hash offset no file can have: exit 1" "$rc" 1
+ok "$([ ! -e z.hash ]; echo $?)" "a failed run leaves no hash file it created"
+printf 'keep' > k.hash
+run timeout 30 "$STELE" verity short k.hash --hash-offset 9223372036854775296
+is "an existing hash file after a failed run: still there" "$(cat k.hash)" "keep"
 finish
