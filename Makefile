@@ -6,24 +6,42 @@ PKGS    := ext2fs com_err libcjson libarchive libcrypto fdisk blkid libguestfs
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -Wno-format-truncation -Wundef -Wpointer-arith -Wvla -Werror
 CFLAGS  ?= -O2 -g
-ALL_CFLAGS = -std=gnu11 -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
+ALL_CFLAGS = -std=gnu11 -I. -D_FILE_OFFSET_BITS=64 -D_GNU_SOURCE $(WARN) $(CFLAGS) \
              $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 LIBS    = $(shell pkg-config --libs $(PKGS) 2>/dev/null) -lpthread
 SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=undefined
 
 VERSION := $(shell cat VERSION)
-LIB_SRC := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
-           lib/input.c lib/gpt.c lib/gptgrow.c
-BUILDER_SRC := builder/tree.c builder/profile.c builder/json.c builder/size.c \
-               builder/source.c builder/source-dir.c builder/source-tar.c builder/source-debs.c \
-               builder/source-mmdebstrap.c builder/source-image.c builder/systemd.c \
-               builder/archive.c builder/tarcheck.c builder/overlay.c builder/ext4.c builder/build.c \
-               builder/fileutil.c builder/keys.c builder/slotimg.c builder/elf.c \
-               builder/initramfs.c builder/disk.c builder/esp.c builder/image.c \
-               builder/gptread.c builder/bundlewrite.c builder/progs.c bootloader/bootstate.c
-STELE_SRC := builder/main.c builder/cmd-verity.c builder/cmd-keygen.c builder/cmd-verify.c \
-             builder/cmd-run.c builder/cmd-state.c \
-             $(BUILDER_SRC) $(LIB_SRC)
+# Sources per folder (docs/architecture.md has the map).
+LIB_SRC      := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
+                lib/input.c lib/gpt.c lib/gptgrow.c
+BOOT_SRC     := bootloader/bootstate.c
+CORE_SRC     := builder/build.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
+                builder/fileutil.c builder/keys.c builder/elf.c builder/initramfs.c \
+                builder/systemd.c builder/progs.c builder/overlay.c builder/archive.c
+SOURCES_SRC  := builder/sources/source.c builder/sources/source-dir.c \
+                builder/sources/source-tar.c builder/sources/source-debs.c \
+                builder/sources/source-mmdebstrap.c builder/sources/source-image.c \
+                builder/sources/tarcheck.c
+OUTPUTS_SRC  := builder/outputs/ext4.c builder/outputs/slotimg.c builder/outputs/image.c \
+                builder/outputs/disk.c builder/outputs/esp.c builder/outputs/gptread.c \
+                builder/outputs/bundlewrite.c
+CMD_SRC      := builder/cmd/main.c builder/cmd/verity.c builder/cmd/keygen.c builder/cmd/verify.c \
+                builder/cmd/run.c builder/cmd/state.c
+BUILDER_SRC  := $(CORE_SRC) $(SOURCES_SRC) $(OUTPUTS_SRC) $(BOOT_SRC)
+STELE_SRC    := $(CMD_SRC) $(BUILDER_SRC) $(LIB_SRC)
+# Device programs: rootfs/init (stele-init), rootfs/update (stele-update), rootfs/common (both)
+COMMON_SRC   := rootfs/common/partitions.c rootfs/common/util.c rootfs/common/slotcheck.c \
+                rootfs/common/policy.c rootfs/common/watchdog.c
+INIT_SRC     := rootfs/init/stele-init.c rootfs/init/cmdline.c rootfs/init/console.c \
+                rootfs/init/dm.c rootfs/init/fstree.c rootfs/init/grow.c rootfs/init/modules.c \
+                rootfs/init/sysroot.c $(COMMON_SRC) $(LIB_SRC)
+UPDATE_SRC   := rootfs/update/stele-update.c rootfs/update/bundle.c rootfs/update/checks.c \
+                rootfs/update/commit.c rootfs/update/ctx.c rootfs/update/fault.c \
+                rootfs/update/health.c rootfs/update/install.c rootfs/update/journal.c \
+                rootfs/update/mark.c rootfs/update/slot.c rootfs/update/state.c \
+                rootfs/update/status.c rootfs/update/stream.c $(COMMON_SRC) $(LIB_SRC) $(BOOT_SRC)
+HDRS_ALL      = $(wildcard lib/*.h bootloader/*.h builder/*.h builder/*/*.h rootfs/*/*.h) $(GEN)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
 TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c
@@ -43,28 +61,22 @@ B := build
 A := build/asan
 
 .PHONY: all image check deps unit cli bench clean qemu-test
-all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/stele-update.c),$(B)/stele-update) \
+all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/update/stele-update.c),$(B)/stele-update) \
      $(B)/BOOTX64.EFI
 
 # Device programs: never sanitizer builds (they run inside the images).
-INIT_SRC := $(filter-out rootfs/stele-update.c rootfs/update-%.c,$(wildcard rootfs/*.c)) \
-            rootfs/update-policy.c rootfs/update-watchdog.c \
-            lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/input.c \
-            lib/gpt.c lib/gptgrow.c
 INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
-$(B)/stele-init: $(INIT_SRC) $(wildcard rootfs/*.h lib/*.h) Makefile | $(B)
+$(B)/stele-init: $(INIT_SRC) $(HDRS_ALL) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(INIT_LIBS)
 
-UPDATE_SRC := rootfs/stele-update.c $(wildcard rootfs/update-*.c) rootfs/partitions.c \
-              rootfs/util.c rootfs/slotcheck.c $(LIB_SRC) bootloader/bootstate.c
-$(B)/stele-update: $(UPDATE_SRC) $(wildcard rootfs/*.h lib/*.h bootloader/*.h) Makefile | $(B)
+$(B)/stele-update: $(UPDATE_SRC) $(HDRS_ALL) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(UPDATE_SRC) $(INIT_LIBS)
 
 $(B)/BOOTX64.EFI: bootloader/grub.cfg bootloader/mkgrub.sh | $(B)
 	bootloader/mkgrub.sh bootloader/grub.cfg $@
 
 GEN := $(B)/gen/default-profile.h $(B)/gen/image-files.h
-HDRS = $(wildcard builder/*.h lib/*.h bootloader/*.h) $(GEN)
+HDRS = $(HDRS_ALL)
 
 $(B)/stele: $(STELE_SRC) $(HDRS) VERSION Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $(STELE_SRC) $(LIBS)
@@ -98,8 +110,8 @@ $(A)/test-%: tests/test-%.c tests/tap.h $(A)/libstele.a $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $< $(A)/libstele.a $(LIBS)
 
 # device code under test (rootfs/): each test links the modules it tests
-$(A)/test-fstree: tests/test-fstree.c tests/tap.h rootfs/fstree.c rootfs/fstree.h lib/err.c | $(A)
-	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ tests/test-fstree.c rootfs/fstree.c lib/err.c
+$(A)/test-fstree: tests/test-fstree.c tests/tap.h rootfs/init/fstree.c rootfs/init/fstree.h lib/err.c | $(A)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ tests/test-fstree.c rootfs/init/fstree.c lib/err.c
 
 $(A)/mkfixture: tests/mkfixture.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
@@ -110,13 +122,13 @@ $(A)/blkid-parts: tests/blkid-parts.c | $(A)
 $(A)/gptedit: tests/gptedit.c lib/gptgrow.c lib/gpt.c lib/err.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^)
 
-$(A)/mkbundle: tests/mkbundle.c builder/bundlewrite.c builder/fileutil.c lib/bundle.c lib/hash.c \
+$(A)/mkbundle: tests/mkbundle.c builder/outputs/bundlewrite.c builder/fileutil.c lib/bundle.c lib/hash.c \
                lib/input.c \
                lib/err.c $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 
 # stele-update under the sanitizers, for its host tests (tests/cli/90-update.sh)
-$(A)/stele-update: $(UPDATE_SRC) $(wildcard rootfs/*.h lib/*.h bootloader/*.h) Makefile | $(A)
+$(A)/stele-update: $(UPDATE_SRC) $(HDRS_ALL) Makefile | $(A)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ $(UPDATE_SRC) $(INIT_LIBS)
 
 $(B) $(A):

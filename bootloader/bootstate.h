@@ -15,12 +15,12 @@
  *   ####...                  '#' up to 1024 bytes
  *
  * Values escape '\\' and '\n' with a backslash, as GRUB's envblk.c does. */
-#ifndef STELE_BOOTSTATE_H
-#define STELE_BOOTSTATE_H
+#ifndef STELE_BOOTLOADER_BOOTSTATE_H
+#define STELE_BOOTLOADER_BOOTSTATE_H
 
 #include <stddef.h>
 
-#include "../lib/err.h"
+#include "lib/err.h"
 
 #define BOOTSTATE_SIZE 1024
 /* All variables must fit in the first sector, so that a state change is one atomic sector write. */

@@ -1,8 +1,8 @@
 #include "archive.h"
 
-#include "../lib/hash.h"
+#include "lib/hash.h"
 #include "size.h"
-#include "tarcheck.h"
+#include "builder/sources/tarcheck.h"
 
 #include <archive_entry.h>
 #include <errno.h>

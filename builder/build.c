@@ -8,16 +8,16 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "../lib/sign.h"
-#include "bundlewrite.h"
-#include "ext4.h"
+#include "lib/sign.h"
+#include "builder/outputs/bundlewrite.h"
+#include "builder/outputs/ext4.h"
 #include "fileutil.h"
-#include "image.h"
+#include "builder/outputs/image.h"
 #include "initramfs.h"
 #include "keys.h"
 #include "progs.h"
 #include "overlay.h"
-#include "slotimg.h"
+#include "builder/outputs/slotimg.h"
 #include "systemd.h"
 #include "tree.h"
 

@@ -6,7 +6,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../lib/err.h"
+#include "lib/err.h"
 #include "profile.h"
 
 #define DEFAULT_SOURCE_DATE_EPOCH 1704067200LL /* 2024-01-01T00:00:00Z */

@@ -1,6 +1,6 @@
 #include "fileutil.h"
 
-#include "../lib/input.h"
+#include "lib/input.h"
 
 #include <errno.h>
 #include <fcntl.h>

@@ -6,7 +6,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#include "../lib/err.h"
+#include "lib/err.h"
 
 int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, struct err *e);
 int write_all(int fd, const void *buf, size_t len);

@@ -7,7 +7,7 @@
 #include <cjson/cJSON.h>
 #include <stdbool.h>
 
-#include "../lib/err.h"
+#include "lib/err.h"
 
 enum jkind {
 	J_STRING,

@@ -10,7 +10,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../lib/err.h"
+#include "lib/err.h"
 
 enum key_type { KEY_RSA3072, KEY_RSA4096, KEY_ECDSA_P256 };
 

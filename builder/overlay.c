@@ -4,7 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "dirimport.h"
+#include "builder/sources/dirimport.h"
 
 /* Host modes from a checkout vary with the umask (0664 vs 0644): group and other write bits
  * are dropped unless the profile sets the mode explicitly. */

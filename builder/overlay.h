@@ -3,7 +3,7 @@
 #ifndef STELE_OVERLAY_H
 #define STELE_OVERLAY_H
 
-#include "../lib/err.h"
+#include "lib/err.h"
 #include "profile.h"
 #include "tree.h"
 

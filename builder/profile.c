@@ -8,8 +8,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../lib/input.h"
-#include "../rootfs/update-policy.h"
+#include "lib/input.h"
+#include "rootfs/common/policy.h"
 #include "fileutil.h"
 #include "json.h"
 #include "size.h"

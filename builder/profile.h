@@ -10,9 +10,9 @@
 #include <stdbool.h>
 #include <stdint.h>
 
-#include "../lib/err.h"
-#include "../lib/hash.h"
-#include "source.h"
+#include "lib/err.h"
+#include "lib/hash.h"
+#include "builder/sources/source.h"
 
 #define PROFILE_MAX_BYTES (1 << 20)
 #define PROFILE_MAX_DEPTH 8

@@ -4,7 +4,7 @@
 #ifndef STELE_PROGS_H
 #define STELE_PROGS_H
 
-#include "../lib/err.h"
+#include "lib/err.h"
 #include "tree.h"
 
 int progs_install(struct tree *t, const char *host_path, const char *dst, struct err *e);

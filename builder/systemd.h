@@ -9,7 +9,7 @@
 
 #include <stdbool.h>
 
-#include "../lib/err.h"
+#include "lib/err.h"
 #include "tree.h"
 
 struct appliance_opts {

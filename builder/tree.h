@@ -11,8 +11,8 @@
 #include <string.h>
 #include <sys/types.h>
 
-#include "../lib/err.h"
-#include "../lib/hash.h"
+#include "lib/err.h"
+#include "lib/hash.h"
 
 #define TREE_PATH_MAX 4096
 #define TREE_NAME_MAX 255

@@ -14,8 +14,8 @@
  * so the parts are in order, 4 KiB aligned and cannot overlap. The format defines every byte
  * of the file: the header's reserved bytes and everything after its checksum up to 4096 are
  * zero, so is every padding byte, and the file ends where the rootfs does. */
-#ifndef STELE_BUNDLE_H
-#define STELE_BUNDLE_H
+#ifndef STELE_LIB_BUNDLE_H
+#define STELE_LIB_BUNDLE_H
 
 #include <stdint.h>
 

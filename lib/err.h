@@ -2,8 +2,8 @@
  * caller-owned struct err with a message; each caller adds context as the error travels up
  * ("building rootfs: writing /usr/bin/x: No space left on device"). Every control byte in a
  * message but newline and tab becomes '?' (names from outside input reach a terminal). */
-#ifndef STELE_ERR_H
-#define STELE_ERR_H
+#ifndef STELE_LIB_ERR_H
+#define STELE_LIB_ERR_H
 
 #include <stddef.h>
 

@@ -3,8 +3,8 @@
  * or write a partition: whoever read the table (libfdisk from an image, the kernel through
  * sysfs on the device) fills a struct gpt_table, and only the byte ranges this check returns
  * are used. */
-#ifndef STELE_GPT_H
-#define STELE_GPT_H
+#ifndef STELE_LIB_GPT_H
+#define STELE_LIB_GPT_H
 
 #include <stddef.h>
 #include <stdint.h>

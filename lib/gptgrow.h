@@ -2,8 +2,8 @@
  * to a larger disk, a resized VM disk): the backup GPT moves to the new end, the usable range
  * and the partition grow. Works on a file descriptor of the whole disk (a block device on the
  * device, an image file in tests); prints nothing. */
-#ifndef STELE_GPTGROW_H
-#define STELE_GPTGROW_H
+#ifndef STELE_LIB_GPTGROW_H
+#define STELE_LIB_GPTGROW_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,7 +1,7 @@
 /* SHA-256 helpers on top of OpenSSL's EVP interface: one-shot digests of buffers and files,
  * and hex encoding. */
-#ifndef STELE_HASH_H
-#define STELE_HASH_H
+#ifndef STELE_LIB_HASH_H
+#define STELE_LIB_HASH_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -1,8 +1,8 @@
 /* Opening a path the user gave as an input, and refusing what it must not be before reading a
  * byte: a FIFO (reading it blocks, or waits forever for a writer), a directory, a character
  * device (/dev/zero never ends), a socket. Shared by the host tool and stele-update. */
-#ifndef STELE_INPUT_H
-#define STELE_INPUT_H
+#ifndef STELE_LIB_INPUT_H
+#define STELE_LIB_INPUT_H
 
 #include <sys/types.h>
 

@@ -2,8 +2,8 @@
  * rollback index, rootfs size and sha256, dm-verity parameters, kernel command line, health
  * policy, provenance). manifest_parse checks every field the device relies on, with bounds;
  * unknown keys are ignored so newer builders stay readable. */
-#ifndef STELE_MANIFEST_H
-#define STELE_MANIFEST_H
+#ifndef STELE_LIB_MANIFEST_H
+#define STELE_LIB_MANIFEST_H
 
 #include <stddef.h>
 #include <stdint.h>

@@ -5,8 +5,8 @@
  * anyExtendedKeyUsage. Signatures made with RSA keys are deterministic (PKCS#1 v1.5), and
  * the signing-time attribute is taken from the caller (SOURCE_DATE_EPOCH), so they are
  * reproducible; ECDSA signatures are randomized. */
-#ifndef STELE_SIGN_H
-#define STELE_SIGN_H
+#ifndef STELE_LIB_SIGN_H
+#define STELE_LIB_SIGN_H
 
 #include <stdbool.h>
 #include <stddef.h>

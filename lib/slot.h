@@ -8,8 +8,8 @@
  *   ...    manifest, padded to 4096
  *   ...    signature, padded to 4096
  */
-#ifndef STELE_SLOT_H
-#define STELE_SLOT_H
+#ifndef STELE_LIB_SLOT_H
+#define STELE_LIB_SLOT_H
 
 #include <stdint.h>
 

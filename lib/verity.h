@@ -3,8 +3,8 @@
  * from the top down starting at the next hash block after it, digests padded to a power of
  * two, blocks zero-padded. Leaves are hashed on every core; an all-zero data block is hashed
  * once (its digest only depends on the salt). */
-#ifndef STELE_VERITY_H
-#define STELE_VERITY_H
+#ifndef STELE_LIB_VERITY_H
+#define STELE_LIB_VERITY_H
 
 #include <stdbool.h>
 #include <stdint.h>

@@ -1,6 +1,6 @@
 #!/bin/bash
 # Power cut: QEMU killed at exact points of an install, reached with stele-update's fault
-# points (STELE_UPDATE_FAULT=pause:POINT, rootfs/update-fault.h): halfway through the verity
+# points (STELE_UPDATE_FAULT=pause:POINT, rootfs/update/fault.h): halfway through the verity
 # image (the tree), halfway through the rootfs blocks, after everything is written and read
 # back but before the state flip, and inside the state write that flips the slot to trial
 # (written, not yet synced). After each cut a good slot comes up, `status` is truthful (the

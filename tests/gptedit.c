@@ -15,7 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/gptgrow.h"
+#include "lib/gptgrow.h"
 
 #define SECTOR 512
 

@@ -5,7 +5,7 @@
  * usage: mkbundle OUT.bundle MANIFEST.json MANIFEST.sig SLOT.verity ROOTFS.ext4 */
 #include <stdio.h>
 
-#include "../builder/bundlewrite.h"
+#include "builder/outputs/bundlewrite.h"
 
 int main(int argc, char **argv)
 {

@@ -12,10 +12,10 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../builder/archive.h"
-#include "../builder/ext4.h"
-#include "../builder/tarcheck.h"
-#include "../builder/tree.h"
+#include "builder/archive.h"
+#include "builder/outputs/ext4.h"
+#include "builder/sources/tarcheck.h"
+#include "builder/tree.h"
 #include "tap.h"
 
 enum fmt { F_USTAR, F_GNU, F_PAX };

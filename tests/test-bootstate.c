@@ -12,7 +12,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../bootloader/bootstate.h"
+#include "bootloader/bootstate.h"
 #include "tap.h"
 
 static struct err e;

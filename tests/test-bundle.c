@@ -4,8 +4,8 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../lib/bundle.h"
-#include "../lib/hash.h"
+#include "lib/bundle.h"
+#include "lib/hash.h"
 #include "tap.h"
 
 static struct bundle_header sample(void)

@@ -10,8 +10,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
-#include "../builder/ext4.h"
-#include "../builder/tree.h"
+#include "builder/outputs/ext4.h"
+#include "builder/tree.h"
 #include "tap.h"
 
 #define MIB (1ULL << 20)

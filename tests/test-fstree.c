@@ -9,7 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../rootfs/fstree.h"
+#include "rootfs/init/fstree.h"
 #include "tap.h"
 
 static char top[] = "/tmp/stele-test-fstree.XXXXXX";

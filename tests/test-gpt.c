@@ -5,7 +5,7 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../lib/gpt.h"
+#include "lib/gpt.h"
 #include "tap.h"
 
 #define DISK_SECTORS 397312ULL

@@ -10,7 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../lib/gptgrow.h"
+#include "lib/gptgrow.h"
 #include "tap.h"
 
 static char dir[] = "/tmp/stele-test-gptgrow.XXXXXX";

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/manifest.h"
+#include "lib/manifest.h"
 #include "tap.h"
 
 static struct err e;

@@ -5,7 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../builder/source.h"
+#include "builder/sources/source.h"
 #include "tap.h"
 
 static int parse(const char *json, char *msg, size_t n)

@@ -12,8 +12,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "../builder/profile.h"
-#include "../lib/hash.h"
+#include "builder/profile.h"
+#include "lib/hash.h"
 #include "tap.h"
 
 static char tmp[PATH_MAX];  /* the temporary directory, symlinks resolved */

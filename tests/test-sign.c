@@ -16,8 +16,8 @@
 #include <sanitizer/lsan_interface.h>
 #endif
 
-#include "../builder/keys.h"
-#include "../lib/sign.h"
+#include "builder/keys.h"
+#include "lib/sign.h"
 #include "tap.h"
 
 #define YEAR (365LL * 24 * 3600)

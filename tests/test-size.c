@@ -2,7 +2,7 @@
  * input is also checked to leave the output untouched (a sentinel value). */
 #include <stdint.h>
 
-#include "../builder/size.h"
+#include "builder/size.h"
 #include "tap.h"
 
 #define SENT64 0xdeadbeefcafef00dULL

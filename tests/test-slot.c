@@ -6,9 +6,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../lib/hash.h"
-#include "../lib/slot.h"
-#include "../lib/verity.h"
+#include "lib/hash.h"
+#include "lib/slot.h"
+#include "lib/verity.h"
 #include "tap.h"
 
 #define KiB 1024ULL

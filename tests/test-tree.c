@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../builder/tree.h"
+#include "builder/tree.h"
 #include "tap.h"
 
 static struct err e;

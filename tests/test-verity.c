@@ -14,7 +14,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "../lib/verity.h"
+#include "lib/verity.h"
 #include "tap.h"
 
 struct tree {

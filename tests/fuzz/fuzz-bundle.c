@@ -8,8 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/bundle.h"
-#include "../../lib/hash.h"
+#include "lib/bundle.h"
+#include "lib/hash.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

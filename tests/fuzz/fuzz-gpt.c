@@ -10,9 +10,9 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
-#include "../../lib/gptgrow.h"
-#include "../../builder/gptread.h"
-#include "../../rootfs/partitions.h"
+#include "lib/gptgrow.h"
+#include "builder/outputs/gptread.h"
+#include "rootfs/common/partitions.h"
 
 #define DISK (1u << 20)
 

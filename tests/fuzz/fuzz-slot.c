@@ -6,10 +6,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "../../lib/hash.h"
-#include "../../lib/manifest.h"
-#include "../../lib/slot.h"
-#include "../../lib/verity.h"
+#include "lib/hash.h"
+#include "lib/manifest.h"
+#include "lib/slot.h"
+#include "lib/verity.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -6,10 +6,10 @@
 #include <stdint.h>
 #include <string.h>
 
-#include "../../builder/archive.h"
-#include "../../builder/ext4.h"
-#include "../../builder/tarcheck.h"
-#include "../../builder/tree.h"
+#include "builder/archive.h"
+#include "builder/outputs/ext4.h"
+#include "builder/sources/tarcheck.h"
+#include "builder/tree.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -1,0 +1,351 @@
+/* `stele run IMAGE`: boots an image in QEMU with OVMF (UEFI). KVM only when a short probe boot
+ * proves it works (on some hosts /dev/kvm exists but guests hang), else TCG; STELE_ACCEL or
+ * --accel overrides. The serial console is the terminal with --console (or without a display). */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "builder/fileutil.h"
+#include "lib/input.h"
+
+#define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
+#define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
+#define MAX_DISKS 4
+
+static int copy_file(const char *from, const char *to)
+{
+	char *buf;
+	size_t len;
+	int fd, r = file_read_all(from, 64u << 20, &buf, &len, NULL);
+
+	if (r < 0)
+		return r;
+	fd = open(to, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+	r = fd < 0 ? -errno : write_all(fd, buf, len);
+	if (fd >= 0)
+		close(fd);
+	free(buf);
+	return r;
+}
+
+void cmd_run_help(FILE *f)
+{
+	fprintf(f,
+		"Usage: stele run IMAGE [options]\n"
+		"\n"
+		"Boots IMAGE (raw or qcow2) in QEMU with UEFI firmware (OVMF), as a virtio disk,\n"
+		"with a watchdog (i6300esb) for trial boots.\n"
+		"\n"
+		"Options:\n"
+		"      --snapshot       write nothing to IMAGE (changes go to a temporary overlay)\n"
+		"      --console        serial console on this terminal, no window (also the\n"
+		"                       default without $DISPLAY); quit with Ctrl-a x\n"
+		"      --disk FILE      attach FILE as another virtio disk (repeatable)\n"
+		"      --memory MIB     guest memory (default 1024)\n"
+		"      --ssh PORT       a virtio network card on QEMU's user network, isolated\n"
+		"                       (restrict=on: the guest reaches nothing), with host port\n"
+		"                       PORT on 127.0.0.1 forwarded to the guest's port 22\n"
+		"      --accel kvm|tcg  accelerator (default: $STELE_ACCEL, else KVM when a probe\n"
+		"                       boot proves it works, else TCG)\n"
+		"      --dry-run        print the QEMU command line instead of running it\n"
+		"      --print-accel    probe and print the accelerator that would be used\n"
+		"  -h, --help           this help\n");
+}
+
+/* KVM works when OVMF, started under it, writes to the serial console within a few seconds
+ * (where KVM is broken, guests die with "KVM internal error" or hang in the firmware). */
+static bool kvm_works(void)
+{
+	char dir[] = "/tmp/stele-kvm-probe-XXXXXX", vars[64], out[64], code[160], vars_arg[128];
+	char serial[80];
+	char *argv[] = {"qemu-system-x86_64", "-machine", "q35", "-accel", "kvm", "-m", "128",
+			"-nodefaults", "-display", "none", "-no-reboot", "-drive", code, "-drive",
+			vars_arg, "-serial", serial, NULL};
+	bool ok = false, exited = false;
+	struct stat st;
+	pid_t pid;
+
+	if (access("/dev/kvm", R_OK | W_OK) != 0 || !mkdtemp(dir))
+		return false;
+	snprintf(vars, sizeof(vars), "%s/vars.fd", dir);
+	snprintf(out, sizeof(out), "%s/serial.txt", dir);
+	snprintf(code, sizeof(code), "if=pflash,format=raw,unit=0,readonly=on,file=%s", OVMF_CODE);
+	snprintf(vars_arg, sizeof(vars_arg), "if=pflash,format=raw,unit=1,file=%s", vars);
+	snprintf(serial, sizeof(serial), "file:%s", out);
+	if (copy_file(OVMF_VARS, vars) == 0 && (pid = fork()) >= 0) {
+		if (pid == 0) {
+			int null = open("/dev/null", O_RDWR);
+			dup2(null, 0), dup2(null, 1), dup2(null, 2);
+			execvp(argv[0], argv);
+			_exit(127);
+		}
+		for (int i = 0; i < 80 && !ok && !exited; i++) { /* 8 seconds */
+			ok = stat(out, &st) == 0 && st.st_size > 0;
+			exited = waitpid(pid, NULL, WNOHANG) == pid;
+			if (!ok && !exited)
+				nanosleep(&(struct timespec){0, 100000000}, NULL);
+		}
+		if (!exited) {
+			kill(pid, SIGKILL);
+			waitpid(pid, NULL, 0);
+		}
+	}
+	unlink(vars);
+	unlink(out);
+	rmdir(dir);
+	return ok;
+}
+
+static const char *choose_accel(const char *opt)
+{
+	const char *env = getenv("STELE_ACCEL");
+
+	if (opt)
+		return opt;
+	if (env && *env)
+		return env;
+	return kvm_works() ? "kvm" : "tcg";
+}
+
+/* QEMU would wait on a FIFO and read /dev/zero as a disk: only files and block devices. */
+static int check_disk(const char *path)
+{
+	struct err e = {{0}};
+	int fd;
+
+	if (input_open(path, O_RDONLY, INPUT_REG | INPUT_BLK, "a disk image or block device",
+		       &fd, NULL, &e) < 0) {
+		fprintf(stderr, "stele run: %s\n", e.msg);
+		return -1;
+	}
+	close(fd);
+	return 0;
+}
+
+static const char *image_format(const char *path)
+{
+	char magic[4] = "";
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+
+	if (fd >= 0) {
+		if (read(fd, magic, 4) != 4)
+			magic[0] = '\0';
+		close(fd);
+	}
+	return memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
+}
+
+struct run_opts {
+	bool snapshot, console, dry_run, print_accel;
+	const char *accel, *memory;
+	const char *disks[MAX_DISKS];
+	int ndisks;
+	unsigned ssh_port; /* 0: no network */
+};
+
+static int check_disks(const char *image, const struct run_opts *o)
+{
+	if (check_disk(image) < 0)
+		return -1;
+	for (int i = 0; i < o->ndisks; i++)
+		if (check_disk(o->disks[i]) < 0)
+			return -1;
+	return 0;
+}
+
+static int parse(int argc, char **argv, struct run_opts *o)
+{
+	static const struct option opts[] = {
+		{"snapshot", no_argument, NULL, 's'}, {"console", no_argument, NULL, 'c'},
+		{"disk", required_argument, NULL, 'd'}, {"memory", required_argument, NULL, 'm'},
+		{"accel", required_argument, NULL, 'a'}, {"dry-run", no_argument, NULL, 'n'},
+		{"print-accel", no_argument, NULL, 'p'}, {"ssh", required_argument, NULL, 'S'},
+		{"help", no_argument, NULL, 'h'}, {0},
+	};
+	int c;
+
+	o->memory = "1024";
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 's': o->snapshot = true; break;
+		case 'c': o->console = true; break;
+		case 'n': o->dry_run = true; break;
+		case 'p': o->print_accel = true; break;
+		case 'm': o->memory = optarg; break;
+		case 'a':
+			if (strcmp(optarg, "kvm") != 0 && strcmp(optarg, "tcg") != 0)
+				return fprintf(stderr, "stele run: --accel kvm|tcg\n"), -1;
+			o->accel = optarg;
+			break;
+		case 'S': {
+			char *end;
+			unsigned long port = strtoul(optarg, &end, 10);
+			if (!*optarg || *end || optarg[0] == '-' || port < 1 || port > 65535)
+				return fprintf(stderr, "stele run: --ssh %s: expected a port from 1 to "
+						       "65535\n", optarg), -1;
+			o->ssh_port = (unsigned)port;
+			break;
+		}
+		case 'd':
+			if (o->ndisks == MAX_DISKS)
+				return fprintf(stderr, "stele run: at most %d --disk\n", MAX_DISKS), -1;
+			o->disks[o->ndisks++] = optarg;
+			break;
+		case 'h': cmd_run_help(stdout); exit(0);
+		default: cmd_run_help(stderr); return -1;
+		}
+	}
+	if (argc - optind != 1 && !o->print_accel)
+		return fprintf(stderr, "stele run: expected one IMAGE\n"), -1;
+	return 0;
+}
+
+/* A private copy of the UEFI variable store, so runs do not share boot entries, in a private
+ * directory under $TMPDIR that is removed when QEMU exits (or we are killed). */
+static int vars_copy(char *dir, size_t dn, char *out, size_t n)
+{
+	const char *t = getenv("TMPDIR");
+	int r;
+
+	snprintf(dir, dn, "%s/stele-run-XXXXXX", t && *t ? t : "/tmp");
+	if (!mkdtemp(dir))
+		return -errno;
+	snprintf(out, n, "%s/OVMF_VARS.fd", dir);
+	r = copy_file(OVMF_VARS, out);
+	if (r < 0) {
+		unlink(out);
+		rmdir(dir);
+	}
+	return r;
+}
+
+static volatile pid_t qemu_pid;
+
+/* SIGINT, SIGTERM, SIGHUP: passed on to QEMU, whose exit we wait for to clean up after it. */
+static void forward_signal(int sig)
+{
+	if (qemu_pid > 0)
+		kill(qemu_pid, sig);
+}
+
+/* Runs QEMU as a child (not exec: its temporary files outlive it otherwise); returns our exit
+ * status: QEMU's, or 128 + the signal that ended it. */
+static int run_qemu(char **args)
+{
+	struct sigaction sa = {.sa_handler = forward_signal}, old[3];
+	static const int sigs[] = {SIGINT, SIGTERM, SIGHUP};
+	int status = 0, err;
+	pid_t pid;
+
+	sigemptyset(&sa.sa_mask);
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &sa, &old[i]);
+	pid = fork();
+	if (pid == 0) {
+		for (int i = 0; i < 3; i++)
+			sigaction(sigs[i], &old[i], NULL);
+		execvp(args[0], args);
+		fprintf(stderr, "stele run: %s: %s (install qemu-system-x86)\n", args[0],
+			strerror(errno));
+		_exit(127);
+	}
+	err = errno;
+	qemu_pid = pid;
+	while (pid > 0 && waitpid(pid, &status, 0) < 0 && errno == EINTR)
+		;
+	qemu_pid = 0;
+	for (int i = 0; i < 3; i++)
+		sigaction(sigs[i], &old[i], NULL);
+	if (pid < 0) {
+		fprintf(stderr, "stele run: fork: %s\n", strerror(err));
+		return 1;
+	}
+	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+int cmd_run(int argc, char **argv)
+{
+	struct run_opts o = {0};
+	char *args[64], code[256], vars_arg[300], vars[256], vdir[256], nic[128];
+	char drives[MAX_DISKS + 1][4200];
+	int n = 0, rc;
+
+	if (parse(argc, argv, &o) < 0)
+		return EXIT_USAGE;
+	if (o.print_accel) {
+		printf("%s\n", choose_accel(o.accel));
+		return 0;
+	}
+	if (check_disks(argv[optind], &o) < 0)
+		return EXIT_USAGE;
+	if (access(argv[optind], R_OK) != 0 || access(OVMF_CODE, R_OK) != 0) {
+		fprintf(stderr, "stele run: %s: %s\n",
+			access(OVMF_CODE, R_OK) ? OVMF_CODE " (install ovmf)" : argv[optind],
+			strerror(errno));
+		return EXIT_USAGE;
+	}
+	if (!o.dry_run && (rc = vars_copy(vdir, sizeof(vdir), vars, sizeof(vars))) < 0) {
+		fprintf(stderr, "stele run: copying %s: %s\n", OVMF_VARS, strerror(-rc));
+		return 1;
+	}
+	if (o.dry_run)
+		snprintf(vars, sizeof(vars), "OVMF_VARS_COPY");
+	o.accel = choose_accel(o.accel);
+	snprintf(code, sizeof(code), "if=pflash,format=raw,unit=0,readonly=on,file=%s", OVMF_CODE);
+	snprintf(vars_arg, sizeof(vars_arg), "if=pflash,format=raw,unit=1,file=%s", vars);
+	snprintf(drives[0], sizeof(drives[0]), "if=virtio,format=%s,file=%s%s",
+		 image_format(argv[optind]), argv[optind], o.snapshot ? ",snapshot=on" : "");
+	for (int i = 0; i < o.ndisks; i++)
+		snprintf(drives[i + 1], sizeof(drives[0]), "if=virtio,format=%s,file=%s",
+			 image_format(o.disks[i]), o.disks[i]);
+	const char *fixed[] = {"qemu-system-x86_64", "-machine", "q35", "-accel", o.accel,
+			       "-m", o.memory, "-smp", "2", "-drive", code, "-drive", vars_arg,
+			       "-device", "i6300esb", "-no-user-config"};
+	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
+		args[n++] = (char *)fixed[i];
+	args[n++] = "-nic";
+	if (o.ssh_port) {
+		/* only this one forward, bound to the host's loopback; restrict=on cuts the guest
+		 * off from every other address */
+		snprintf(nic, sizeof(nic),
+			 "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:%u-:22",
+			 o.ssh_port);
+		args[n++] = nic;
+	} else {
+		args[n++] = "none";
+	}
+	for (int i = 0; i <= o.ndisks; i++) {
+		args[n++] = "-drive";
+		args[n++] = drives[i];
+	}
+	if (o.console || !getenv("DISPLAY")) {
+		args[n++] = "-nographic";
+		args[n++] = "-serial";
+		args[n++] = "mon:stdio";
+	} else {
+		args[n++] = "-serial";
+		args[n++] = "vc";
+	}
+	args[n] = NULL;
+	if (o.dry_run) {
+		for (int i = 0; i < n; i++)
+			printf("%s%s", i ? " " : "", args[i]);
+		printf("\n");
+		return 0;
+	}
+	fprintf(stderr, "stele run: %s with %s\n", argv[optind], o.accel);
+	rc = run_qemu(args);
+	unlink(vars);
+	rmdir(vdir);
+	return rc;
+}

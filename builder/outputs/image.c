@@ -1,0 +1,175 @@
+#include "image.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "bootloader/bootstate.h"
+#include "lib/gpt.h"
+#include "disk.h"
+#include "esp.h"
+#include "ext4.h"
+#include "builder/fileutil.h"
+#include "builder/size.h"
+#include "builder/tree.h"
+
+#define MIB (1ULL << 20)
+
+/* UAPI Discoverable Partitions Specification type GUIDs */
+#define TYPE_ESP "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
+#define TYPE_ROOT_X86_64 "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
+#define TYPE_ROOT_VERITY_X86_64 "2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5"
+#define TYPE_VAR "4D21B016-B534-45C2-A9FB-5C16E091FD2D"
+
+static uint64_t round_up(uint64_t v, uint64_t to)
+{
+	return (v + to - 1) / to * to;
+}
+
+static uint64_t layout_size(const struct profile *p, const char *key, uint64_t def)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(p->doc, "layout");
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(l, key);
+	uint64_t s = 0;
+
+	if (cJSON_IsNumber(v))
+		return (uint64_t)v->valuedouble;
+	if (cJSON_IsString(v) && size_parse(v->valuestring, &s))
+		return s;
+	return def;
+}
+
+bool image_wants(const struct profile *p, const char *output)
+{
+	const cJSON *o = cJSON_GetObjectItemCaseSensitive(p->doc, "outputs"), *c;
+
+	if (!o)
+		return strcmp(output, "raw") == 0 || strcmp(output, "bundle") == 0;
+	cJSON_ArrayForEach(c, o)
+		if (cJSON_IsString(c) && strcmp(c->valuestring, output) == 0)
+			return true;
+	return false;
+}
+
+int image_layout(const struct profile *p, uint64_t rootfs_size, uint64_t verity_size,
+		 struct image_layout *l, struct err *e)
+{
+	l->esp = layout_size(p, "esp_size", 64 * MIB);
+	/* a slot must hold later, bigger versions too: 1.5x this one unless the profile says */
+	l->slot = layout_size(p, "slot_size", round_up(rootfs_size + rootfs_size / 2, 16 * MIB));
+	/* the tree of a full slot (1/127 of it for sha256) plus header, manifest, signature */
+	l->verity = layout_size(p, "verity_size", round_up(l->slot / 64 + 2 * MIB, MIB));
+	l->data = layout_size(p, "data_size", 128 * MIB);
+	if (l->esp % MIB || l->slot % MIB || l->verity % MIB || l->data % MIB)
+		return err_set(e, EINVAL, "%s: layout: sizes must be multiples of 1 MiB", p->file);
+	if (l->esp < PROFILE_ESP_MIN) /* profile_load checks these already; defaults too */
+		return err_set(e, EINVAL, "%s: layout.esp_size: FAT32 needs at least 34M", p->file);
+	if (rootfs_size > l->slot)
+		return err_set(e, ENOSPC, "%s: layout.slot_size: the rootfs (%llu MiB) does not fit "
+					  "a slot of %llu MiB", p->file,
+			       (unsigned long long)(round_up(rootfs_size, MIB) / MIB),
+			       (unsigned long long)(l->slot / MIB));
+	if (verity_size > l->verity)
+		return err_set(e, ENOSPC, "%s: layout.verity_size: the verity image (%llu KiB) does "
+					  "not fit %llu MiB", p->file,
+			       (unsigned long long)(verity_size >> 10),
+			       (unsigned long long)(l->verity / MIB));
+	if (l->data < PROFILE_DATA_MIN)
+		return err_set(e, EINVAL, "%s: layout.data_size: at least 16M", p->file);
+	return 0;
+}
+
+static void sub_seed(const uint8_t seed[SHA256_LEN], const char *what, uint8_t out[SHA256_LEN])
+{
+	struct sha256_ctx *c = sha256_new();
+
+	sha256_update(c, seed, SHA256_LEN);
+	sha256_update(c, what, strlen(what) + 1);
+	sha256_final(c, out);
+}
+
+static unsigned health_tries(const struct profile *p)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(p->doc, "health");
+	const cJSON *t = cJSON_GetObjectItemCaseSensitive(h, "tries");
+
+	return cJSON_IsNumber(t) ? (unsigned)t->valuedouble : 3;
+}
+
+static int make_esp(const struct image_in *in, const char *path, uint64_t size, struct err *e)
+{
+	struct bootstate bs;
+	char env[BOOTSTATE_SIZE];
+	uint8_t s[SHA256_LEN];
+	uint32_t volid;
+	int r;
+
+	bootstate_init(&bs, health_tries(in->p));
+	r = bootstate_format(&bs, env, e);
+	if (r < 0)
+		return r;
+	sub_seed(in->seed, "esp", s);
+	volid = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
+	return esp_make(path, size, in->bootx64, env, volid, in->epoch, e);
+}
+
+static int make_data(const struct image_in *in, const char *path, uint64_t size, struct err *e)
+{
+	uint8_t seed[SHA256_LEN];
+	int r;
+
+	sub_seed(in->seed, "data", seed);
+	r = ext4_write_data(path, size, seed, in->epoch, e);
+	return r < 0 ? err_prefix(e, r, "the data partition") : 0;
+}
+
+int image_write(const struct image_in *in, struct err *e)
+{
+	struct stat rs, vs;
+	struct image_layout l;
+	struct disk_layout_out out;
+	const char *tmpdir = getenv("TMPDIR");
+	char dir[4096], esp[4200], data[4200];
+	int r;
+
+	if (stat(in->rootfs, &rs) < 0 || stat(in->verity, &vs) < 0)
+		return err_sys(e, errno, "the slot's files");
+	r = image_layout(in->p, (uint64_t)rs.st_size, (uint64_t)vs.st_size, &l, e);
+	if (r < 0)
+		return r;
+	snprintf(dir, sizeof(dir), "%s/stele-image-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
+	if (!mkdtemp(dir))
+		return err_sys(e, errno, "creating a temporary directory");
+	snprintf(esp, sizeof(esp), "%s/esp.img", dir);
+	snprintf(data, sizeof(data), "%s/data.ext4", dir);
+	r = make_esp(in, esp, l.esp, e);
+	if (r == 0)
+		r = make_data(in, data, l.data, e);
+	if (r == 0) {
+		const struct disk_part parts[] = {
+			{gpt_part_labels[GPT_PART_ESP], TYPE_ESP, l.esp, esp},
+			{gpt_part_labels[GPT_PART_ROOT_A], TYPE_ROOT_X86_64, l.slot, in->rootfs},
+			{gpt_part_labels[GPT_PART_VERITY_A], TYPE_ROOT_VERITY_X86_64, l.verity,
+			 in->verity},
+			{gpt_part_labels[GPT_PART_ROOT_B], TYPE_ROOT_X86_64, l.slot, NULL},
+			{gpt_part_labels[GPT_PART_VERITY_B], TYPE_ROOT_VERITY_X86_64, l.verity, NULL},
+			{gpt_part_labels[GPT_PART_DATA], TYPE_VAR, l.data, data},
+		};
+		r = disk_write(in->img, parts, 6, in->seed, &out, e);
+	}
+	unlink(esp);
+	unlink(data);
+	rmdir(dir);
+	if (r == 0 && in->qcow2) {
+		char *argv[] = {"qemu-img", "convert", "-f", "raw", "-O", "qcow2",
+				(char *)in->img, (char *)in->qcow2, NULL};
+		r = run_capture(argv, NULL, 1 << 16, NULL, e);
+		if (r < 0)
+			err_prefix(e, r, "qcow2");
+	}
+	return r;
+}

@@ -1,0 +1,247 @@
+#include "slotimg.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/slot.h"
+#include "builder/fileutil.h"
+
+void slotimg_salt(const char *product, uint8_t salt[SHA256_LEN])
+{
+	struct sha256_ctx *c = sha256_new();
+
+	sha256_update(c, "stele-verity-salt-v1", 21);
+	sha256_update(c, product, strlen(product));
+	sha256_final(c, salt);
+}
+
+static void verity_uuid(const uint8_t seed[SHA256_LEN], uint8_t uuid[16])
+{
+	uint8_t d[SHA256_LEN];
+	struct sha256_ctx *c = sha256_new();
+
+	sha256_update(c, seed, SHA256_LEN);
+	sha256_update(c, "verity-uuid-v1", 14);
+	sha256_final(c, d);
+	memcpy(uuid, d, 16);
+	uuid[6] = (uint8_t)((uuid[6] & 0x0f) | 0x40);
+	uuid[8] = (uint8_t)((uuid[8] & 0x3f) | 0x80);
+}
+
+/* The git commit of the directory holding the profile, when it is a checkout. */
+static char *source_commit(const char *profile_file)
+{
+	char *dir = strdup(profile_file), *slash, *out = NULL;
+	char *argv[] = {"git", "-C", NULL, "rev-parse", "--verify", "-q", "HEAD", NULL};
+
+	if (!dir)
+		return NULL;
+	slash = strrchr(dir, '/');
+	if (slash)
+		*slash = '\0';
+	argv[2] = slash ? (*dir ? dir : "/") : ".";
+	if (run_capture(argv, NULL, 256, &out, NULL) < 0) {
+		free(dir);
+		return NULL;
+	}
+	free(dir);
+	out[strcspn(out, "\n")] = '\0';
+	if (strlen(out) < 40 || strspn(out, "0123456789abcdef") != strlen(out)) {
+		free(out);
+		return NULL;
+	}
+	return out;
+}
+
+static cJSON *provenance(const struct slotimg_in *in)
+{
+	cJSON *pv = cJSON_CreateObject(), *arr;
+	char hex[SHA256_HEX_LEN], *commit = source_commit(in->p->file);
+
+	hex_encode(in->p->sha256, SHA256_LEN, hex);
+	cJSON_AddStringToObject(pv, "builder", "stele " STELE_VERSION);
+	cJSON_AddStringToObject(pv, "profile_sha256", hex);
+	if (commit)
+		cJSON_AddStringToObject(pv, "source_commit", commit);
+	else
+		cJSON_AddNullToObject(pv, "source_commit");
+	free(commit);
+	cJSON_AddNumberToObject(pv, "source_date_epoch", (double)in->epoch);
+	arr = cJSON_AddArrayToObject(pv, "inputs");
+	for (size_t i = 0; i < in->inputs->n; i++) {
+		const struct input *x = &in->inputs->v[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "kind", x->kind);
+		cJSON_AddStringToObject(o, "name", x->name);
+		cJSON_AddStringToObject(o, "version", x->version);
+		if (x->arch)
+			cJSON_AddStringToObject(o, "arch", x->arch);
+		if (x->sha256[0])
+			cJSON_AddStringToObject(o, "sha256", x->sha256);
+		cJSON_AddItemToArray(arr, o);
+	}
+	return pv;
+}
+
+static cJSON *health_policy(const struct profile *p)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(p->doc, "health");
+	cJSON *out = h ? cJSON_Duplicate(h, true) : cJSON_CreateObject();
+
+	if (!cJSON_GetObjectItemCaseSensitive(out, "checks"))
+		cJSON_AddArrayToObject(out, "checks");
+	if (!cJSON_GetObjectItemCaseSensitive(out, "window"))
+		cJSON_AddNumberToObject(out, "window", 120);
+	if (!cJSON_GetObjectItemCaseSensitive(out, "tries"))
+		cJSON_AddNumberToObject(out, "tries", 3);
+	return out;
+}
+
+static char *manifest_text(const struct slotimg_in *in, const struct verity_params *vp,
+			   const char *root_hex, const char *rootfs_hex, uint64_t rootfs_size)
+{
+	char salt[2 * VERITY_MAX_SALT + 1];
+	cJSON *m = cJSON_CreateObject(), *o;
+	char *text, *out = NULL;
+
+	hex_encode(vp->salt, vp->salt_size, salt);
+	cJSON_AddNumberToObject(m, "format_version", 1);
+	cJSON_AddStringToObject(m, "product", in->p->product);
+	cJSON_AddStringToObject(m, "version", in->p->version);
+	cJSON_AddStringToObject(m, "arch", in->p->arch);
+	cJSON_AddNumberToObject(m, "rollback_index", (double)in->p->rollback_index);
+	o = cJSON_AddObjectToObject(m, "rootfs");
+	cJSON_AddNumberToObject(o, "size", (double)rootfs_size);
+	cJSON_AddStringToObject(o, "sha256", rootfs_hex);
+	o = cJSON_AddObjectToObject(m, "verity");
+	cJSON_AddStringToObject(o, "algorithm", vp->hash_name);
+	cJSON_AddNumberToObject(o, "data_block_size", vp->data_block_size);
+	cJSON_AddNumberToObject(o, "hash_block_size", vp->hash_block_size);
+	cJSON_AddNumberToObject(o, "data_blocks", (double)vp->data_blocks);
+	cJSON_AddStringToObject(o, "salt", salt);
+	cJSON_AddStringToObject(o, "root_hash", root_hex);
+	cJSON_AddNumberToObject(o, "hash_offset", (double)vp->hash_offset);
+	o = cJSON_AddObjectToObject(m, "kernel");
+	cJSON_AddStringToObject(o, "cmdline", in->p->cmdline);
+	cJSON_AddItemToObject(m, "health", health_policy(in->p));
+	cJSON_AddItemToObject(m, "provenance", provenance(in));
+	text = cJSON_Print(m);
+	cJSON_Delete(m);
+	if (text && asprintf(&out, "%s\n", text) < 0)
+		out = NULL;
+	free(text);
+	return out;
+}
+
+
+
+/* Verity tree at 4096 in the partition image; returns the params and the root hash. */
+static int hash_rootfs(const struct slotimg_in *in, int vfd, struct verity_params *vp,
+		       uint64_t *ret_size, uint8_t root[VERITY_MAX_DIGEST], struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(in->p->doc, "verity");
+	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(v, "hash");
+	struct stat st;
+	int rfd = open(in->rootfs, O_RDONLY | O_CLOEXEC), r;
+
+	if (rfd < 0 || fstat(rfd, &st) < 0) {
+		r = err_sys(e, errno, "%s", in->rootfs);
+		goto out;
+	}
+	verity_params_init(vp);
+	if (cJSON_IsString(hash))
+		snprintf(vp->hash_name, sizeof(vp->hash_name), "%s", hash->valuestring);
+	vp->data_blocks = (uint64_t)st.st_size / vp->data_block_size;
+	vp->hash_offset = SLOT_HEADER_SIZE;
+	vp->salt_size = SHA256_LEN;
+	slotimg_salt(in->p->product, vp->salt);
+	verity_uuid(in->seed, vp->uuid);
+	*ret_size = (uint64_t)st.st_size;
+	r = verity_create(rfd, vfd, vp, 0, root, e);
+out:
+	if (rfd >= 0)
+		close(rfd);
+	return r;
+}
+
+static int write_partition(int vfd, const struct verity_params *vp, const char *manifest,
+			   const uint8_t *sig, size_t sig_len, uint64_t *ret_size, struct err *e)
+{
+	struct verity_layout l;
+	struct slot_header h;
+	uint8_t hdr[SLOT_HEADER_SIZE];
+	int r;
+
+	r = verity_layout(vp, &l, e);
+	if (r == 0)
+		r = slot_layout((l.levels ? l.tree_end : l.tree_offset) - vp->hash_offset,
+				strlen(manifest), sig_len, &h, e);
+	if (r < 0)
+		return r;
+	slot_header_encode(&h, hdr);
+	r = pwrite_all(vfd, manifest, strlen(manifest), h.manifest_offset);
+	if (r == 0)
+		r = pwrite_all(vfd, sig, sig_len, h.signature_offset);
+	if (r == 0 && ftruncate(vfd, (off_t)slot_image_size(&h)) < 0)
+		r = -errno;
+	if (r == 0)
+		r = pwrite_all(vfd, hdr, sizeof(hdr), 0);
+	if (r < 0)
+		return err_sys(e, r, "writing the verity partition image");
+	*ret_size = slot_image_size(&h);
+	return 0;
+}
+
+int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct err *e)
+{
+	struct verity_params vp;
+	struct verity_layout l;
+	uint8_t root[VERITY_MAX_DIGEST], rootfs_sha[SHA256_LEN], *sig = NULL;
+	char *manifest = NULL;
+	size_t sig_len = 0;
+	uint64_t rootfs_size = 0;
+	int vfd, r;
+
+	vfd = open(in->verity, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+	if (vfd < 0)
+		return err_sys(e, errno, "creating %s", in->verity);
+	r = hash_rootfs(in, vfd, &vp, &rootfs_size, root, e);
+	if (r == 0)
+		r = verity_layout(&vp, &l, e);
+	if (r == 0)
+		r = sha256_file(in->rootfs, rootfs_sha, e);
+	if (r < 0)
+		goto out;
+	hex_encode(root, l.digest_size, out->root_hash);
+	hex_encode(rootfs_sha, SHA256_LEN, out->rootfs_sha256);
+	manifest = manifest_text(in, &vp, out->root_hash, out->rootfs_sha256, rootfs_size);
+	if (!manifest) {
+		r = err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	r = sign_detached(in->key, manifest, strlen(manifest), in->epoch, &sig, &sig_len, e);
+	if (r == 0 && in->trust)
+		r = sign_verify(in->trust, manifest, strlen(manifest), sig, sig_len,
+				&(struct sign_verify_opts){0}, NULL, 0, e);
+	if (r < 0) {
+		err_prefix(e, r, "signing the manifest");
+		goto out;
+	}
+	r = write_partition(vfd, &vp, manifest, sig, sig_len, &out->verity_image_size, e);
+	if (r == 0)
+		r = file_write(in->manifest, manifest, strlen(manifest), e);
+	if (r == 0)
+		r = file_write(in->signature, sig, sig_len, e);
+out:
+	close(vfd);
+	free(manifest);
+	free(sig);
+	return r;
+}

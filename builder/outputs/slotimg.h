@@ -1,0 +1,41 @@
+/* The signed half of a build: hashes the rootfs into a dm-verity tree, writes the manifest,
+ * signs it, and lays out the slot's verity partition image (lib/slot.h), plus the manifest
+ * and signature as separate files. */
+#ifndef STELE_OUTPUTS_SLOTIMG_H
+#define STELE_OUTPUTS_SLOTIMG_H
+
+#include <stdint.h>
+
+#include "lib/err.h"
+#include "lib/hash.h"
+#include "lib/sign.h"
+#include "lib/verity.h"
+#include "builder/profile.h"
+#include "builder/sources/source.h"
+
+struct slotimg_in {
+	const struct profile *p;
+	const struct inputs *inputs;
+	int64_t epoch;
+	const char *rootfs;   /* the finished ext4 image */
+	const char *verity;   /* output paths (temporaries) */
+	const char *manifest;
+	const char *signature;
+	const struct sign_key *key;
+	const struct sign_trust *trust; /* the signature is checked against it once made */
+	uint8_t seed[SHA256_LEN];
+};
+
+struct slotimg_out {
+	char root_hash[2 * VERITY_MAX_DIGEST + 1];
+	char rootfs_sha256[SHA256_HEX_LEN];
+	uint64_t verity_image_size;
+};
+
+int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct err *e);
+
+/* The verity salt of a product: the same for every version, so equal blocks hash equally
+ * across versions (what makes block-level deltas possible). */
+void slotimg_salt(const char *product, uint8_t salt[SHA256_LEN]);
+
+#endif

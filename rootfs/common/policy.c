@@ -1,0 +1,194 @@
+#include "policy.h"
+
+#include "lib/input.h"
+
+#include <cjson/cJSON.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+void policy_init(struct policy *p)
+{
+	memset(p, 0, sizeof(*p));
+	p->window = POLICY_DEFAULT_WINDOW;
+	p->tries = POLICY_DEFAULT_TRIES;
+}
+
+static int get_uint(const cJSON *o, const char *path, const char *key, unsigned min, unsigned max,
+		    unsigned *ret, struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+	double d;
+
+	if (!v)
+		return 0;
+	d = cJSON_IsNumber(v) ? v->valuedouble : -1;
+	if (d < min || d > max || d != (double)(unsigned)d)
+		return err_set(e, EINVAL, "%s%s: expected an integer from %u to %u", path, key, min,
+			       max);
+	*ret = (unsigned)d;
+	return 0;
+}
+
+static int get_str(const cJSON *o, const char *path, const char *key, char *out, size_t size,
+		   struct err *e)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(o, key);
+
+	if (!cJSON_IsString(v) || !v->valuestring[0])
+		return err_set(e, EINVAL, "%s%s: expected a non-empty string", path, key);
+	if (strlen(v->valuestring) >= size)
+		return err_set(e, EINVAL, "%s%s: longer than %zu bytes", path, key, size - 1);
+	strcpy(out, v->valuestring);
+	return 0;
+}
+
+static int parse_check(const cJSON *c, size_t i, struct policy_check *ret, struct err *e)
+{
+	char path[48];
+	int rc;
+
+	snprintf(path, sizeof(path), "health.checks[%zu].", i);
+	if (!cJSON_IsObject(c))
+		return err_set(e, EINVAL, "health.checks[%zu]: expected an object", i);
+	ret->timeout = POLICY_DEFAULT_TIMEOUT;
+	ret->exec[0] = ret->unit[0] = '\0';
+	rc = get_str(c, path, "name", ret->name, sizeof(ret->name), e);
+	if (rc == 0 && !cJSON_GetObjectItemCaseSensitive(c, "exec") ==
+			   !cJSON_GetObjectItemCaseSensitive(c, "unit"))
+		rc = err_set(e, EINVAL, "%sexec, %sunit: expected exactly one of them", path, path);
+	if (rc == 0 && cJSON_GetObjectItemCaseSensitive(c, "exec"))
+		rc = get_str(c, path, "exec", ret->exec, sizeof(ret->exec), e);
+	if (rc == 0 && cJSON_GetObjectItemCaseSensitive(c, "unit")) {
+		rc = get_str(c, path, "unit", ret->unit, sizeof(ret->unit), e);
+		if (rc == 0 && !policy_unit_ok(ret->unit))
+			rc = err_set(e, EINVAL, "%sunit: not a systemd unit name", path);
+	}
+	if (rc == 0)
+		rc = get_uint(c, path, "timeout", 1, POLICY_MAX_TIMEOUT, &ret->timeout, e);
+	return rc;
+}
+
+static int parse_object(const cJSON *h, struct policy *p, struct err *e)
+{
+	const cJSON *checks, *c;
+	int rc;
+
+	if (!cJSON_IsObject(h))
+		return err_set(e, EINVAL, "health: expected an object");
+	rc = get_uint(h, "health.", "window", 1, POLICY_MAX_WINDOW, &p->window, e);
+	if (rc == 0)
+		rc = get_uint(h, "health.", "tries", 1, POLICY_MAX_TRIES, &p->tries, e);
+	if (rc < 0)
+		return rc;
+	checks = cJSON_GetObjectItemCaseSensitive(h, "checks");
+	if (!checks)
+		return 0;
+	if (!cJSON_IsArray(checks))
+		return err_set(e, EINVAL, "health.checks: expected an array");
+	cJSON_ArrayForEach(c, checks)
+	{
+		if (p->n_checks == POLICY_MAX_CHECKS)
+			return err_set(e, EINVAL, "health.checks: more than %d checks",
+				       POLICY_MAX_CHECKS);
+		rc = parse_check(c, p->n_checks, &p->checks[p->n_checks], e);
+		if (rc < 0)
+			return rc;
+		p->n_checks++;
+	}
+	return 0;
+}
+
+int policy_parse(const char *json, size_t len, bool in_manifest, struct policy *ret, struct err *e)
+{
+	cJSON *doc = cJSON_ParseWithLength(json, len);
+	const cJSON *h = doc;
+	struct policy p;
+	int rc = 0;
+
+	if (!doc)
+		return err_set(e, EINVAL, "not valid JSON");
+	policy_init(&p);
+	if (in_manifest)
+		h = cJSON_GetObjectItemCaseSensitive(doc, "health");
+	if (h)
+		rc = parse_object(h, &p, e);
+	cJSON_Delete(doc);
+	if (rc == 0)
+		*ret = p;
+	return rc;
+}
+
+int policy_load(const char *path, struct policy *ret, struct err *e)
+{
+	char *buf;
+	ssize_t n;
+	size_t len = 0, size = 256 * 1024;
+	int fd, rc = 0;
+
+	rc = input_open(path, O_RDONLY, INPUT_REG, "a JSON file", &fd, NULL, e);
+	if (rc == -ENOENT) {
+		policy_init(ret);
+		return 0;
+	}
+	if (rc < 0)
+		return rc;
+	buf = malloc(size);
+	if (!buf) {
+		close(fd);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	while (len < size && (n = read(fd, buf + len, size - len)) != 0) {
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0) {
+			rc = err_sys(e, errno, "reading %s", path);
+			break;
+		}
+		len += (size_t)n;
+	}
+	if (rc == 0 && len == size)
+		rc = err_set(e, EFBIG, "%s: larger than %zu bytes", path, size - 1);
+	if (rc == 0 && (rc = policy_parse(buf, len, false, ret, e)) < 0)
+		err_prefix(e, rc, "%s", path);
+	free(buf);
+	close(fd);
+	return rc;
+}
+
+int policy_read_slot(const char *verity_node, const struct slot_header *h, struct policy *ret,
+		     struct err *e)
+{
+	char *buf;
+	size_t done = 0;
+	ssize_t n;
+	int fd, rc = 0;
+
+	if (h->manifest_size == 0 || h->manifest_size > SLOT_MANIFEST_MAX)
+		return err_set(e, EINVAL, "%s: manifest size out of range", verity_node);
+	fd = open(verity_node, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait */
+	if (fd < 0)
+		return err_sys(e, errno, "%s", verity_node);
+	buf = malloc(h->manifest_size);
+	if (!buf)
+		rc = err_set(e, ENOMEM, "out of memory");
+	while (rc == 0 && done < h->manifest_size) {
+		n = pread(fd, buf + done, h->manifest_size - done,
+			  (off_t)(h->manifest_offset + done));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			rc = n < 0 ? err_sys(e, errno, "%s: reading the manifest", verity_node)
+				   : err_set(e, EIO, "%s: the manifest ends early", verity_node);
+		else
+			done += (size_t)n;
+	}
+	if (rc == 0)
+		rc = policy_parse(buf, h->manifest_size, true, ret, e);
+	free(buf);
+	close(fd);
+	return rc;
+}

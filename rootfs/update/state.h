@@ -1,0 +1,26 @@
+/* The boot state (bootloader/bootstate.h) as stele-update changes it: the ESP is mounted at
+ * /run/stele/esp when it is not already, and every change goes through bootstate_write
+ * (in place, fsync'd, read back). */
+#ifndef STELE_UPDATE_STATE_H
+#define STELE_UPDATE_STATE_H
+
+#include <stdbool.h>
+
+#include "bootloader/bootstate.h"
+#include "lib/err.h"
+#include "ctx.h"
+
+/* Reads the boot state (mounting the ESP read-only when it is not mounted). */
+int update_state_load(struct update_ctx *c, struct bootstate *ret, struct err *e);
+/* Writes it (remounting the ESP read-write if this process mounted it). */
+int update_state_save(struct update_ctx *c, const struct bootstate *s, struct err *e);
+/* The same, with the fault point "state" (update-fault.h) between the write and the fsync. */
+int update_state_save_faulty(struct update_ctx *c, const struct bootstate *s, struct err *e);
+
+struct bootstate_slot *update_state_slot(struct bootstate *s, char slot);
+/* Puts slot first in STELE_ORDER, the other slot after it. */
+void update_state_first(struct bootstate *s, char slot);
+/* STELE_ORDER as text: "a b". */
+const char *update_state_order(const struct bootstate *s, char buf[8]);
+
+#endif
