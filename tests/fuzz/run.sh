@@ -14,7 +14,7 @@ while read -r name srcs; do
 	case $name in '' | '#'*) continue ;; esac
 	n=$((n + 1))
 	# shellcheck disable=SC2086
-	if ! (cd "$top" && clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
+	if ! (cd "$top" && clang -g -O1 -fsanitize=fuzzer,address,undefined -I. -D_GNU_SOURCE \
 		-D_FILE_OFFSET_BITS=64 -I"$top/build/gen" -o "$out/fuzz-$name" \
 		"tests/fuzz/fuzz-$name.c" $srcs $flags -lpthread) >"$out/build-$name.log" 2>&1; then
 		if grep -q "fuzzer" "$out/build-$name.log" && ! grep -q "error:" "$out/build-$name.log"; then
