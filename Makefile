@@ -99,12 +99,14 @@ $(B)/gen/image-files.h: $(IMAGE_FILES) tools/embed.sh
 	mkdir -p $(@D)
 	tools/embed.sh $(IMAGE_FILES) > $@.tmp && mv $@.tmp $@
 
-# The default profile is compiled in, so `stele build` works from any directory.
-$(B)/gen/default-profile.h: profiles/minimal.json
+# The default profile is compiled in, so `stele build` works from any directory; the scripts
+# it ships (profiles/minimal/init) are spliced in as "content".
+$(B)/gen/default-profile.h: profiles/minimal.json $(wildcard profiles/minimal/*) tools/splice-profile.sh
 	mkdir -p $(@D)
+	tools/splice-profile.sh $< > $@.json
 	{ echo 'static const char default_profile[] ='; \
-	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $<; \
-	  echo ';'; } > $@.tmp && mv $@.tmp $@
+	  sed -e 's/\\/\\\\/g' -e 's/"/\\"/g' -e 's/^/"/' -e 's/$$/\\n"/' $@.json; \
+	  echo ';'; } > $@.tmp && mv $@.tmp $@ && rm -f $@.json
 
 $(A)/test-%: tests/test-%.c tests/tap.h $(A)/libstele.a $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $< $(A)/libstele.a $(LIBS)
