@@ -83,9 +83,12 @@ int update_mark_bad(struct update_ctx *c, char slot, struct err *e)
 	other = update_other_slot(slot);
 	if (!update_state_mark_bad(&s, slot))
 		return err_set(e, EPERM,
-			       "refusing to mark slot %c bad: slot %c is bad too, nothing "
+			       "refusing to mark slot %c bad: slot %c is %s, nothing "
 			       "would be left to boot",
-			       slot, other);
+			       slot, other,
+			       update_state_slot(&s, other)->state == BOOTSTATE_BAD
+				   ? "bad too"
+				   : "on trial with no tries left");
 	rc = update_state_save(c, &s, e);
 	if (rc < 0)
 		return rc;

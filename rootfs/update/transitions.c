@@ -93,11 +93,18 @@ enum update_exhausted update_state_exhausted(struct bootstate *s, char booted)
 	return UPDATE_EXHAUSTED_MARKED;
 }
 
+/* What GRUB can still boot (bootstate_choose): a good slot, even with no tries left (its
+ * fallback), or a trial with tries left; a trial whose tries ran out is never retried. */
+static bool can_boot(const struct bootstate_slot *t)
+{
+	return t->state == BOOTSTATE_GOOD || (t->state == BOOTSTATE_TRIAL && t->tries > 0);
+}
+
 bool update_state_mark_bad(struct bootstate *s, char slot)
 {
 	char other = other_of(slot);
 
-	if (update_state_slot(s, other)->state == BOOTSTATE_BAD)
+	if (!can_boot(update_state_slot(s, other)))
 		return false;
 	update_state_slot(s, slot)->state = BOOTSTATE_BAD;
 	if (s->order[0] == slot)

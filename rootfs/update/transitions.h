@@ -37,8 +37,9 @@ enum update_exhausted {
 /* health, at every run: what became of the slot that is not booted. */
 enum update_exhausted update_state_exhausted(struct bootstate *s, char booted);
 
-/* mark-bad SLOT: refused (false, nothing changed) when the other slot is bad too; else the
- * slot bad (its tries kept) and, when it was first, the other first. */
+/* mark-bad SLOT: refused (false, nothing changed) when GRUB could not boot the other slot
+ * either (bad, or a trial with no tries left); else the slot bad (its tries kept) and, when
+ * it was first, the other first. */
 bool update_state_mark_bad(struct bootstate *s, char slot);
 /* rollback: the other slot, which the caller checked is good, first; refill is the tries it
  * gets when it has none left (GRUB would skip it). */
