@@ -36,11 +36,13 @@ COMMON_SRC   := rootfs/common/partitions.c rootfs/common/util.c rootfs/common/sl
 INIT_SRC     := rootfs/init/stele-init.c rootfs/init/cmdline.c rootfs/init/console.c \
                 rootfs/init/dm.c rootfs/init/fstree.c rootfs/init/grow.c rootfs/init/modules.c \
                 rootfs/init/sysroot.c $(COMMON_SRC) $(LIB_SRC)
-UPDATE_SRC   := rootfs/update/stele-update.c rootfs/update/bundle.c rootfs/update/checks.c \
+UPDATE_MODS  := rootfs/update/bundle.c rootfs/update/checks.c \
                 rootfs/update/commit.c rootfs/update/ctx.c rootfs/update/fault.c \
                 rootfs/update/health.c rootfs/update/install.c rootfs/update/journal.c \
                 rootfs/update/mark.c rootfs/update/slot.c rootfs/update/state.c \
-                rootfs/update/status.c rootfs/update/stream.c $(COMMON_SRC) $(LIB_SRC) $(BOOT_SRC)
+                rootfs/update/status.c rootfs/update/stream.c rootfs/update/transitions.c \
+                $(COMMON_SRC) $(LIB_SRC) $(BOOT_SRC)
+UPDATE_SRC   := rootfs/update/stele-update.c $(UPDATE_MODS)
 HDRS_ALL      = $(wildcard lib/*.h bootloader/*.h builder/*.h builder/*/*.h rootfs/*/*.h) $(GEN)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
@@ -111,9 +113,21 @@ $(B)/gen/default-profile.h: profiles/minimal.json $(wildcard profiles/minimal/*)
 $(A)/test-%: tests/test-%.c tests/tap.h $(A)/libstele.a $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -I$(B)/gen -DSTELE_VERSION='"$(VERSION)"' -o $@ $< $(A)/libstele.a $(LIBS)
 
-# device code under test (rootfs/): each test links the modules it tests
-$(A)/test-fstree: tests/test-fstree.c tests/tap.h rootfs/init/fstree.c rootfs/init/fstree.h lib/err.c | $(A)
-	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ tests/test-fstree.c rootfs/init/fstree.c lib/err.c
+# Device code under test (rootfs/, the GRUB model in bootloader/) is not in libstele.a: each
+# of these tests links the modules it tests (compiled once under the sanitizers, above).
+DEVICE_TESTS     := fstree bootchoice transitions rollback cmdline policy journal
+fstree_MODS      := rootfs/init/fstree.c lib/err.c
+bootchoice_MODS  := $(BOOT_SRC) lib/err.c
+transitions_MODS := rootfs/update/transitions.c $(BOOT_SRC) lib/err.c
+rollback_MODS    := $(UPDATE_MODS)
+cmdline_MODS     := rootfs/init/cmdline.c lib/err.c
+policy_MODS      := rootfs/common/policy.c lib/input.c lib/err.c
+journal_MODS     := rootfs/update/journal.c lib/err.c
+define device_test
+$(A)/test-$(1): tests/test-$(1).c tests/tap.h $(call A_OBJ,$($(1)_MODS)) $(HDRS) | $(A)
+	$$(CC) $$(ALL_CFLAGS) $$(SAN) -O1 -o $$@ $$< $(call A_OBJ,$($(1)_MODS)) $$(INIT_LIBS)
+endef
+$(foreach t,$(DEVICE_TESTS),$(eval $(call device_test,$(t))))
 
 $(A)/mkfixture: tests/mkfixture.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)

@@ -78,6 +78,48 @@ void bootstate_init(struct bootstate *s, unsigned tries)
 	s->slots[1] = (struct bootstate_slot){.state = BOOTSTATE_BAD, .tries = 0};
 }
 
+/* grub.cfg's stele_decrement: 15..2 count down, anything else becomes 0. */
+static unsigned grub_decrement(unsigned tries)
+{
+	return tries >= 2 && tries <= BOOTSTATE_TRIES_MAX ? tries - 1 : 0;
+}
+
+/* grub.cfg's stele_try: not bad, tries left (non-empty and not "0"), one spent and saved. */
+static bool grub_try(struct bootstate *s, size_t i)
+{
+	struct bootstate_slot *slot = &s->slots[i];
+
+	if (slot->state == BOOTSTATE_BAD || slot->tries == 0)
+		return false;
+	slot->tries = grub_decrement(slot->tries);
+	return true;
+}
+
+void bootstate_choose(struct bootstate *s, unsigned loadable, struct bootstate_choice *ret)
+{
+	*ret = (struct bootstate_choice){'\0', false, false};
+	for (size_t k = 0; k < s->n_order && k < BOOTSTATE_SLOTS; k++) {
+		int i = bootstate_slot_index(s->order[k]);
+
+		if (i < 0 || !grub_try(s, (size_t)i))
+			continue;
+		if (loadable & (1u << i)) { /* stele_boot: booted, or "could not be loaded" */
+			*ret = (struct bootstate_choice){s->order[k],
+							 s->slots[i].state == BOOTSTATE_TRIAL, false};
+			return;
+		}
+	}
+	/* "no slot left to try": "retrying the good slots", as they are, no try spent */
+	for (size_t k = 0; k < s->n_order && k < BOOTSTATE_SLOTS; k++) {
+		int i = bootstate_slot_index(s->order[k]);
+
+		if (i >= 0 && s->slots[i].state == BOOTSTATE_GOOD && (loadable & (1u << i))) {
+			*ret = (struct bootstate_choice){s->order[k], false, true};
+			return;
+		}
+	}
+}
+
 /* A printable, bounded copy of a value for error messages. */
 static const char *shown(const char *v, char *buf, size_t size)
 {

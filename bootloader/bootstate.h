@@ -18,6 +18,7 @@
 #ifndef STELE_BOOTLOADER_BOOTSTATE_H
 #define STELE_BOOTLOADER_BOOTSTATE_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include "lib/err.h"
@@ -99,6 +100,25 @@ int bootstate_parse(const char *buf, size_t len, struct bootstate *ret, struct e
  * STELE_B_TRIES, then the other variables). -EINVAL if s is invalid, -ENOSPC if the variables
  * do not fit in the first BOOTSTATE_ATOMIC_SIZE bytes; out untouched on failure. */
 int bootstate_format(const struct bootstate *s, char out[BOOTSTATE_SIZE], struct err *e);
+
+/* What bootloader/grub.cfg boots from a state: the reference model of its slot choice, line
+ * for line (GRUB cannot run on the host, so this is what the tests check and what grub.cfg
+ * points to). The first slot in STELE_ORDER that is not bad and has tries left has one try
+ * taken (saved before booting) and is booted, on trial when its state is trial; a slot whose
+ * kernel does not load (bit i of loadable clear: an empty slot) keeps the spent try and the
+ * next one is tried. With none left, the good slots are retried in order, no try spent;
+ * then nothing (slot '\0': GRUB reboots). An unreadable block is grub.cfg's `load_env`
+ * failing: it boots as if the state were order "a", A good with 1 try (not modelled here). */
+struct bootstate_choice {
+	char slot;     /* 'a', 'b', or '\0': nothing to boot */
+	bool trial;    /* stele.trial=1 on the kernel command line */
+	bool fallback; /* booted by the retry of the good slots, no try spent */
+};
+
+#define BOOTSTATE_LOADABLE_ALL 3u
+
+/* s becomes the state GRUB leaves in the block (the tries it saved). */
+void bootstate_choose(struct bootstate *s, unsigned loadable, struct bootstate_choice *ret);
 
 /* Reads and parses the block file at path, which must be a regular file of BOOTSTATE_SIZE
  * bytes. *ret untouched on failure. */

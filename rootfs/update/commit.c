@@ -120,27 +120,22 @@ uint64_t update_rollback_floor(struct update_ctx *c, const struct bootstate *s, 
 	char other = booted == 'a' ? 'b' : 'a';
 	struct update_slot slot;
 	struct err ignore;
+	bool valid = s->slots[other == 'a' ? 0 : 1].state == BOOTSTATE_GOOD &&
+		     update_slot_read(c, other, &slot, &ignore) == 0 &&
+		     slot.kind == UPDATE_SLOT_VALID;
 
-	if (s->slots[other == 'a' ? 0 : 1].state != BOOTSTATE_GOOD ||
-	    update_slot_read(c, other, &slot, &ignore) < 0 || slot.kind != UPDATE_SLOT_VALID)
-		return booted_index;
-	return slot.info.m.rollback_index < booted_index ? slot.info.m.rollback_index
-							 : booted_index;
+	return update_floor(s, booted, booted_index, valid ? &slot.info.m.rollback_index : NULL);
 }
 
 int update_commit(struct update_ctx *c, struct bootstate *s, unsigned tries, struct err *e)
 {
 	const struct update_boot *boot;
-	struct bootstate_slot *slot;
 	int rc;
 
 	rc = update_booted(c, &boot, e);
 	if (rc < 0)
 		return rc;
-	slot = update_state_slot(s, boot->slot);
-	slot->state = BOOTSTATE_GOOD;
-	slot->tries = tries;
-	update_state_first(s, boot->slot);
+	update_state_commit(s, boot->slot, tries);
 	rc = update_state_save(c, s, e);
 	if (rc == 0 &&
 	    (rc = update_raise_min_rollback(

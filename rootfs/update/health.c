@@ -46,15 +46,15 @@ static struct journal_side other_side(struct update_ctx *c, struct health *h)
 static int check_other(struct update_ctx *c, struct health *h, struct err *e)
 {
 	char o = update_other_slot(h->boot->slot), reason[160];
-	struct bootstate_slot *slot = update_state_slot(&h->s, o);
 	struct journal_event ev = {.event = "exhausted-tries", .slot = o};
+	enum update_exhausted x = update_state_exhausted(&h->s, h->boot->slot);
 	int rc;
 
-	if (slot->tries != 0 || slot->state == BOOTSTATE_BAD)
+	if (x == UPDATE_EXHAUSTED_NONE)
 		return 0;
 	ev.from = other_side(c, h);
 	ev.to = booted_side(h);
-	if (slot->state == BOOTSTATE_GOOD) {
+	if (x == UPDATE_EXHAUSTED_GOOD) {
 		if (c->data_dir && journal_last_is(c->data_dir, o, ev.event, ev.from.root_hash))
 			return 0;
 		ev.reason = "good slot stopped booting";
@@ -65,8 +65,6 @@ static int check_other(struct update_ctx *c, struct health *h, struct err *e)
 	snprintf(reason, sizeof(reason), "version %s in slot %c never came up on trial",
 		 ev.from.version ?: "?", o);
 	ev.reason = reason;
-	slot->state = BOOTSTATE_BAD;
-	update_state_first(&h->s, h->boot->slot);
 	rc = update_state_save(c, &h->s, e);
 	if (rc < 0)
 		return err_prefix(e, rc, "marking slot %c bad", o);
@@ -121,14 +119,12 @@ static int revert(struct update_ctx *c, struct health *h, const struct check_fai
 	struct journal_event ev = {.event = "revert", .slot = h->boot->slot, .reason = reason};
 	int rc;
 
-	if (update_state_slot(&h->s, o)->state != BOOTSTATE_GOOD) {
+	if (!update_state_revert(&h->s, h->boot->slot)) {
 		printf("stele-update: health check %s failed: %s; not reverting: slot %c is %s\n",
 		       f->name, f->why, o,
 		       bootstate_state_name(update_state_slot(&h->s, o)->state));
 		return 1;
 	}
-	update_state_slot(&h->s, h->boot->slot)->state = BOOTSTATE_BAD;
-	update_state_first(&h->s, o);
 	rc = update_state_save(c, &h->s, e);
 	if (rc < 0)
 		return err_prefix(e, rc, "marking slot %c bad", h->boot->slot);
@@ -148,8 +144,7 @@ static int healthy_normal(struct update_ctx *c, struct health *h, struct err *e)
 	struct bootstate_slot *slot = update_state_slot(&h->s, h->boot->slot);
 	int rc = 0;
 
-	if (h->o->commit && slot->tries != h->policy.tries) {
-		slot->tries = h->policy.tries;
+	if (h->o->commit && update_state_reset_tries(&h->s, h->boot->slot, h->policy.tries)) {
 		rc = update_state_save(c, &h->s, e);
 		if (rc < 0)
 			return err_prefix(e, rc, "resetting the tries of slot %c", h->boot->slot);
@@ -167,16 +162,20 @@ static int healthy_normal(struct update_ctx *c, struct health *h, struct err *e)
 static int decide(struct update_ctx *c, struct health *h, int failed, const struct check_failure *f,
 		  struct err *e)
 {
-	if (h->trial && h->o->commit)
-		return failed ? revert(c, h, f, e) : commit(c, h, e);
-	if (failed) {
+	switch (update_health_action(h->trial, h->o->commit, failed)) {
+	case UPDATE_HEALTH_COMMIT:
+		return commit(c, h, e);
+	case UPDATE_HEALTH_REVERT:
+		return revert(c, h, f, e);
+	case UPDATE_HEALTH_FAILED:
 		printf("stele-update: health check %s failed: %s\n", f->name, f->why);
 		return 1;
-	}
-	if (h->trial) {
+	case UPDATE_HEALTH_TRIAL_OK:
 		printf("stele-update: healthy (slot %c is on trial: --commit commits it)\n",
 		       h->boot->slot);
 		return 0;
+	case UPDATE_HEALTH_HEALTHY:
+		break;
 	}
 	return healthy_normal(c, h, e);
 }

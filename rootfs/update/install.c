@@ -208,19 +208,13 @@ static int set_state(struct update_ctx *c, struct install *in, enum bootstate_st
 		     unsigned tries, struct err *e)
 {
 	struct bootstate s;
-	struct bootstate_slot *t;
 	int rc = update_state_load(c, &s, e);
 
 	if (rc < 0)
 		return rc;
-	t = update_state_slot(&s, in->t.slot);
-	if (state == BOOTSTATE_BAD && t->state == BOOTSTATE_BAD && t->tries == 0)
-		return 0;
-	t->state = state;
-	t->tries = tries;
 	if (state != BOOTSTATE_TRIAL)
-		return update_state_save(c, &s, e);
-	update_state_first(&s, in->t.slot);
+		return update_state_install_begin(&s, in->t.slot) ? update_state_save(c, &s, e) : 0;
+	update_state_install_done(&s, in->t.slot, tries);
 	return update_state_save_faulty(c, &s, e);
 }
 

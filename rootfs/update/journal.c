@@ -36,15 +36,15 @@ static cJSON *side(const struct journal_side *s)
 	return o;
 }
 
-static char *event_line(const struct journal_event *ev)
+char *journal_format(const struct journal_event *ev, time_t when)
 {
 	char slot[2] = {ev->slot, '\0'};
 	cJSON *o = cJSON_CreateObject();
-	char *text = NULL, *line = NULL;
+	char *text;
 
 	if (!o)
 		return NULL;
-	cJSON_AddNumberToObject(o, "time", (double)time(NULL));
+	cJSON_AddNumberToObject(o, "time", (double)when);
 	cJSON_AddStringToObject(o, "event", ev->event);
 	cJSON_AddStringToObject(o, "slot", slot);
 	if (ev->from.version || ev->from.root_hash)
@@ -55,6 +55,13 @@ static char *event_line(const struct journal_event *ev)
 		cJSON_AddStringToObject(o, "reason", ev->reason);
 	text = cJSON_PrintUnformatted(o);
 	cJSON_Delete(o);
+	return text;
+}
+
+static char *event_line(const struct journal_event *ev)
+{
+	char *text = journal_format(ev, time(NULL)), *line = NULL;
+
 	/* a spare first byte: journal_append may need a newline there */
 	if (text && asprintf(&line, " %s\n", text) < 0)
 		line = NULL;

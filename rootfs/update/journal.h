@@ -8,6 +8,7 @@
 
 #include <stdbool.h>
 #include <stdio.h>
+#include <time.h>
 
 #include "lib/err.h"
 
@@ -24,6 +25,8 @@ struct journal_event {
 	const char *reason; /* may be NULL */
 };
 
+/* The line for ev at time when, without its newline (malloc'd; NULL: out of memory). */
+char *journal_format(const struct journal_event *ev, time_t when);
 int journal_append(const char *data_dir, const struct journal_event *ev, struct err *e);
 /* Prints the journal as it is stored (one JSON object per line), or with json as one JSON
  * array (lines that are not JSON objects, such as one cut by a power loss, left out). A

@@ -81,14 +81,14 @@ int update_mark_bad(struct update_ctx *c, char slot, struct err *e)
 		return rc;
 	slot = slot ? slot : boot->slot;
 	other = update_other_slot(slot);
-	if (update_state_slot(&s, other)->state == BOOTSTATE_BAD)
+	if (!update_state_mark_bad(&s, slot))
 		return err_set(e, EPERM,
-			       "refusing to mark slot %c bad: slot %c is bad too, nothing "
+			       "refusing to mark slot %c bad: slot %c is %s, nothing "
 			       "would be left to boot",
-			       slot, other);
-	update_state_slot(&s, slot)->state = BOOTSTATE_BAD;
-	if (s.order[0] == slot)
-		update_state_first(&s, other);
+			       slot, other,
+			       update_state_slot(&s, other)->state == BOOTSTATE_BAD
+				   ? "bad too"
+				   : "on trial with no tries left");
 	rc = update_state_save(c, &s, e);
 	if (rc < 0)
 		return rc;
@@ -136,12 +136,13 @@ int update_rollback(struct update_ctx *c, bool reboot, struct err *e)
 			     o, other.info.m.version, other.info.m.rollback_index, min);
 	if (rc < 0)
 		return rc;
-	/* a good slot that used up its tries would be skipped by GRUB */
-	if (t->tries == 0)
-		t->tries = policy_read_slot(other.node, &other.info.header, &p, e) == 0
-			       ? p.tries
-			       : POLICY_DEFAULT_TRIES;
-	update_state_first(&s, o);
+	/* a good slot that used up its tries would be skipped by GRUB; its policy is read only
+	 * then */
+	update_state_rollback(&s, o,
+			      t->tries != 0 ? 0
+			      : policy_read_slot(other.node, &other.info.header, &p, e) == 0
+				  ? p.tries
+				  : POLICY_DEFAULT_TRIES);
 	rc = update_state_save(c, &s, e);
 	if (rc < 0)
 		return rc;

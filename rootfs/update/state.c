@@ -114,28 +114,3 @@ int update_state_save_faulty(struct update_ctx *c, const struct bootstate *s, st
 {
 	return state_save(c, s, true, e);
 }
-
-struct bootstate_slot *update_state_slot(struct bootstate *s, char slot)
-{
-	return &s->slots[slot == 'a' ? 0 : 1];
-}
-
-void update_state_first(struct bootstate *s, char slot)
-{
-	s->order[0] = slot;
-	s->order[1] = slot == 'a' ? 'b' : 'a';
-	s->n_order = 2;
-}
-
-const char *update_state_order(const struct bootstate *s, char buf[8])
-{
-	size_t n = 0;
-
-	for (size_t i = 0; i < s->n_order && i < BOOTSTATE_SLOTS; i++) {
-		if (i)
-			buf[n++] = ' ';
-		buf[n++] = s->order[i];
-	}
-	buf[n] = '\0';
-	return buf;
-}

@@ -9,6 +9,7 @@
 #include "bootloader/bootstate.h"
 #include "lib/err.h"
 #include "ctx.h"
+#include "transitions.h" /* the changes themselves */
 
 /* Reads the boot state (mounting the ESP read-only when it is not mounted). */
 int update_state_load(struct update_ctx *c, struct bootstate *ret, struct err *e);
@@ -16,11 +17,5 @@ int update_state_load(struct update_ctx *c, struct bootstate *ret, struct err *e
 int update_state_save(struct update_ctx *c, const struct bootstate *s, struct err *e);
 /* The same, with the fault point "state" (update-fault.h) between the write and the fsync. */
 int update_state_save_faulty(struct update_ctx *c, const struct bootstate *s, struct err *e);
-
-struct bootstate_slot *update_state_slot(struct bootstate *s, char slot);
-/* Puts slot first in STELE_ORDER, the other slot after it. */
-void update_state_first(struct bootstate *s, char slot);
-/* STELE_ORDER as text: "a b". */
-const char *update_state_order(const struct bootstate *s, char buf[8]);
 
 #endif
