@@ -58,7 +58,7 @@ static int link_kernel(const struct profile *p, struct tree *t, struct err *e)
 		}
 	}
 	if (n == 0)
-		return cJSON_GetObjectItemCaseSensitive(p->doc, "kernel")
+		return p->has_kernel
 			       ? err_set(e, ENOENT, "%s: kernel: no /boot/vmlinuz-* in the tree "
 						    "(add a linux-image package to base)", p->file)
 			       : 0;
@@ -149,7 +149,7 @@ int build_compose(const struct profile *p, const struct build_opts *o, struct tr
 		  struct inputs *inputs, struct err *e)
 {
 	struct appliance_opts ao = {
-		.console_shell = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "console_shell")),
+		.console_shell = p->console_shell,
 		.progress = progress};
 	struct source_ctx ctx = {.cache_dir = o->cache_dir, .inputs = inputs,
 				 .rootfs_size = p->rootfs_size, .progress = progress};
@@ -171,7 +171,7 @@ int build_compose(const struct profile *p, const struct build_opts *o, struct tr
 		return r;
 	/* "console_shell": true offers a root shell on the console (testers); production
 	 * profiles leave it out. The image's init looks for this file. */
-	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "console_shell"))) {
+	if (p->console_shell) {
 		char *yes = strdup("yes\n");
 		r = yes ? put_mem_file(t, "/etc/stele/console-shell", yes, 4, 0644, e)
 			: err_set(e, ENOMEM, "out of memory");
@@ -250,19 +250,9 @@ static int put_boot_env(const struct profile *p, struct tree *t, struct err *e)
 /* stele-update and the health policy: every bootable image can update itself. */
 static int put_updater(const struct profile *p, struct tree *t, struct err *e)
 {
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(p->doc, "health");
-	cJSON *policy = h ? cJSON_Duplicate(h, true) : cJSON_CreateObject();
-	char path[4096], *text;
+	char path[4096], *text = profile_health_text(p);
 	int r;
 
-	if (!cJSON_GetObjectItemCaseSensitive(policy, "checks"))
-		cJSON_AddArrayToObject(policy, "checks");
-	if (!cJSON_GetObjectItemCaseSensitive(policy, "window"))
-		cJSON_AddNumberToObject(policy, "window", 120);
-	if (!cJSON_GetObjectItemCaseSensitive(policy, "tries"))
-		cJSON_AddNumberToObject(policy, "tries", 3);
-	text = cJSON_Print(policy);
-	cJSON_Delete(policy);
 	if (!text)
 		return err_set(e, ENOMEM, "out of memory");
 	r = put_mem_file(t, "/etc/stele/health.json", text, strlen(text), 0644, e);
@@ -410,10 +400,6 @@ static void keys_in_dir(struct key_paths *k, const char *dir)
 static int resolve_keys(const struct profile *p, const struct build_opts *o,
 			struct key_paths *k, struct err *e)
 {
-	const cJSON *sign = cJSON_GetObjectItemCaseSensitive(p->doc, "sign");
-	const cJSON *key = cJSON_GetObjectItemCaseSensitive(sign, "key");
-	const cJSON *cert = cJSON_GetObjectItemCaseSensitive(sign, "cert");
-	const cJSON *trust = cJSON_GetArrayItem(cJSON_GetObjectItemCaseSensitive(sign, "trust"), 0);
 	char dir[4096];
 	int r;
 
@@ -422,11 +408,11 @@ static int resolve_keys(const struct profile *p, const struct build_opts *o,
 		keys_in_dir(k, o->keys_dir);
 		return 0;
 	}
-	if (cJSON_IsString(key) && cJSON_IsString(cert)) {
-		snprintf(k->key, sizeof(k->key), "%s", key->valuestring);
-		snprintf(k->cert, sizeof(k->cert), "%s", cert->valuestring);
-		if (cJSON_IsString(trust))
-			snprintf(k->trust, sizeof(k->trust), "%s", trust->valuestring);
+	if (p->sign.key && p->sign.cert) {
+		snprintf(k->key, sizeof(k->key), "%s", p->sign.key);
+		snprintf(k->cert, sizeof(k->cert), "%s", p->sign.cert);
+		if (p->sign.ntrust)
+			snprintf(k->trust, sizeof(k->trust), "%s", p->sign.trust[0]);
 		return 0;
 	}
 	if (dev_keys_dir(dir, sizeof(dir)) < 0)
@@ -493,15 +479,15 @@ static int stage_disk(struct stage *st, const struct profile *p, struct outputs 
 	char name[256];
 	int r = 0;
 
-	if (image_wants(p, "raw") || image_wants(p, "qcow2")) { /* qcow2 is converted from raw */
+	if (profile_wants(p, "raw") || profile_wants(p, "qcow2")) { /* qcow2 is converted from raw */
 		snprintf(name, sizeof(name), "%s-%s.img", p->product, p->version);
 		r = stage_add(st, name, &out->img, e);
 	}
-	if (r >= 0 && image_wants(p, "qcow2")) {
+	if (r >= 0 && profile_wants(p, "qcow2")) {
 		snprintf(name, sizeof(name), "%s-%s.qcow2", p->product, p->version);
 		r = stage_add(st, name, &out->qcow2, e);
 	}
-	if (r >= 0 && image_wants(p, "bundle")) {
+	if (r >= 0 && profile_wants(p, "bundle")) {
 		snprintf(name, sizeof(name), "%s-%s.bundle", p->product, p->version);
 		r = stage_add(st, name, &out->bundle, e);
 	}

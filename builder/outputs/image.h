@@ -28,7 +28,5 @@ struct image_layout {
 int image_layout(const struct profile *p, uint64_t rootfs_size, uint64_t verity_size,
 		 struct image_layout *ret, struct err *e);
 int image_write(const struct image_in *in, struct err *e);
-/* The "outputs" list of the profile (default: raw and bundle). */
-bool image_wants(const struct profile *p, const char *output);
 
 #endif
