@@ -132,12 +132,13 @@ int image_write(const struct image_in *in, struct err *e)
 	unlink(esp);
 	unlink(data);
 	rmdir(dir);
-	if (r == 0 && in->qcow2) {
-		char *argv[] = {"qemu-img", "convert", "-f", "raw", "-O", "qcow2",
-				(char *)in->img, (char *)in->qcow2, NULL};
-		r = run_capture(argv, NULL, 1 << 16, NULL, e);
-		if (r < 0)
-			err_prefix(e, r, "qcow2");
-	}
 	return r;
+}
+
+int image_convert(const char *raw, const char *format, const char *out, struct err *e)
+{
+	char *argv[] = {"qemu-img", "convert", "-f", "raw", "-O", (char *)format, (char *)raw,
+			(char *)out, NULL};
+
+	return run_capture(argv, NULL, 1 << 16, NULL, e);
 }

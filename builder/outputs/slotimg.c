@@ -222,6 +222,15 @@ int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct e
 		r = file_write(in->manifest, manifest, strlen(manifest), e);
 	if (r == 0)
 		r = file_write(in->signature, sig, sig_len, e);
+	if (r == 0) { /* for the outputs after this one, which need not read them back */
+		out->rootfs_size = rootfs_size;
+		out->manifest_len = strlen(manifest);
+		out->manifest = manifest;
+		out->signature_len = sig_len;
+		out->signature = sig;
+		manifest = NULL;
+		sig = NULL;
+	}
 out:
 	close(vfd);
 	free(manifest);
