@@ -16,7 +16,7 @@ VERSION := $(shell cat VERSION)
 LIB_SRC      := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
                 lib/input.c lib/gpt.c lib/gptgrow.c
 BOOT_SRC     := bootloader/bootstate.c
-CORE_SRC     := builder/build.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
+CORE_SRC     := builder/build.c builder/report.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
                 builder/fileutil.c builder/keys.c builder/elf.c builder/initramfs.c \
                 builder/systemd.c builder/progs.c builder/overlay.c builder/archive.c
 SOURCES_SRC  := builder/sources/source.c builder/sources/source-dir.c \
@@ -25,9 +25,9 @@ SOURCES_SRC  := builder/sources/source.c builder/sources/source-dir.c \
                 builder/sources/tarcheck.c
 OUTPUTS_SRC  := builder/outputs/ext4.c builder/outputs/slotimg.c builder/outputs/image.c \
                 builder/outputs/disk.c builder/outputs/esp.c builder/outputs/gptread.c \
-                builder/outputs/bundlewrite.c
-CMD_SRC      := builder/cmd/main.c builder/cmd/verity.c builder/cmd/keygen.c builder/cmd/verify.c \
-                builder/cmd/run.c builder/cmd/state.c
+                builder/outputs/bundlewrite.c builder/outputs/output.c
+CMD_SRC      := builder/cmd/main.c builder/cmd/build.c builder/cmd/verity.c builder/cmd/keygen.c \
+                builder/cmd/verify.c builder/cmd/run.c builder/cmd/state.c
 BUILDER_SRC  := $(CORE_SRC) $(SOURCES_SRC) $(OUTPUTS_SRC) $(BOOT_SRC)
 STELE_SRC    := $(CMD_SRC) $(BUILDER_SRC) $(LIB_SRC)
 # Device programs: rootfs/init (stele-init), rootfs/update (stele-update), rootfs/common (both)

@@ -26,14 +26,7 @@ if ! command -v bmaptool >/dev/null && [ "$(id -u)" = 0 ]; then
 fi
 
 # a non-bootable profile gets no bundle by itself: assemble it from the slot's files
-cat >"$work/mkbundle.c" <<'C'
-#include "builder/outputs/bundlewrite.h"
-#include <stdio.h>
-int main(int c, char **v) { struct err e; if (c != 6) return 2;
-  if (bundle_write(v[1], v[2], v[3], v[4], v[5], &e) < 0) { fprintf(stderr, "%s\n", e.msg); return 1; }
-  return 0; }
-C
-gcc -std=gnu11 -D_GNU_SOURCE -I"$top" -o "$work/mkbundle" "$work/mkbundle.c" \
+gcc -std=gnu11 -D_GNU_SOURCE -I"$top" -o "$work/mkbundle" "$top/tests/mkbundle.c" \
 	"$top/builder/outputs/bundlewrite.c" "$top/builder/fileutil.c" "$top/lib/bundle.c" "$top/lib/hash.c" \
 	"$top/lib/input.c" "$top/lib/err.c" -lcrypto
 

@@ -1,5 +1,6 @@
 /* `stele build`: profile -> tree -> outputs. All outputs are staged under temporary names and
- * appear together only when the build succeeded. */
+ * appear together only when the build succeeded. The builder prints nothing: progress and
+ * warnings go to the caller's reporter, and the result comes back in struct build_artifacts. */
 #ifndef STELE_BUILD_H
 #define STELE_BUILD_H
 
@@ -7,7 +8,13 @@
 #include <stdint.h>
 
 #include "lib/err.h"
+#include "lib/hash.h"
+#include "lib/sign.h"
+#include "builder/outputs/ext4.h"
+#include "builder/outputs/slotimg.h"
+#include "fileutil.h"
 #include "profile.h"
+#include "report.h"
 
 #define DEFAULT_SOURCE_DATE_EPOCH 1704067200LL /* 2024-01-01T00:00:00Z */
 
@@ -16,15 +23,49 @@ struct build_opts {
 	const char *cache_dir;
 	const char *keys_dir; /* signing.key, signing.crt, ca.crt; NULL: profile, then dev keys */
 	int64_t epoch;
-	bool quiet;
-	bool json;
 	bool rootfs_only; /* write the ext4 image and nothing else (no keys needed) */
+	struct reporter report; /* progress and warnings */
 };
 
-int build_run(const struct profile *p, const struct build_opts *o, struct err *e);
+/* What the steps of a build hand to the later ones, in memory; and the build's result. */
+struct build_artifacts {
+	struct inputs inputs;            /* everything the base was made of */
+	uint8_t tree_sha256[SHA256_LEN]; /* of the composed tree */
+	struct ext4_result ext4;         /* the rootfs */
+	struct slotimg_out slot;         /* hashes, manifest and signature (not --rootfs-only) */
+};
+
+void build_artifacts_free(struct build_artifacts *a);
+
+/* The staged (temporary) paths of a build's output files; NULL when not made. */
+struct build_files {
+	const char *rootfs, *verity, *manifest, *signature, *img, *qcow2, *bundle;
+};
+
+/* One build in progress, as every output handler (builder/outputs/output.h) sees it. */
+struct build_ctx {
+	const struct profile *p;
+	const struct build_opts *o;
+	const struct reporter *report;
+	struct tree *tree;
+	struct ext4_opts ext4;     /* how the rootfs is written; its seed seeds every output */
+	struct sign_key *key;      /* NULL with --rootfs-only */
+	struct sign_trust *trust;  /* the signature is checked against it; may be NULL */
+	struct stage stage;
+	struct build_files files;
+	struct build_artifacts *art;
+};
+
+/* Builds p into o->outdir; *ret is filled (and must be freed with build_artifacts_free)
+ * whatever the result. */
+int build_run(const struct profile *p, const struct build_opts *o, struct build_artifacts *ret,
+	      struct err *e);
 
 /* Composition alone (base, files overlay, kernel link, os-release); exposed for tests. */
 int build_compose(const struct profile *p, const struct build_opts *o, struct tree *t,
 		  struct inputs *inputs, struct err *e);
+
+/* Helper programs (stele-init, BOOTX64.EFI) beside stele, or in $STELE_LIBEXEC. */
+int build_libexec(const char *name, char *out, size_t n, struct err *e);
 
 #endif

@@ -613,6 +613,111 @@ static int extract_files(struct profile *p, struct err *e)
 	return 0;
 }
 
+static int dup_list(const cJSON *arr, const char *const *def, char ***ret, size_t *ret_n,
+		    struct err *e)
+{
+	size_t n = 0, i = 0;
+	const cJSON *c;
+
+	if (arr)
+		n = (size_t)cJSON_GetArraySize(arr);
+	else
+		while (def && def[n])
+			n++;
+	*ret = calloc(n + 1, sizeof(char *));
+	if (!*ret)
+		return err_set(e, ENOMEM, "out of memory");
+	*ret_n = n;
+	if (!arr) {
+		for (i = 0; i < n; i++)
+			if (!((*ret)[i] = strdup(def[i])))
+				return err_set(e, ENOMEM, "out of memory");
+		return 0;
+	}
+	cJSON_ArrayForEach(c, arr)
+	{
+		if (!((*ret)[i++] = strdup(c->valuestring)))
+			return err_set(e, ENOMEM, "out of memory");
+	}
+	return 0;
+}
+
+static unsigned uint_value(const cJSON *obj, const char *key, unsigned def)
+{
+	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
+
+	return cJSON_IsNumber(v) ? (unsigned)v->valuedouble : def;
+}
+
+/* "health", with its defaults: a window of 120 s, 3 tries, no checks. */
+static int extract_health(struct profile *p, struct err *e)
+{
+	const cJSON *h = cJSON_GetObjectItemCaseSensitive(p->doc, "health");
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(h, "checks"), *c;
+	struct profile_health *ph = &p->health;
+	int r = 0;
+
+	ph->window_s = uint_value(h, "window", 120);
+	ph->tries = uint_value(h, "tries", 3);
+	ph->checks = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*ph->checks));
+	if (!ph->checks)
+		return err_set(e, ENOMEM, "out of memory");
+	cJSON_ArrayForEach(c, arr)
+	{
+		struct profile_check *pc = &ph->checks[ph->nchecks++];
+
+		pc->timeout_s = uint_value(c, "timeout", 0);
+		if (r == 0)
+			r = dup_str(c, "name", NULL, &pc->name, e);
+		if (r == 0)
+			r = dup_str(c, "exec", NULL, &pc->exec, e);
+		if (r == 0)
+			r = dup_str(c, "unit", NULL, &pc->unit, e);
+	}
+	return r;
+}
+
+/* "layout": the ESP 64M and data 128M unless given; slot and verity sized from the rootfs
+ * when the image is written. */
+static void extract_layout(struct profile *p)
+{
+	const cJSON *l = cJSON_GetObjectItemCaseSensitive(p->doc, "layout");
+	struct profile_layout *pl = &p->layout;
+
+	pl->esp_size = cJSON_GetObjectItemCaseSensitive(l, "esp_size")
+			       ? size_value(cJSON_GetObjectItemCaseSensitive(l, "esp_size"))
+			       : 64 * PROFILE_MIB;
+	pl->data_size = cJSON_GetObjectItemCaseSensitive(l, "data_size")
+				? size_value(cJSON_GetObjectItemCaseSensitive(l, "data_size"))
+				: 128 * PROFILE_MIB;
+	pl->slot_size = size_value(cJSON_GetObjectItemCaseSensitive(l, "slot_size"));
+	pl->verity_size = size_value(cJSON_GetObjectItemCaseSensitive(l, "verity_size"));
+}
+
+/* "sign", "verity", "outputs" (default: raw and bundle), "kernel", "console_shell". */
+static int extract_misc(struct profile *p, struct err *e)
+{
+	static const char *const default_outputs[] = {"raw", "bundle", NULL};
+	const cJSON *sign = cJSON_GetObjectItemCaseSensitive(p->doc, "sign");
+	const cJSON *verity = cJSON_GetObjectItemCaseSensitive(p->doc, "verity");
+	int r;
+
+	p->has_kernel = cJSON_GetObjectItemCaseSensitive(p->doc, "kernel") != NULL;
+	p->console_shell = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "console_shell"));
+	r = dup_str(verity, "hash", "sha256", &p->verity_hash, e);
+	if (r == 0)
+		r = dup_str(sign, "key", NULL, &p->sign.key, e);
+	if (r == 0)
+		r = dup_str(sign, "cert", NULL, &p->sign.cert, e);
+	if (r == 0)
+		r = dup_list(cJSON_GetObjectItemCaseSensitive(sign, "trust"), NULL, &p->sign.trust,
+			     &p->sign.ntrust, e);
+	if (r == 0)
+		r = dup_list(cJSON_GetObjectItemCaseSensitive(p->doc, "outputs"), default_outputs,
+			     &p->outputs, &p->noutputs, e);
+	return r;
+}
+
 static bool fixed_size(const cJSON *obj, const char *key, uint64_t *ret)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(obj, key);
@@ -727,7 +832,52 @@ static int extract(struct profile *p, struct err *e)
 		percent_parse(h->valuestring, &p->headroom_pct);
 	else if (h)
 		p->headroom_bytes = size_value(h), p->headroom_pct = 0;
-	return extract_files(p, e);
+	extract_layout(p);
+	r = extract_health(p, e);
+	if (r == 0)
+		r = extract_misc(p, e);
+	return r < 0 ? r : extract_files(p, e);
+}
+
+bool profile_wants(const struct profile *p, const char *name)
+{
+	for (size_t i = 0; i < p->noutputs; i++)
+		if (strcmp(p->outputs[i], name) == 0)
+			return true;
+	return false;
+}
+
+cJSON *profile_health_json(const struct profile *p)
+{
+	const struct profile_health *h = &p->health;
+	cJSON *out = cJSON_CreateObject(), *arr = cJSON_AddArrayToObject(out, "checks");
+
+	for (size_t i = 0; arr && i < h->nchecks; i++) {
+		const struct profile_check *c = &h->checks[i];
+		cJSON *o = cJSON_CreateObject();
+
+		cJSON_AddStringToObject(o, "name", c->name);
+		if (c->exec)
+			cJSON_AddStringToObject(o, "exec", c->exec);
+		if (c->unit)
+			cJSON_AddStringToObject(o, "unit", c->unit);
+		if (c->timeout_s)
+			cJSON_AddNumberToObject(o, "timeout", c->timeout_s);
+		if (!cJSON_AddItemToArray(arr, o))
+			cJSON_Delete(o);
+	}
+	cJSON_AddNumberToObject(out, "window", h->window_s);
+	cJSON_AddNumberToObject(out, "tries", h->tries);
+	return out;
+}
+
+char *profile_health_text(const struct profile *p)
+{
+	cJSON *j = profile_health_json(p);
+	char *text = j ? cJSON_Print(j) : NULL;
+
+	cJSON_Delete(j);
+	return text;
 }
 
 int profile_load_buf(const char *name, const char *buf, size_t len, const char *basedir,
@@ -781,6 +931,21 @@ void profile_free(struct profile *p)
 		free(p->files[i].target);
 	}
 	free(p->files);
+	for (size_t i = 0; i < p->health.nchecks; i++) {
+		free(p->health.checks[i].name);
+		free(p->health.checks[i].exec);
+		free(p->health.checks[i].unit);
+	}
+	free(p->health.checks);
+	for (size_t i = 0; p->outputs && i < p->noutputs; i++)
+		free(p->outputs[i]);
+	free(p->outputs);
+	for (size_t i = 0; p->sign.trust && i < p->sign.ntrust; i++)
+		free(p->sign.trust[i]);
+	free(p->sign.trust);
+	free(p->sign.key);
+	free(p->sign.cert);
+	free(p->verity_hash);
 	for (size_t i = 0; i < p->nmodules; i++)
 		free(p->modules[i]);
 	free(p->modules);

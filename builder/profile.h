@@ -51,6 +51,35 @@ struct profile_file {
 	uint32_t uid, gid;
 };
 
+/* One of health.checks: exactly one of exec and unit is set. */
+struct profile_check {
+	char *name;
+	char *exec;         /* a program, or NULL */
+	char *unit;         /* a systemd unit that must be active, or NULL */
+	unsigned timeout_s; /* 0: not given (the device's default applies) */
+};
+
+/* "health": what the manifest and /etc/stele/health.json carry. */
+struct profile_health {
+	unsigned window_s, tries;
+	struct profile_check *checks;
+	size_t nchecks;
+};
+
+/* "layout": partition sizes of the disk image (bytes). */
+struct profile_layout {
+	uint64_t esp_size, data_size;
+	uint64_t slot_size, verity_size; /* 0: sized from the rootfs (image_layout) */
+};
+
+/* "sign": the signing key and certificate (both or neither), and trust stores; NULL or 0
+ * when not given. */
+struct profile_sign {
+	char *key, *cert;
+	char **trust;
+	size_t ntrust;
+};
+
 struct profile {
 	char *file; /* as named by the user, for messages */
 	char *product, *version, *arch;
@@ -65,7 +94,15 @@ struct profile {
 	uint32_t headroom_pct;   /* used when headroom_bytes is 0 */
 	uint64_t headroom_bytes;
 	uint64_t rollback_index; /* monotonic; devices refuse lower ones (default 0) */
-	cJSON *doc; /* the merged document */
+	bool has_kernel;         /* a "kernel" section: the tree must have one */
+	bool console_shell;      /* a root shell on the console (testers) */
+	char *verity_hash;       /* verity.hash */
+	char **outputs;          /* "outputs": "raw", "qcow2", "bundle" */
+	size_t noutputs;
+	struct profile_health health;
+	struct profile_layout layout;
+	struct profile_sign sign;
+	cJSON *doc; /* the merged document (for tests: the builder reads the fields above) */
 	uint8_t sha256[SHA256_LEN]; /* of the named file's bytes */
 };
 
@@ -74,5 +111,12 @@ int profile_load(const char *path, struct profile **ret, struct err *e);
 int profile_load_buf(const char *name, const char *buf, size_t len, const char *basedir,
 		     struct profile **ret, struct err *e);
 void profile_free(struct profile *p);
+
+/* Whether the profile's "outputs" lists name. */
+bool profile_wants(const struct profile *p, const char *name);
+/* The health policy as the manifest and /etc/stele/health.json carry it, as a new object or
+ * as printed text (malloc'd); NULL when out of memory. */
+cJSON *profile_health_json(const struct profile *p);
+char *profile_health_text(const struct profile *p);
 
 #endif

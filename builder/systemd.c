@@ -168,11 +168,12 @@ int appliance_prepare(struct tree *t, const struct appliance_opts *o, struct err
 		r = clear_machine_id(t, &cleared, e);
 	if (r < 0)
 		return r;
-	if (keys && o->progress)
-		o->progress("removed %u SSH host key files package scripts left in the tree (each "
-			    "machine makes its own on first boot)", keys);
-	if (cleared && o->progress)
-		o->progress("emptied /etc/machine-id (each machine gets its own on data)");
+	if (keys)
+		reportf(o->report, BUILD_PROGRESS, "removed %u SSH host key files package scripts "
+			"left in the tree (each machine makes its own on first boot)", keys);
+	if (cleared)
+		reportf(o->report, BUILD_PROGRESS, "emptied /etc/machine-id (each machine gets its "
+			"own on data)");
 	if (!systemd_in_tree(t))
 		return 0;
 	sshd = tree_resolve(t, "/usr/sbin/sshd") != NULL;
@@ -183,8 +184,9 @@ int appliance_prepare(struct tree *t, const struct appliance_opts *o, struct err
 			    sizeof(ssh_links) / sizeof(ssh_links[0]), e);
 	if (r == 0 && o->console_shell)
 		r = put_file(t, &console_shell_file, e);
-	if (r == 0 && o->progress)
-		o->progress("systemd: stele-health.service%s%s", sshd ? ", SSH host keys on first boot" : "",
-			    o->console_shell ? ", console shell" : "");
+	if (r == 0)
+		reportf(o->report, BUILD_PROGRESS, "systemd: stele-health.service%s%s",
+			sshd ? ", SSH host keys on first boot" : "",
+			o->console_shell ? ", console shell" : "");
 	return r;
 }

@@ -10,11 +10,12 @@
 #include <stdbool.h>
 
 #include "lib/err.h"
+#include "report.h"
 #include "tree.h"
 
 struct appliance_opts {
 	bool console_shell;
-	void (*progress)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+	const struct reporter *report; /* progress messages */
 };
 
 /* True when the tree's init is systemd. */

@@ -7,6 +7,8 @@
 
 #define EXIT_USAGE 2
 
+int cmd_build(int argc, char **argv);
+void cmd_build_help(FILE *f);
 int cmd_verity(int argc, char **argv);
 void cmd_verity_help(FILE *f);
 int cmd_keygen(int argc, char **argv);

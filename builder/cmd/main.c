@@ -1,18 +1,10 @@
 /* stele: the host tool. Thin: parse arguments, call the builder, report.
  * Exit status: 0 success, 1 the operation failed, 2 bad usage or a bad profile. */
-#include <errno.h>
-#include <getopt.h>
 #include <locale.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
 
-#include "builder/build.h"
 #include "commands.h"
-#include "builder/profile.h"
-
-#include "default-profile.h"
-
 
 struct command {
 	const char *name;
@@ -22,121 +14,6 @@ struct command {
 };
 
 static const struct command *find_command(const char *name);
-
-static void build_help(FILE *f)
-{
-	fprintf(f,
-		"Usage: stele build [PROFILE] [options]\n"
-		"\n"
-		"Builds the image described by PROFILE (a JSON file; without one, the built-in\n"
-		"minimal profile) into OUTDIR: <product>-<version>.rootfs.ext4 (the root\n"
-		"filesystem), .verity (the slot's verity partition image: header, dm-verity tree,\n"
-		"signed manifest), .manifest.json and .manifest.sig. Outputs appear only when the\n"
-		"whole build succeeds; a failed build removes the directories it created.\n"
-		"Every profile value is checked before anything is built (docs/profiles.md).\n"
-		"\n"
-		"Options:\n"
-		"  -o, --output DIR   output directory (default: out)\n"
-		"      --cache DIR    package cache (default: $STELE_CACHE, else\n"
-		"                     $XDG_CACHE_HOME/stele, else ~/.cache/stele)\n"
-		"      --keys DIR     sign with DIR/signing.key and signing.crt (chain to\n"
-		"                     DIR/ca.crt); default: the profile's \"sign\", else\n"
-		"                     development keys in $STELE_DEV_KEYS or\n"
-		"                     ~/.config/stele/dev-keys (created, with a warning)\n"
-		"      --rootfs-only  write the root filesystem image and nothing else (no\n"
-		"                     verity, signature, initramfs or disk image; no keys)\n"
-		"      --json         print the result as JSON on stdout\n"
-		"  -q, --quiet        no progress on stderr\n"
-		"  -h, --help         this help\n"
-		"\n"
-		"Environment: SOURCE_DATE_EPOCH sets every timestamp (default %lld).\n"
-		"Exit status: 0 built, 1 the build failed, 2 bad usage or a bad profile.\n",
-		DEFAULT_SOURCE_DATE_EPOCH);
-}
-
-static int parse_epoch(int64_t *ret)
-{
-	const char *s = getenv("SOURCE_DATE_EPOCH");
-	char *end;
-	long long v;
-
-	*ret = DEFAULT_SOURCE_DATE_EPOCH;
-	if (!s || !*s)
-		return 0;
-	errno = 0;
-	v = strtoll(s, &end, 10);
-	if (errno || *end || v < 0 || v > 0x3ffffffffLL) {
-		fprintf(stderr, "stele: SOURCE_DATE_EPOCH: expected seconds since 1970, got \"%s\"\n",
-			s);
-		return -1;
-	}
-	*ret = v;
-	return 0;
-}
-
-static char *default_cache(void)
-{
-	const char *s = getenv("STELE_CACHE"), *x = getenv("XDG_CACHE_HOME"), *h = getenv("HOME");
-	char *out = NULL;
-
-	if (s && *s)
-		return strdup(s);
-	if (x && *x)
-		return asprintf(&out, "%s/stele", x) < 0 ? NULL : out;
-	return asprintf(&out, "%s/.cache/stele", h && *h ? h : "/tmp") < 0 ? NULL : out;
-}
-
-static int cmd_build(int argc, char **argv)
-{
-	static const struct option opts[] = {
-		{"output", required_argument, NULL, 'o'}, {"cache", required_argument, NULL, 'c'},
-		{"json", no_argument, NULL, 'j'},	  {"quiet", no_argument, NULL, 'q'},
-		{"keys", required_argument, NULL, 'k'},
-		{"rootfs-only", no_argument, NULL, 'r'},
-		{"help", no_argument, NULL, 'h'},	  {0},
-	};
-	struct build_opts o = {.outdir = "out"};
-	struct profile *p = NULL;
-	char *cache = NULL;
-	struct err e = {{0}};
-	int c, r;
-
-	while ((c = getopt_long(argc, argv, "o:qh", opts, NULL)) != -1) {
-		switch (c) {
-		case 'o': o.outdir = optarg; break;
-		case 'c': o.cache_dir = optarg; break;
-		case 'k': o.keys_dir = optarg; break;
-		case 'r': o.rootfs_only = true; break;
-		case 'j': o.json = true; break;
-		case 'q': o.quiet = true; break;
-		case 'h': build_help(stdout); return 0;
-		default: build_help(stderr); return EXIT_USAGE;
-		}
-	}
-	if (argc - optind > 1) {
-		fprintf(stderr, "stele build: one profile at most\n");
-		return EXIT_USAGE;
-	}
-	if (parse_epoch(&o.epoch) < 0)
-		return EXIT_USAGE;
-	if (optind < argc)
-		r = profile_load(argv[optind], &p, &e);
-	else
-		r = profile_load_buf("(built-in minimal profile)", default_profile,
-				     strlen(default_profile), ".", &p, &e);
-	if (r < 0) {
-		fprintf(stderr, "stele: %s\n", e.msg);
-		return EXIT_USAGE;
-	}
-	if (!o.cache_dir)
-		o.cache_dir = cache = default_cache();
-	r = build_run(p, &o, &e);
-	if (r < 0)
-		fprintf(stderr, "stele: build failed: %s\n", e.msg);
-	profile_free(p);
-	free(cache);
-	return r < 0 ? 1 : 0;
-}
 
 static void version_help(FILE *f)
 {
@@ -155,7 +32,7 @@ static void help_help(FILE *f);
 static int cmd_help(int argc, char **argv);
 
 static const struct command commands[] = {
-	{"build", "build an image from a profile", cmd_build, build_help},
+	{"build", "build an image from a profile", cmd_build, cmd_build_help},
 	{"verify", "check a slot: signature, manifest, hash tree, every block", cmd_verify,
 	 cmd_verify_help},
 	{"verity", "compute a dm-verity hash tree (veritysetup format)", cmd_verity,

@@ -54,20 +54,24 @@ out:
 	return r;
 }
 
-int bundle_write(const char *out, const char *manifest, const char *signature,
-		 const char *verity, const char *rootfs, struct err *e)
+static int write_at(int fd, uint64_t off, const void *buf, size_t len, const char *out,
+		    struct err *e)
 {
-	struct bundle_header h = {0};
+	int r = pwrite_all(fd, buf, len, off);
+
+	return r < 0 ? err_sys(e, -r, "writing %s", out) : 0;
+}
+
+int bundle_write(const char *out, const struct bundle_in *in, struct err *e)
+{
+	struct bundle_header h = {.manifest_size = in->manifest_len,
+				  .signature_size = in->signature_len};
 	uint8_t hdr[BUNDLE_HEADER_SIZE];
 	int fd, r;
 
-	r = file_size(manifest, &h.manifest_size, e);
+	r = file_size(in->verity, &h.verity_size, e);
 	if (r == 0)
-		r = file_size(signature, &h.signature_size, e);
-	if (r == 0)
-		r = file_size(verity, &h.verity_size, e);
-	if (r == 0)
-		r = file_size(rootfs, &h.rootfs_size, e);
+		r = file_size(in->rootfs, &h.rootfs_size, e);
 	if (r == 0)
 		r = bundle_layout(&h, e);
 	if (r < 0)
@@ -80,13 +84,13 @@ int bundle_write(const char *out, const char *manifest, const char *signature,
 	if (r == 0 && pwrite(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
 		r = err_sys(e, errno ? errno : EIO, "writing %s", out);
 	if (r == 0)
-		r = copy_at(fd, h.manifest_offset, manifest, e);
+		r = write_at(fd, h.manifest_offset, in->manifest, in->manifest_len, out, e);
 	if (r == 0)
-		r = copy_at(fd, h.signature_offset, signature, e);
+		r = write_at(fd, h.signature_offset, in->signature, in->signature_len, out, e);
 	if (r == 0)
-		r = copy_at(fd, h.verity_offset, verity, e);
+		r = copy_at(fd, h.verity_offset, in->verity, e);
 	if (r == 0)
-		r = copy_at(fd, h.rootfs_offset, rootfs, e);
+		r = copy_at(fd, h.rootfs_offset, in->rootfs, e);
 	close(fd);
 	return r;
 }

@@ -1,6 +1,5 @@
 #include "image.h"
 
-#include <cjson/cJSON.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -30,40 +29,17 @@ static uint64_t round_up(uint64_t v, uint64_t to)
 	return (v + to - 1) / to * to;
 }
 
-static uint64_t layout_size(const struct profile *p, const char *key, uint64_t def)
-{
-	const cJSON *l = cJSON_GetObjectItemCaseSensitive(p->doc, "layout");
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(l, key);
-	uint64_t s = 0;
-
-	if (cJSON_IsNumber(v))
-		return (uint64_t)v->valuedouble;
-	if (cJSON_IsString(v) && size_parse(v->valuestring, &s))
-		return s;
-	return def;
-}
-
-bool image_wants(const struct profile *p, const char *output)
-{
-	const cJSON *o = cJSON_GetObjectItemCaseSensitive(p->doc, "outputs"), *c;
-
-	if (!o)
-		return strcmp(output, "raw") == 0 || strcmp(output, "bundle") == 0;
-	cJSON_ArrayForEach(c, o)
-		if (cJSON_IsString(c) && strcmp(c->valuestring, output) == 0)
-			return true;
-	return false;
-}
-
 int image_layout(const struct profile *p, uint64_t rootfs_size, uint64_t verity_size,
 		 struct image_layout *l, struct err *e)
 {
-	l->esp = layout_size(p, "esp_size", 64 * MIB);
+	l->esp = p->layout.esp_size;
 	/* a slot must hold later, bigger versions too: 1.5x this one unless the profile says */
-	l->slot = layout_size(p, "slot_size", round_up(rootfs_size + rootfs_size / 2, 16 * MIB));
+	l->slot = p->layout.slot_size ? p->layout.slot_size
+				      : round_up(rootfs_size + rootfs_size / 2, 16 * MIB);
 	/* the tree of a full slot (1/127 of it for sha256) plus header, manifest, signature */
-	l->verity = layout_size(p, "verity_size", round_up(l->slot / 64 + 2 * MIB, MIB));
-	l->data = layout_size(p, "data_size", 128 * MIB);
+	l->verity = p->layout.verity_size ? p->layout.verity_size
+					  : round_up(l->slot / 64 + 2 * MIB, MIB);
+	l->data = p->layout.data_size;
 	if (l->esp % MIB || l->slot % MIB || l->verity % MIB || l->data % MIB)
 		return err_set(e, EINVAL, "%s: layout: sizes must be multiples of 1 MiB", p->file);
 	if (l->esp < PROFILE_ESP_MIN) /* profile_load checks these already; defaults too */
@@ -92,14 +68,6 @@ static void sub_seed(const uint8_t seed[SHA256_LEN], const char *what, uint8_t o
 	sha256_final(c, out);
 }
 
-static unsigned health_tries(const struct profile *p)
-{
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(p->doc, "health");
-	const cJSON *t = cJSON_GetObjectItemCaseSensitive(h, "tries");
-
-	return cJSON_IsNumber(t) ? (unsigned)t->valuedouble : 3;
-}
-
 static int make_esp(const struct image_in *in, const char *path, uint64_t size, struct err *e)
 {
 	struct bootstate bs;
@@ -108,7 +76,7 @@ static int make_esp(const struct image_in *in, const char *path, uint64_t size, 
 	uint32_t volid;
 	int r;
 
-	bootstate_init(&bs, health_tries(in->p));
+	bootstate_init(&bs, in->p->health.tries);
 	r = bootstate_format(&bs, env, e);
 	if (r < 0)
 		return r;
@@ -164,12 +132,13 @@ int image_write(const struct image_in *in, struct err *e)
 	unlink(esp);
 	unlink(data);
 	rmdir(dir);
-	if (r == 0 && in->qcow2) {
-		char *argv[] = {"qemu-img", "convert", "-f", "raw", "-O", "qcow2",
-				(char *)in->img, (char *)in->qcow2, NULL};
-		r = run_capture(argv, NULL, 1 << 16, NULL, e);
-		if (r < 0)
-			err_prefix(e, r, "qcow2");
-	}
 	return r;
+}
+
+int image_convert(const char *raw, const char *format, const char *out, struct err *e)
+{
+	char *argv[] = {"qemu-img", "convert", "-f", "raw", "-O", (char *)format, (char *)raw,
+			(char *)out, NULL};
+
+	return run_capture(argv, NULL, 1 << 16, NULL, e);
 }

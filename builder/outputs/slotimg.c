@@ -90,20 +90,6 @@ static cJSON *provenance(const struct slotimg_in *in)
 	return pv;
 }
 
-static cJSON *health_policy(const struct profile *p)
-{
-	const cJSON *h = cJSON_GetObjectItemCaseSensitive(p->doc, "health");
-	cJSON *out = h ? cJSON_Duplicate(h, true) : cJSON_CreateObject();
-
-	if (!cJSON_GetObjectItemCaseSensitive(out, "checks"))
-		cJSON_AddArrayToObject(out, "checks");
-	if (!cJSON_GetObjectItemCaseSensitive(out, "window"))
-		cJSON_AddNumberToObject(out, "window", 120);
-	if (!cJSON_GetObjectItemCaseSensitive(out, "tries"))
-		cJSON_AddNumberToObject(out, "tries", 3);
-	return out;
-}
-
 static char *manifest_text(const struct slotimg_in *in, const struct verity_params *vp,
 			   const char *root_hex, const char *rootfs_hex, uint64_t rootfs_size)
 {
@@ -130,7 +116,7 @@ static char *manifest_text(const struct slotimg_in *in, const struct verity_para
 	cJSON_AddNumberToObject(o, "hash_offset", (double)vp->hash_offset);
 	o = cJSON_AddObjectToObject(m, "kernel");
 	cJSON_AddStringToObject(o, "cmdline", in->p->cmdline);
-	cJSON_AddItemToObject(m, "health", health_policy(in->p));
+	cJSON_AddItemToObject(m, "health", profile_health_json(in->p));
 	cJSON_AddItemToObject(m, "provenance", provenance(in));
 	text = cJSON_Print(m);
 	cJSON_Delete(m);
@@ -146,8 +132,6 @@ static char *manifest_text(const struct slotimg_in *in, const struct verity_para
 static int hash_rootfs(const struct slotimg_in *in, int vfd, struct verity_params *vp,
 		       uint64_t *ret_size, uint8_t root[VERITY_MAX_DIGEST], struct err *e)
 {
-	const cJSON *v = cJSON_GetObjectItemCaseSensitive(in->p->doc, "verity");
-	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(v, "hash");
 	struct stat st;
 	int rfd = open(in->rootfs, O_RDONLY | O_CLOEXEC), r;
 
@@ -156,8 +140,7 @@ static int hash_rootfs(const struct slotimg_in *in, int vfd, struct verity_param
 		goto out;
 	}
 	verity_params_init(vp);
-	if (cJSON_IsString(hash))
-		snprintf(vp->hash_name, sizeof(vp->hash_name), "%s", hash->valuestring);
+	snprintf(vp->hash_name, sizeof(vp->hash_name), "%s", in->p->verity_hash);
 	vp->data_blocks = (uint64_t)st.st_size / vp->data_block_size;
 	vp->hash_offset = SLOT_HEADER_SIZE;
 	vp->salt_size = SHA256_LEN;
@@ -239,6 +222,15 @@ int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct e
 		r = file_write(in->manifest, manifest, strlen(manifest), e);
 	if (r == 0)
 		r = file_write(in->signature, sig, sig_len, e);
+	if (r == 0) { /* for the outputs after this one, which need not read them back */
+		out->rootfs_size = rootfs_size;
+		out->manifest_len = strlen(manifest);
+		out->manifest = manifest;
+		out->signature_len = sig_len;
+		out->signature = sig;
+		manifest = NULL;
+		sig = NULL;
+	}
 out:
 	close(vfd);
 	free(manifest);

@@ -29,9 +29,15 @@ struct slotimg_in {
 struct slotimg_out {
 	char root_hash[2 * VERITY_MAX_DIGEST + 1];
 	char rootfs_sha256[SHA256_HEX_LEN];
+	uint64_t rootfs_size;
 	uint64_t verity_image_size;
+	char *manifest;     /* the bytes written to in->manifest; the caller frees them */
+	size_t manifest_len;
+	uint8_t *signature; /* the bytes written to in->signature; the caller frees them */
+	size_t signature_len;
 };
 
+/* Fills out only on success. */
 int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct err *e);
 
 /* The verity salt of a product: the same for every version, so equal blocks hash equally

@@ -331,9 +331,8 @@ static int add_package(const struct deb_info *d, struct tree *t, struct source_c
 		r = inputs_add(ctx->inputs, "deb", d->name, d->version, digest, e);
 	if (r < 0)
 		return err_prefix(e, r, "package %s", d->name);
-	if (ctx->progress)
-		ctx->progress("deb %s %s: %llu entries, %llu bytes", d->name, d->version,
-			      (unsigned long long)st.entries, (unsigned long long)st.bytes);
+	reportf(ctx->report, BUILD_PROGRESS, "deb %s %s: %llu entries, %llu bytes", d->name,
+		d->version, (unsigned long long)st.entries, (unsigned long long)st.bytes);
 	*meta = st.payload == 0 && d->depends[0];
 	return 0;
 }
@@ -362,8 +361,9 @@ static int add_round(char *const *specs, size_t n, struct tree *t, struct source
 				    specs[i], dep);
 		else if (!(next[(*nnext)++] = strdup(dep)))
 			r = err_set(e, ENOMEM, "out of memory");
-		else if (ctx->progress)
-			ctx->progress("deb %s is a metapackage: adding %s", d[i].name, dep);
+		else
+			reportf(ctx->report, BUILD_PROGRESS, "deb %s is a metapackage: adding %s",
+				d[i].name, dep);
 	}
 	free(d);
 	return r;

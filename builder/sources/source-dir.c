@@ -347,9 +347,8 @@ static int dir_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, 
 	r = dir_import(t, c->path, "/", &o, &st, e);
 	if (r < 0)
 		return err_prefix(e, r, "base dir %s", c->path);
-	if (ctx->progress)
-		ctx->progress("dir %s: %llu entries, %llu bytes", c->path,
-			      (unsigned long long)st.entries, (unsigned long long)st.bytes);
+	reportf(ctx->report, BUILD_PROGRESS, "dir %s: %llu entries, %llu bytes", c->path,
+		(unsigned long long)st.entries, (unsigned long long)st.bytes);
 	return inputs_add(ctx->inputs, "dir", c->path, "", NULL, e);
 }
 

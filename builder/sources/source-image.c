@@ -222,8 +222,8 @@ static int image_compose(const void *cfg, struct tree *t, struct source_ctx *ctx
 	if (!g)
 		return err_set(e, ENOMEM, "libguestfs: cannot create a handle");
 	guestfs_set_error_handler(g, NULL, NULL); /* errors come back here, not on stderr */
-	if (ctx->progress)
-		ctx->progress("image %s: starting the libguestfs appliance", c->path);
+	reportf(ctx->report, BUILD_PROGRESS, "image %s: starting the libguestfs appliance",
+		c->path);
 	if (guestfs_add_drive_opts(g, c->path, GUESTFS_ADD_DRIVE_OPTS_READONLY, 1, -1) < 0 ||
 	    guestfs_launch(g) < 0) {
 		r = gerr(g, e, c->path);
@@ -246,10 +246,10 @@ static int image_compose(const void *cfg, struct tree *t, struct source_ctx *ctx
 	if (r == 0)
 		r = inputs_add(ctx->inputs, "image", slash ? slash + 1 : c->path,
 			       product ? product : "", NULL, e);
-	if (r == 0 && ctx->progress)
-		ctx->progress("image %s: %s, %llu entries, %llu bytes", c->path,
-			      product ? product : "unknown system", (unsigned long long)st.entries,
-			      (unsigned long long)st.bytes);
+	if (r == 0)
+		reportf(ctx->report, BUILD_PROGRESS, "image %s: %s, %llu entries, %llu bytes",
+			c->path, product ? product : "unknown system",
+			(unsigned long long)st.entries, (unsigned long long)st.bytes);
 out:
 	if (r < 0)
 		err_prefix(e, r, "base.image");

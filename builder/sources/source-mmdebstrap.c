@@ -605,9 +605,8 @@ static int mmd_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, 
 	if (r < 0)
 		goto out;
 	cached = access(p->tar, R_OK) == 0 && access(p->list, R_OK) == 0;
-	if (ctx->progress)
-		ctx->progress("mmdebstrap %s %s%s", c->suite, c->variant,
-			      cached ? " (cached)" : ": running mmdebstrap");
+	reportf(ctx->report, BUILD_PROGRESS, "mmdebstrap %s %s%s", c->suite, c->variant,
+		cached ? " (cached)" : ": running mmdebstrap");
 	if (cached) {
 		r = from_cache(p, t, tee, ctx->rootfs_size, &st, e);
 	} else {
@@ -629,9 +628,8 @@ static int mmd_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, 
 	sha256_final(tee->sha, digest);
 	tee->sha = NULL;
 	r = inputs_add(ctx->inputs, "mmdebstrap", c->suite, c->variant, digest, e);
-	if (ctx->progress)
-		ctx->progress("mmdebstrap %s: %llu entries, %llu bytes, %zu packages", c->suite,
-			      (unsigned long long)st.entries, (unsigned long long)st.bytes, npkgs);
+	reportf(ctx->report, BUILD_PROGRESS, "mmdebstrap %s: %llu entries, %llu bytes, %zu packages",
+		c->suite, (unsigned long long)st.entries, (unsigned long long)st.bytes, npkgs);
 out:
 	if (tee && tee->out >= 0)
 		close(tee->out);

@@ -101,9 +101,8 @@ static int tar_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, 
 	sha256_final(h->sha, digest);
 	h->sha = NULL;
 	r = inputs_add(ctx->inputs, "tar", slash ? slash + 1 : c->path, "", digest, e);
-	if (ctx->progress)
-		ctx->progress("tar %s: %llu entries, %llu bytes", c->path,
-			      (unsigned long long)st.entries, (unsigned long long)st.bytes);
+	reportf(ctx->report, BUILD_PROGRESS, "tar %s: %llu entries, %llu bytes", c->path,
+		(unsigned long long)st.entries, (unsigned long long)st.bytes);
 out:
 	if (h) {
 		if (h->fd >= 0)

@@ -10,6 +10,7 @@
 
 #include "lib/err.h"
 #include "lib/hash.h"
+#include "builder/report.h"
 #include "builder/tree.h"
 
 struct input {
@@ -38,7 +39,7 @@ struct source_ctx {
 	const char *cache_dir; /* where downloaded packages are kept */
 	struct inputs *inputs;
 	uint64_t rootfs_size; /* the profile's fixed rootfs.size, 0: sized to the content */
-	void (*progress)(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+	const struct reporter *report; /* progress messages */
 };
 
 struct source_handler {

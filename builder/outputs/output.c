@@ -1,0 +1,144 @@
+#include "output.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "bundlewrite.h"
+#include "ext4.h"
+#include "image.h"
+#include "slotimg.h"
+
+/* Reserves <product>-<version>.<suffix> in the output directory. */
+static int stage_file(struct build_ctx *b, const char *suffix, const char **ret, struct err *e)
+{
+	char name[256];
+	int r;
+
+	snprintf(name, sizeof(name), "%s-%s.%s", b->p->product, b->p->version, suffix);
+	r = stage_add(&b->stage, name, ret, e);
+	return r < 0 ? r : 0;
+}
+
+static int rootfs_stage(struct build_ctx *b, struct err *e)
+{
+	return stage_file(b, "rootfs.ext4", &b->files.rootfs, e);
+}
+
+static int rootfs_write(struct build_ctx *b, struct err *e)
+{
+	int r;
+
+	reportf(b->report, BUILD_PROGRESS, "writing ext4 %s-%s.rootfs.ext4", b->p->product,
+		b->p->version);
+	r = ext4_write(b->tree, b->files.rootfs, &b->ext4, &b->art->ext4, e);
+	return r < 0 ? err_prefix(e, r, "writing the root filesystem") : 0;
+}
+
+static int slot_stage(struct build_ctx *b, struct err *e)
+{
+	int r = stage_file(b, "verity", &b->files.verity, e);
+
+	if (r == 0)
+		r = stage_file(b, "manifest.json", &b->files.manifest, e);
+	if (r == 0)
+		r = stage_file(b, "manifest.sig", &b->files.signature, e);
+	return r;
+}
+
+static int slot_write(struct build_ctx *b, struct err *e)
+{
+	struct slotimg_in si = {.p = b->p, .inputs = &b->art->inputs, .epoch = b->o->epoch,
+				.rootfs = b->files.rootfs, .verity = b->files.verity,
+				.manifest = b->files.manifest, .signature = b->files.signature,
+				.key = b->key, .trust = b->trust};
+
+	reportf(b->report, BUILD_PROGRESS, "hashing the rootfs (dm-verity) and signing the "
+		"manifest");
+	memcpy(si.seed, b->ext4.seed, SHA256_LEN);
+	return slotimg_write(&si, &b->art->slot, e);
+}
+
+static int raw_stage(struct build_ctx *b, struct err *e)
+{
+	return stage_file(b, "img", &b->files.img, e);
+}
+
+static int raw_write(struct build_ctx *b, struct err *e)
+{
+	struct image_in in = {.p = b->p, .rootfs = b->files.rootfs, .verity = b->files.verity,
+			      .img = b->files.img, .epoch = b->o->epoch};
+	char bootx64[4096];
+	int r = build_libexec("BOOTX64.EFI", bootx64, sizeof(bootx64), e);
+
+	if (r < 0)
+		return r;
+	in.bootx64 = bootx64;
+	memcpy(in.seed, b->ext4.seed, SHA256_LEN);
+	reportf(b->report, BUILD_PROGRESS, "writing the disk image %s-%s.img", b->p->product,
+		b->p->version);
+	r = image_write(&in, e);
+	return r < 0 ? err_prefix(e, r, "disk image") : 0;
+}
+
+static int qcow2_stage(struct build_ctx *b, struct err *e)
+{
+	return stage_file(b, "qcow2", &b->files.qcow2, e);
+}
+
+static int qcow2_write(struct build_ctx *b, struct err *e)
+{
+	int r = image_convert(b->files.img, "qcow2", b->files.qcow2, e);
+
+	return r < 0 ? err_prefix(e, err_prefix(e, r, "qcow2"), "disk image") : 0;
+}
+
+static int bundle_stage(struct build_ctx *b, struct err *e)
+{
+	return stage_file(b, "bundle", &b->files.bundle, e);
+}
+
+static int bundle_out(struct build_ctx *b, struct err *e)
+{
+	const struct slotimg_out *so = &b->art->slot;
+	struct bundle_in in = {.manifest = so->manifest, .manifest_len = so->manifest_len,
+			       .signature = so->signature, .signature_len = so->signature_len,
+			       .verity = b->files.verity, .rootfs = b->files.rootfs};
+	int r;
+
+	reportf(b->report, BUILD_PROGRESS, "writing the update bundle %s-%s.bundle",
+		b->p->product, b->p->version);
+	r = bundle_write(b->files.bundle, &in, e);
+	return r < 0 ? err_prefix(e, r, "bundle") : 0;
+}
+
+const struct output_handler output_handlers[OUTPUT_COUNT] = {
+	[OUTPUT_ROOTFS] = {.name = NULL, .stage = rootfs_stage, .write = rootfs_write},
+	[OUTPUT_SLOT] = {.name = NULL, .needs = OUTPUT_BIT(OUTPUT_ROOTFS), .stage = slot_stage,
+			 .write = slot_write},
+	[OUTPUT_RAW] = {.name = "raw", .needs = OUTPUT_BIT(OUTPUT_ROOTFS) | OUTPUT_BIT(OUTPUT_SLOT),
+			.bootable = true, .stage = raw_stage, .write = raw_write},
+	[OUTPUT_QCOW2] = {.name = "qcow2", .needs = OUTPUT_BIT(OUTPUT_RAW), .bootable = true,
+			  .stage = qcow2_stage, .write = qcow2_write},
+	[OUTPUT_BUNDLE] = {.name = "bundle",
+			   .needs = OUTPUT_BIT(OUTPUT_ROOTFS) | OUTPUT_BIT(OUTPUT_SLOT),
+			   .bootable = true, .stage = bundle_stage, .write = bundle_out},
+};
+
+unsigned output_select(const struct profile *p, bool rootfs_only, bool bootable)
+{
+	unsigned want = 0;
+
+	if (rootfs_only)
+		return OUTPUT_BIT(OUTPUT_ROOTFS);
+	for (int i = 0; i < OUTPUT_COUNT; i++) {
+		const struct output_handler *h = &output_handlers[i];
+
+		if ((!h->bootable || bootable) && (!h->name || profile_wants(p, h->name)))
+			want |= OUTPUT_BIT(i);
+	}
+	/* a handler needs only earlier ones: one pass from the last closes the set */
+	for (int i = OUTPUT_COUNT - 1; i >= 0; i--)
+		if (want & OUTPUT_BIT(i))
+			want |= output_handlers[i].needs;
+	return want;
+}

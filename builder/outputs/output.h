@@ -1,0 +1,31 @@
+/* Output formats of a build, as a registry like the rootfs sources: each handler stages the
+ * files it writes, and writes them from the build context and the artifacts of the handlers
+ * it needs, which run before it. output_handlers[] is in the order they run. */
+#ifndef STELE_OUTPUTS_OUTPUT_H
+#define STELE_OUTPUTS_OUTPUT_H
+
+#include <stdbool.h>
+
+#include "lib/err.h"
+#include "builder/build.h"
+
+enum output_id { OUTPUT_ROOTFS, OUTPUT_SLOT, OUTPUT_RAW, OUTPUT_QCOW2, OUTPUT_BUNDLE, OUTPUT_COUNT };
+
+#define OUTPUT_BIT(id) (1u << (id))
+
+struct output_handler {
+	const char *name;  /* in the profile's "outputs"; NULL: part of every full build */
+	unsigned needs;    /* OUTPUT_BIT()s of the handlers whose output it reads */
+	bool bootable;     /* only for a tree with a kernel (/boot/vmlinuz) */
+	int (*stage)(struct build_ctx *b, struct err *e); /* reserves its files' names */
+	int (*write)(struct build_ctx *b, struct err *e);
+};
+
+extern const struct output_handler output_handlers[OUTPUT_COUNT];
+
+/* The handlers a build runs (OUTPUT_BIT()s): the rootfs alone with rootfs_only; else every
+ * handler without a name and those the profile asks for (the bootable ones only when the tree
+ * is), plus what they need. */
+unsigned output_select(const struct profile *p, bool rootfs_only, bool bootable);
+
+#endif
