@@ -508,8 +508,21 @@ static int stage_disk(struct stage *st, const struct profile *p, struct outputs 
 	return r < 0 ? r : 0;
 }
 
+/* Before the rootfs is hashed: the pass that hashes it also copies it into slot A. */
+static int create_disk(const struct profile *p, const struct outputs *out,
+		       const uint8_t seed[SHA256_LEN], struct image_disk *disk, struct err *e)
+{
+	struct image_in in = {.p = p, .rootfs = out->rootfs, .img = out->img};
+	int r;
+
+	memcpy(in.seed, seed, SHA256_LEN);
+	r = image_create(&in, disk, e);
+	return r < 0 ? err_prefix(e, r, "disk image") : 0;
+}
+
 static int write_disk(const struct profile *p, const struct build_opts *o,
-		      const struct outputs *out, const uint8_t seed[SHA256_LEN], struct err *e)
+		      const struct outputs *out, const uint8_t seed[SHA256_LEN],
+		      struct image_disk *disk, struct err *e)
 {
 	struct image_in in = {.p = p, .rootfs = out->rootfs, .verity = out->verity,
 			      .img = out->img, .qcow2 = out->qcow2, .epoch = o->epoch};
@@ -521,7 +534,7 @@ static int write_disk(const struct profile *p, const struct build_opts *o,
 	in.bootx64 = bootx64;
 	memcpy(in.seed, seed, SHA256_LEN);
 	progress("writing the disk image %s-%s.img", p->product, p->version);
-	r = image_write(&in, e);
+	r = image_finish(&in, disk, e);
 	return r < 0 ? err_prefix(e, r, "disk image") : 0;
 }
 
@@ -540,6 +553,7 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 	struct tree *t = NULL;
 	struct stage st = {0};
 	struct outputs out = {0};
+	struct image_disk disk = {.fd = -1};
 	char final[4096];
 	double t0 = now_secs();
 	int r;
@@ -596,9 +610,14 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 				.manifest = out.manifest, .signature = out.signature,
 				.key = key, .trust = trust};
 	memcpy(si.seed, eo.seed, SHA256_LEN);
-	r = slotimg_write(&si, &so, e);
+	if (out.img) {
+		r = create_disk(p, &out, eo.seed, &disk, e);
+		si.sinks[si.nsinks++] = (struct pass_sink){disk.fd, image_slot_offset(&disk)};
+	}
+	if (r == 0)
+		r = slotimg_write(&si, &so, e);
 	if (r == 0 && out.img)
-		r = write_disk(p, o, &out, eo.seed, e);
+		r = write_disk(p, o, &out, eo.seed, &disk, e);
 	if (r == 0 && out.bundle) {
 		progress("writing the update bundle %s-%s.bundle", p->product, p->version);
 		r = bundle_write(out.bundle, out.manifest, out.signature, out.verity, out.rootfs, e);
@@ -615,6 +634,7 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 out:
 	if (r < 0)
 		stage_abort(&st);
+	image_disk_close(&disk);
 	stage_cleanup_on_signal(NULL);
 	stage_free(&st);
 	tree_free(t);

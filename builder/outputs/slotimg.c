@@ -142,12 +142,16 @@ static char *manifest_text(const struct slotimg_in *in, const struct verity_para
 
 
 
-/* Verity tree at 4096 in the partition image; returns the params and the root hash. */
+/* Verity tree at 4096 in the partition image, the sha256 of the rootfs and the copies, in one
+ * read of the rootfs; returns the params, the root hash and the sha256. */
 static int hash_rootfs(const struct slotimg_in *in, int vfd, struct verity_params *vp,
-		       uint64_t *ret_size, uint8_t root[VERITY_MAX_DIGEST], struct err *e)
+		       uint64_t *ret_size, uint8_t root[VERITY_MAX_DIGEST],
+		       uint8_t sha[SHA256_LEN], struct err *e)
 {
 	const cJSON *v = cJSON_GetObjectItemCaseSensitive(in->p->doc, "verity");
 	const cJSON *hash = cJSON_GetObjectItemCaseSensitive(v, "hash");
+	struct pass_in pi = {.vp = vp, .hash_fd = vfd, .nsinks = in->nsinks};
+	struct pass_out po;
 	struct stat st;
 	int rfd = open(in->rootfs, O_RDONLY | O_CLOEXEC), r;
 
@@ -164,7 +168,14 @@ static int hash_rootfs(const struct slotimg_in *in, int vfd, struct verity_param
 	slotimg_salt(in->p->product, vp->salt);
 	verity_uuid(in->seed, vp->uuid);
 	*ret_size = (uint64_t)st.st_size;
-	r = verity_create(rfd, vfd, vp, 0, root, e);
+	pi.fd = rfd;
+	pi.size = (uint64_t)st.st_size;
+	memcpy(pi.sinks, in->sinks, sizeof(pi.sinks));
+	r = slot_pass(&pi, &po, e);
+	if (r == 0) {
+		memcpy(root, po.root, VERITY_MAX_DIGEST);
+		memcpy(sha, po.sha256, SHA256_LEN);
+	}
 out:
 	if (rfd >= 0)
 		close(rfd);
@@ -212,11 +223,9 @@ int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct e
 	vfd = open(in->verity, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (vfd < 0)
 		return err_sys(e, errno, "creating %s", in->verity);
-	r = hash_rootfs(in, vfd, &vp, &rootfs_size, root, e);
+	r = hash_rootfs(in, vfd, &vp, &rootfs_size, root, rootfs_sha, e);
 	if (r == 0)
 		r = verity_layout(&vp, &l, e);
-	if (r == 0)
-		r = sha256_file(in->rootfs, rootfs_sha, e);
 	if (r < 0)
 		goto out;
 	hex_encode(root, l.digest_size, out->root_hash);

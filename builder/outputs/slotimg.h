@@ -1,6 +1,7 @@
-/* The signed half of a build: hashes the rootfs into a dm-verity tree, writes the manifest,
- * signs it, and lays out the slot's verity partition image (lib/slot.h), plus the manifest
- * and signature as separate files. */
+/* The signed half of a build: hashes the rootfs into a dm-verity tree and its sha256 in one
+ * read (slot_pass, which also writes the copies asked for), writes the manifest, signs it,
+ * and lays out the slot's verity partition image (lib/slot.h), plus the manifest and
+ * signature as separate files. */
 #ifndef STELE_OUTPUTS_SLOTIMG_H
 #define STELE_OUTPUTS_SLOTIMG_H
 
@@ -12,6 +13,7 @@
 #include "lib/verity.h"
 #include "builder/profile.h"
 #include "builder/sources/source.h"
+#include "pass.h"
 
 struct slotimg_in {
 	const struct profile *p;
@@ -24,6 +26,9 @@ struct slotimg_in {
 	const struct sign_key *key;
 	const struct sign_trust *trust; /* the signature is checked against it once made */
 	uint8_t seed[SHA256_LEN];
+	/* copies of the rootfs written while it is read for hashing (the disk image's slot A) */
+	struct pass_sink sinks[PASS_MAX_SINKS];
+	size_t nsinks;
 };
 
 struct slotimg_out {
