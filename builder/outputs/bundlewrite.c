@@ -2,14 +2,12 @@
 
 #include <errno.h>
 #include <fcntl.h>
-#include <stdbool.h>
-#include <stdlib.h>
-#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/bundle.h"
 #include "builder/fileutil.h"
+#include "pass.h"
 
 static int file_size(const char *path, uint64_t *ret, struct err *e)
 {
@@ -21,36 +19,23 @@ static int file_size(const char *path, uint64_t *ret, struct err *e)
 	return 0;
 }
 
-/* Copies src to offset off of fd, leaving zero blocks unwritten (the bundle stays sparse). */
+/* Copies src to offset off of fd, leaving holes and zero blocks unwritten (the bundle stays
+ * sparse). */
 static int copy_at(int fd, uint64_t off, const char *src, struct err *e)
 {
-	char *buf = malloc(1 << 20);
-	int in = open(src, O_RDONLY | O_CLOEXEC), r = 0;
-	ssize_t n;
+	int in = open(src, O_RDONLY | O_CLOEXEC), r;
+	struct stat st;
 
-	if (!buf || in < 0) {
-		r = err_sys(e, in < 0 ? errno : ENOMEM, "%s", src);
+	if (in < 0 || fstat(in, &st) < 0) {
+		r = err_sys(e, errno, "%s", src);
 		goto out;
 	}
-	while ((n = read(in, buf, 1 << 20)) > 0) {
-		for (ssize_t o = 0; o < n && r == 0; o += 4096) {
-			size_t len = n - o < 4096 ? (size_t)(n - o) : 4096;
-			bool zero = true;
-			for (size_t i = 0; i < len && zero; i++)
-				zero = buf[o + (ssize_t)i] == 0;
-			if (!zero && pwrite(fd, buf + o, len, (off_t)(off + (uint64_t)o)) != (ssize_t)len)
-				r = err_sys(e, errno ? errno : EIO, "writing the bundle");
-		}
-		off += (uint64_t)n;
-		if (r < 0)
-			break;
-	}
-	if (n < 0 && r == 0)
-		r = err_sys(e, errno, "reading %s", src);
+	r = pass_copy(in, (uint64_t)st.st_size, fd, off, e);
+	if (r < 0)
+		err_prefix(e, r, "%s into the bundle", src);
 out:
 	if (in >= 0)
 		close(in);
-	free(buf);
 	return r;
 }
 
