@@ -2,7 +2,7 @@
 # default profile into out/, `make check` runs every test, `make bench` the benchmarks.
 
 CC      ?= gcc
-PKGS    := ext2fs com_err libcjson libarchive libcrypto fdisk blkid libguestfs
+PKGS    := ext2fs com_err libcjson libarchive liblzma libcrypto fdisk blkid libguestfs
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -Wno-format-truncation -Wundef -Wpointer-arith -Wvla -Werror
 CFLAGS  ?= -O2 -g
@@ -47,7 +47,7 @@ UNIT_TESTS := $(wildcard tests/test-*.c)
 TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
-DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
+DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev liblzma-dev libssl-dev \
         libfdisk-dev libblkid-dev libguestfs-dev supermin grub-efi-amd64-bin grub-common dosfstools mtools \
         qemu-system-x86 qemu-utils ovmf \
         e2fsprogs dpkg apt mmdebstrap util-linux fdisk procps coreutils tar bc cryptsetup-bin \
