@@ -554,6 +554,7 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 	struct stage st = {0};
 	struct outputs out = {0};
 	struct image_disk disk = {.fd = -1};
+	struct bundle_file bundle = {.fd = -1};
 	char final[4096];
 	double t0 = now_secs();
 	int r;
@@ -614,13 +615,20 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 		r = create_disk(p, &out, eo.seed, &disk, e);
 		si.sinks[si.nsinks++] = (struct pass_sink){disk.fd, image_slot_offset(&disk)};
 	}
+	if (r == 0 && out.bundle) {
+		r = bundle_create(out.bundle, res.size, slotimg_verity_guess(&si, res.size), &bundle,
+				  e);
+		if (r < 0)
+			err_prefix(e, r, "bundle");
+		si.sinks[si.nsinks++] = (struct pass_sink){bundle.fd, bundle.rootfs_offset};
+	}
 	if (r == 0)
 		r = slotimg_write(&si, &so, e);
 	if (r == 0 && out.img)
 		r = write_disk(p, o, &out, eo.seed, &disk, e);
 	if (r == 0 && out.bundle) {
 		progress("writing the update bundle %s-%s.bundle", p->product, p->version);
-		r = bundle_write(out.bundle, out.manifest, out.signature, out.verity, out.rootfs, e);
+		r = bundle_finish(&bundle, out.manifest, out.signature, out.verity, out.rootfs, e);
 		if (r < 0)
 			err_prefix(e, r, "bundle");
 	}
@@ -635,6 +643,7 @@ out:
 	if (r < 0)
 		stage_abort(&st);
 	image_disk_close(&disk);
+	bundle_file_close(&bundle);
 	stage_cleanup_on_signal(NULL);
 	stage_free(&st);
 	tree_free(t);

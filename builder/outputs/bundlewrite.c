@@ -2,6 +2,8 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <stdbool.h>
+#include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -39,39 +41,112 @@ out:
 	return r;
 }
 
+static int bundle_sizes(const char *manifest, const char *signature, const char *verity,
+			const char *rootfs, struct bundle_header *h, struct err *e)
+{
+	int r;
+
+	memset(h, 0, sizeof(*h));
+	r = file_size(manifest, &h->manifest_size, e);
+	if (r == 0)
+		r = file_size(signature, &h->signature_size, e);
+	if (r == 0)
+		r = file_size(verity, &h->verity_size, e);
+	if (r == 0)
+		r = file_size(rootfs, &h->rootfs_size, e);
+	return r < 0 ? r : bundle_layout(h, e);
+}
+
+static int open_sized(const char *out, uint64_t size, int *ret_fd, struct err *e)
+{
+	int fd = open(out, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+
+	if (fd < 0)
+		return err_sys(e, errno, "creating %s", out);
+	if (ftruncate(fd, (off_t)size) < 0) {
+		close(fd);
+		return err_sys(e, errno, "sizing %s", out);
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+/* The header and every part but the rootfs, into a fresh file of the layout's size. */
+static int write_parts(int fd, const struct bundle_header *h, const char *out,
+		       const char *manifest, const char *signature, const char *verity,
+		       struct err *e)
+{
+	uint8_t hdr[BUNDLE_HEADER_SIZE];
+	int r = 0;
+
+	bundle_header_encode(h, hdr);
+	if (pwrite(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
+		r = err_sys(e, errno ? errno : EIO, "writing %s", out);
+	if (r == 0)
+		r = copy_at(fd, h->manifest_offset, manifest, e);
+	if (r == 0)
+		r = copy_at(fd, h->signature_offset, signature, e);
+	if (r == 0)
+		r = copy_at(fd, h->verity_offset, verity, e);
+	return r;
+}
+
 int bundle_write(const char *out, const char *manifest, const char *signature,
 		 const char *verity, const char *rootfs, struct err *e)
 {
-	struct bundle_header h = {0};
-	uint8_t hdr[BUNDLE_HEADER_SIZE];
+	struct bundle_header h;
 	int fd, r;
 
-	r = file_size(manifest, &h.manifest_size, e);
+	r = bundle_sizes(manifest, signature, verity, rootfs, &h, e);
 	if (r == 0)
-		r = file_size(signature, &h.signature_size, e);
-	if (r == 0)
-		r = file_size(verity, &h.verity_size, e);
-	if (r == 0)
-		r = file_size(rootfs, &h.rootfs_size, e);
-	if (r == 0)
-		r = bundle_layout(&h, e);
+		r = open_sized(out, h.total_size, &fd, e);
 	if (r < 0)
 		return r;
-	fd = open(out, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-	if (fd < 0)
-		return err_sys(e, errno, "creating %s", out);
-	bundle_header_encode(&h, hdr);
-	r = ftruncate(fd, (off_t)h.total_size) < 0 ? err_sys(e, errno, "sizing %s", out) : 0;
-	if (r == 0 && pwrite(fd, hdr, sizeof(hdr), 0) != (ssize_t)sizeof(hdr))
-		r = err_sys(e, errno ? errno : EIO, "writing %s", out);
-	if (r == 0)
-		r = copy_at(fd, h.manifest_offset, manifest, e);
-	if (r == 0)
-		r = copy_at(fd, h.signature_offset, signature, e);
-	if (r == 0)
-		r = copy_at(fd, h.verity_offset, verity, e);
+	r = write_parts(fd, &h, out, manifest, signature, verity, e);
 	if (r == 0)
 		r = copy_at(fd, h.rootfs_offset, rootfs, e);
 	close(fd);
 	return r;
+}
+
+int bundle_create(const char *out, uint64_t rootfs_size, uint64_t verity_guess,
+		  struct bundle_file *ret, struct err *e)
+{
+	struct bundle_header h = {.manifest_size = 1, .signature_size = 1,
+				  .verity_size = verity_guess, .rootfs_size = rootfs_size};
+	int r;
+
+	ret->fd = -1;
+	r = bundle_layout(&h, e);
+	if (r == 0)
+		r = open_sized(out, h.total_size, &ret->fd, e);
+	if (r == 0)
+		ret->rootfs_offset = h.rootfs_offset;
+	return r;
+}
+
+int bundle_finish(struct bundle_file *b, const char *manifest, const char *signature,
+		  const char *verity, const char *rootfs, struct err *e)
+{
+	struct bundle_header h;
+	bool moved;
+	int r;
+
+	r = bundle_sizes(manifest, signature, verity, rootfs, &h, e);
+	moved = r == 0 && h.rootfs_offset != b->rootfs_offset;
+	if (moved && (ftruncate(b->fd, 0) < 0 || ftruncate(b->fd, (off_t)h.total_size) < 0))
+		r = err_sys(e, errno, "sizing the bundle");
+	if (r == 0)
+		r = write_parts(b->fd, &h, "the bundle", manifest, signature, verity, e);
+	if (r == 0 && moved)
+		r = copy_at(b->fd, h.rootfs_offset, rootfs, e);
+	bundle_file_close(b);
+	return r;
+}
+
+void bundle_file_close(struct bundle_file *b)
+{
+	if (b->fd >= 0)
+		close(b->fd);
+	b->fd = -1;
 }

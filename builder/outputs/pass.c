@@ -120,7 +120,14 @@ struct piece {
 	const uint8_t *buf;
 };
 
-/* The second thread: builds the tree and writes the copies, one piece behind the reader. */
+static int write_copy(const struct pass_sink *s, const struct piece *pc, struct err *e)
+{
+	int r = write_nonzero(s->fd, pc->buf, (size_t)pc->len, s->offset + pc->off);
+
+	return r < 0 ? err_sys(e, r, "writing a copy of the rootfs") : 0;
+}
+
+/* The second thread: builds the tree and writes the first copy, one piece behind the reader. */
 struct worker {
 	const struct pass_in *in;
 	struct verity_stream *vs;
@@ -146,13 +153,8 @@ static int consume(struct worker *w, const struct piece *pc)
 		r = verity_stream_add(w->vs, pc->buf, n, &w->err);
 		w->blocks_left -= n;
 	}
-	for (size_t i = 0; r == 0 && pc->buf && i < w->in->nsinks; i++) {
-		const struct pass_sink *s = &w->in->sinks[i];
-
-		r = write_nonzero(s->fd, pc->buf, (size_t)pc->len, s->offset + pc->off);
-		if (r < 0)
-			err_sys(&w->err, r, "writing a copy of the rootfs");
-	}
+	if (r == 0 && pc->buf && w->in->nsinks)
+		r = write_copy(&w->in->sinks[0], pc, &w->err);
 	return r;
 }
 
@@ -218,7 +220,8 @@ static void hash_zeros(struct sha256_ctx *c, uint64_t len)
 }
 
 /* The reader: the pieces in order, the data ones read into the two buffers in turn (a
- * buffer is reused once the worker has finished the piece two back, which held it). */
+ * buffer is reused once the worker has finished the piece two back, which held it); it
+ * hashes them and writes the copies after the first while the worker has them. */
 static int read_pieces(const struct pass_in *in, struct worker *w, struct sha256_ctx *c,
 		       uint8_t *bufs[2], struct err *e)
 {
@@ -245,9 +248,12 @@ static int read_pieces(const struct pass_in *in, struct worker *w, struct sha256
 			r = pread_full(in->fd, bufs[k % 2], (size_t)pc.len, pc.off);
 			if (r < 0)
 				return err_sys(e, r, "reading the rootfs");
-			sha256_update(c, pc.buf, (size_t)pc.len);
 			if (!post(w, &pc))
 				return -EIO;
+			sha256_update(c, pc.buf, (size_t)pc.len);
+			for (size_t i = 1; i < in->nsinks; i++) /* the first is the worker's */
+				if ((r = write_copy(&in->sinks[i], &pc, e)) < 0)
+					return r;
 			pos += pc.len;
 		}
 	}

@@ -1,8 +1,9 @@
 /* The one read of a finished rootfs image: its data extents (SEEK_DATA/SEEK_HOLE) are read
- * once, in large chunks, and feed the rootfs sha256, the dm-verity tree and copies into other
- * files at once (the disk image's slot A); holes are neither read nor written. A second
- * thread builds the tree and writes the copies while the first reads and hashes. Also the
- * sparse copy every output writer uses to place a finished part into a fresh file. */
+ * once, in large pieces, and feed the rootfs sha256, the dm-verity tree and the copies (the
+ * disk image's slot A, the bundle's rootfs); holes are neither read nor written. A second
+ * thread builds the tree and writes the first copy while the first thread hashes and writes
+ * the others. Also the sparse copy the output writers use to place a finished part into a
+ * fresh file. */
 #ifndef STELE_OUTPUTS_PASS_H
 #define STELE_OUTPUTS_PASS_H
 

@@ -26,7 +26,7 @@ struct slotimg_in {
 	const struct sign_key *key;
 	const struct sign_trust *trust; /* the signature is checked against it once made */
 	uint8_t seed[SHA256_LEN];
-	/* copies of the rootfs written while it is read for hashing (the disk image's slot A) */
+	/* copies of the rootfs written while it is read for hashing (slot A, the bundle) */
 	struct pass_sink sinks[PASS_MAX_SINKS];
 	size_t nsinks;
 };
@@ -38,6 +38,12 @@ struct slotimg_out {
 };
 
 int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct err *e);
+
+/* The size the verity partition image of a rootfs of rootfs_size bytes will have when the
+ * manifest and the signature take a page each (what they take unless they are unusually
+ * large); some size when the profile's verity settings are invalid (slotimg_write will say
+ * why). */
+uint64_t slotimg_verity_guess(const struct slotimg_in *in, uint64_t rootfs_size);
 
 /* The verity salt of a product: the same for every version, so equal blocks hash equally
  * across versions (what makes block-level deltas possible). */
