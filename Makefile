@@ -122,7 +122,8 @@ $(A)/blkid-parts: tests/blkid-parts.c | $(A)
 $(A)/gptedit: tests/gptedit.c lib/gptgrow.c lib/gpt.c lib/err.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^)
 
-$(A)/mkbundle: tests/mkbundle.c builder/outputs/bundlewrite.c builder/fileutil.c lib/bundle.c lib/hash.c \
+$(A)/mkbundle: tests/mkbundle.c builder/outputs/bundlewrite.c builder/outputs/pass.c builder/fileutil.c \
+               lib/bundle.c lib/hash.c lib/verity.c \
                lib/input.c \
                lib/err.c $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)

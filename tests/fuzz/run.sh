@@ -8,14 +8,14 @@ secs=${FUZZ_SECONDS:-10}
 out=${1:-$top/build/fuzz}
 command -v clang >/dev/null || { echo "1..0 # SKIP clang missing"; exit 77; }
 mkdir -p "$out"
-flags=$(pkg-config --cflags --libs libcjson libcrypto libarchive ext2fs com_err fdisk blkid libguestfs)
+flags=$(pkg-config --cflags --libs libcjson libcrypto libarchive liblzma ext2fs com_err fdisk blkid libguestfs)
 n=0 failed=0
 while read -r name srcs; do
 	case $name in '' | '#'*) continue ;; esac
 	n=$((n + 1))
 	# shellcheck disable=SC2086
 	if ! (cd "$top" && clang -g -O1 -fsanitize=fuzzer,address,undefined -D_GNU_SOURCE \
-		-D_FILE_OFFSET_BITS=64 -I"$top/build/gen" -o "$out/fuzz-$name" \
+		-D_FILE_OFFSET_BITS=64 -I"$top" -I"$top/build/gen" -o "$out/fuzz-$name" \
 		"tests/fuzz/fuzz-$name.c" $srcs $flags -lpthread) >"$out/build-$name.log" 2>&1; then
 		if grep -q "fuzzer" "$out/build-$name.log" && ! grep -q "error:" "$out/build-$name.log"; then
 			echo "1..0 # SKIP clang cannot link libFuzzer (libclang-rt missing)"
