@@ -2,7 +2,7 @@
 # default profile into out/, `make check` runs every test, `make bench` the benchmarks.
 
 CC      ?= gcc
-PKGS    := ext2fs com_err libcjson libarchive libcrypto fdisk blkid libguestfs
+PKGS    := ext2fs com_err libcjson libarchive liblzma libcrypto fdisk blkid libguestfs
 WARN    := -Wall -Wextra -Wshadow -Wmissing-prototypes -Wstrict-prototypes -Wformat=2 \
            -Wno-format-nonliteral -Wno-format-truncation -Wundef -Wpointer-arith -Wvla -Werror
 CFLAGS  ?= -O2 -g
@@ -25,7 +25,7 @@ SOURCES_SRC  := builder/sources/source.c builder/sources/source-dir.c \
                 builder/sources/tarcheck.c
 OUTPUTS_SRC  := builder/outputs/ext4.c builder/outputs/slotimg.c builder/outputs/image.c \
                 builder/outputs/disk.c builder/outputs/esp.c builder/outputs/gptread.c \
-                builder/outputs/bundlewrite.c builder/outputs/output.c
+                builder/outputs/bundlewrite.c builder/outputs/output.c builder/outputs/pass.c
 CMD_SRC      := builder/cmd/main.c builder/cmd/build.c builder/cmd/verity.c builder/cmd/keygen.c \
                 builder/cmd/verify.c builder/cmd/run.c builder/cmd/state.c
 BUILDER_SRC  := $(CORE_SRC) $(SOURCES_SRC) $(OUTPUTS_SRC) $(BOOT_SRC)
@@ -49,7 +49,7 @@ UNIT_TESTS := $(wildcard tests/test-*.c)
 TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
-DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev libssl-dev \
+DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev liblzma-dev libssl-dev \
         libfdisk-dev libblkid-dev libguestfs-dev supermin grub-efi-amd64-bin grub-common dosfstools mtools \
         qemu-system-x86 qemu-utils ovmf \
         e2fsprogs dpkg apt mmdebstrap util-linux fdisk procps coreutils tar bc cryptsetup-bin \
@@ -138,7 +138,8 @@ $(A)/blkid-parts: tests/blkid-parts.c | $(A)
 $(A)/gptedit: tests/gptedit.c lib/gptgrow.c lib/gpt.c lib/err.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^)
 
-$(A)/mkbundle: tests/mkbundle.c builder/outputs/bundlewrite.c builder/fileutil.c lib/bundle.c lib/hash.c \
+$(A)/mkbundle: tests/mkbundle.c builder/outputs/bundlewrite.c builder/outputs/pass.c builder/fileutil.c \
+               lib/bundle.c lib/hash.c lib/verity.c \
                lib/input.c \
                lib/err.c $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)

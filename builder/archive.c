@@ -5,6 +5,7 @@
 #include "builder/sources/tarcheck.h"
 
 #include <archive_entry.h>
+#include <lzma.h>
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
@@ -305,19 +306,118 @@ static int import_entries(struct tree *t, struct archive *a, const char *what,
 	}
 }
 
+static const char *archive_msg(struct archive *a)
+{
+	return archive_error_string(a) ? archive_error_string(a) : "not an archive";
+}
+
+/* The compressed input, with its first block read ahead (to tell xz from the rest) and handed
+ * out again first. */
+struct source {
+	archive_read_callback *read_cb;
+	void *userdata;
+	const void *first;
+	la_ssize_t first_len; /* -1 once handed out */
+};
+
+static la_ssize_t source_read(struct archive *a, struct source *src, const void **buf)
+{
+	if (src->first_len >= 0) {
+		la_ssize_t n = src->first_len;
+
+		*buf = src->first;
+		src->first_len = -1;
+		return n;
+	}
+	return src->read_cb(a, src->userdata, buf);
+}
+
+static la_ssize_t replay_read(struct archive *a, void *userdata, const void **buf)
+{
+	return source_read(a, userdata, buf);
+}
+
+/* xz, what Debian's packages use, is decoded here rather than by libarchive: its blocks are
+ * decoded on every core (libarchive decodes on one), the same bytes. */
+#define XZ_MAGIC "\xfd" "7zXZ"
+#define XZ_MEMLIMIT (512u << 20) /* above it liblzma decodes on one thread */
+
 struct stream {
-	struct archive *mid; /* yields the decompressed stream */
+	struct archive *mid; /* yields the decompressed stream (not xz) */
+	struct source src;
+	bool xz, xz_input_done, xz_end;
+	lzma_stream z;
 	struct tar_check *check;
 	char buf[1 << 16];
 };
 
+static const char *xz_error(lzma_ret ret)
+{
+	switch (ret) {
+	case LZMA_MEM_ERROR:
+	case LZMA_MEMLIMIT_ERROR:
+		return "xz: out of memory";
+	case LZMA_FORMAT_ERROR:
+		return "xz: not an xz stream";
+	case LZMA_OPTIONS_ERROR:
+		return "xz: unsupported options";
+	case LZMA_BUF_ERROR:
+		return "xz: truncated input";
+	default:
+		return "xz: corrupt data";
+	}
+}
+
+static int xz_init(struct stream *s)
+{
+	lzma_mt mt = {.flags = LZMA_CONCATENATED, .threads = lzma_cputhreads(),
+		      .memlimit_threading = XZ_MEMLIMIT, .memlimit_stop = UINT64_MAX};
+
+	if (mt.threads < 1)
+		mt.threads = 1;
+	s->z = (lzma_stream)LZMA_STREAM_INIT;
+	return lzma_stream_decoder_mt(&s->z, &mt) == LZMA_OK ? 0 : -ENOMEM;
+}
+
+/* Up to a buffer of the decompressed stream; 0 at its end. */
+static la_ssize_t xz_read(struct archive *a, struct stream *s)
+{
+	s->z.next_out = (uint8_t *)s->buf;
+	s->z.avail_out = sizeof(s->buf);
+	while (s->z.avail_out == sizeof(s->buf) && !s->xz_end) {
+		lzma_ret ret;
+
+		if (s->z.avail_in == 0 && !s->xz_input_done) {
+			const void *in;
+			la_ssize_t n = source_read(s->mid, &s->src, &in);
+
+			if (n < 0) {
+				archive_set_error(a, EIO, "%s", archive_msg(s->mid));
+				return -1;
+			}
+			s->xz_input_done = n == 0;
+			s->z.next_in = in;
+			s->z.avail_in = (size_t)n;
+		}
+		ret = lzma_code(&s->z, s->xz_input_done ? LZMA_FINISH : LZMA_RUN);
+		if (ret == LZMA_STREAM_END)
+			s->xz_end = true;
+		else if (ret != LZMA_OK) {
+			archive_set_error(a, EIO, "%s", xz_error(ret));
+			return -1;
+		}
+	}
+	return (la_ssize_t)(sizeof(s->buf) - s->z.avail_out);
+}
+
 static la_ssize_t stream_read(struct archive *a, void *userdata, const void **buf)
 {
 	struct stream *s = userdata;
-	la_ssize_t n = archive_read_data(s->mid, s->buf, sizeof(s->buf));
+	la_ssize_t n = s->xz ? xz_read(a, s) : archive_read_data(s->mid, s->buf, sizeof(s->buf));
 
 	if (n < 0) {
-		archive_set_error(a, EIO, "%s", archive_error_string(s->mid));
+		if (!s->xz)
+			archive_set_error(a, EIO, "%s", archive_error_string(s->mid));
 		return -1;
 	}
 	tar_check_feed(s->check, s->buf, (size_t)n);
@@ -325,9 +425,24 @@ static la_ssize_t stream_read(struct archive *a, void *userdata, const void **bu
 	return n;
 }
 
-static const char *archive_msg(struct archive *a)
+/* Reads the first block and sets up the decompression: ours for xz, else libarchive's. */
+static int open_stream(struct stream *s, const char *what, struct err *e)
 {
-	return archive_error_string(a) ? archive_error_string(a) : "not an archive";
+	struct archive_entry *ent;
+
+	s->src.first_len = s->src.read_cb(s->mid, s->src.userdata, &s->src.first);
+	if (s->src.first_len < 0)
+		return err_set(e, EINVAL, "%s: %s", what, archive_msg(s->mid));
+	s->xz = s->src.first_len >= 6 && memcmp(s->src.first, XZ_MAGIC, 6) == 0;
+	if (s->xz)
+		return xz_init(s) < 0 ? err_set(e, ENOMEM, "%s: xz: out of memory", what) : 0;
+	/* two stages, so the pax check sees exactly the bytes the tar reader parses */
+	archive_read_support_filter_all(s->mid);
+	archive_read_support_format_raw(s->mid);
+	if (archive_read_open(s->mid, &s->src, NULL, replay_read, NULL) != ARCHIVE_OK ||
+	    archive_read_next_header(s->mid, &ent) != ARCHIVE_OK)
+		return err_set(e, EINVAL, "%s: %s", what, archive_msg(s->mid));
+	return 0;
 }
 
 int archive_import_stream(struct tree *t, archive_read_callback *read_cb, void *userdata,
@@ -336,26 +451,21 @@ int archive_import_stream(struct tree *t, archive_read_callback *read_cb, void *
 {
 	struct stream *s = calloc(1, sizeof(*s));
 	struct archive *a = archive_read_new();
-	struct archive_entry *ent;
 	struct import_ctx c = {.st = st, .limit = limit};
 	int r;
 
 	if (s) {
 		s->mid = archive_read_new();
 		s->check = c.check = tar_check_new();
+		s->src = (struct source){.read_cb = read_cb, .userdata = userdata, .first_len = -1};
 	}
 	if (!s || !a || !s->mid || !s->check) {
 		r = err_set(e, ENOMEM, "out of memory");
 		goto out;
 	}
-	/* two stages, so the pax check sees exactly the bytes the tar reader parses */
-	archive_read_support_filter_all(s->mid);
-	archive_read_support_format_raw(s->mid);
-	if (archive_read_open(s->mid, userdata, NULL, read_cb, NULL) != ARCHIVE_OK ||
-	    archive_read_next_header(s->mid, &ent) != ARCHIVE_OK) {
-		r = err_set(e, EINVAL, "%s: %s", what, archive_msg(s->mid));
+	r = open_stream(s, what, e);
+	if (r < 0)
 		goto out;
-	}
 	archive_read_support_format_tar(a);
 	archive_read_support_format_gnutar(a);
 	if (archive_read_open(a, s, NULL, stream_read, NULL) != ARCHIVE_OK) {
@@ -367,6 +477,8 @@ out:
 	if (a)
 		archive_read_free(a);
 	if (s) {
+		if (s->xz)
+			lzma_end(&s->z);
 		if (s->mid)
 			archive_read_free(s->mid);
 		tar_check_free(s->check);

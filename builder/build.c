@@ -401,23 +401,6 @@ static int prepare(struct build_ctx *b, struct err *e)
 	return r;
 }
 
-/* The selected handlers in table order: all stage first, so that every name is known
- * before anything is written, then each writes. */
-static int write_outputs(struct build_ctx *b, struct err *e)
-{
-	unsigned want = output_select(b->p, b->o->rootfs_only,
-				      tree_lookup(b->tree, "/boot/vmlinuz") != NULL);
-	int r = 0;
-
-	for (int i = 0; r == 0 && i < OUTPUT_COUNT; i++)
-		if (want & OUTPUT_BIT(i))
-			r = output_handlers[i].stage(b, e);
-	for (int i = 0; r == 0 && i < OUTPUT_COUNT; i++)
-		if (want & OUTPUT_BIT(i))
-			r = output_handlers[i].write(b, e);
-	return r;
-}
-
 int build_run(const struct profile *p, const struct build_opts *o, struct build_artifacts *ret,
 	      struct err *e)
 {
@@ -430,7 +413,8 @@ int build_run(const struct profile *p, const struct build_opts *o, struct build_
 	memset(ret, 0, sizeof(*ret));
 	r = prepare(&b, e);
 	if (r == 0)
-		r = write_outputs(&b, e);
+		r = output_run(&b, output_select(p, o->rootfs_only,
+						 tree_lookup(b.tree, "/boot/vmlinuz") != NULL), e);
 	if (r == 0)
 		r = stage_commit(&b.stage, e);
 	if (r < 0)

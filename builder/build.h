@@ -10,7 +10,10 @@
 #include "lib/err.h"
 #include "lib/hash.h"
 #include "lib/sign.h"
+#include "builder/outputs/bundlewrite.h"
 #include "builder/outputs/ext4.h"
+#include "builder/outputs/image.h"
+#include "builder/outputs/pass.h"
 #include "builder/outputs/slotimg.h"
 #include "fileutil.h"
 #include "profile.h"
@@ -54,6 +57,12 @@ struct build_ctx {
 	struct stage stage;
 	struct build_files files;
 	struct build_artifacts *art;
+	/* open while the handlers run: the copies of the rootfs the slot pass writes, and the
+	 * files they go to */
+	struct pass_sink sinks[PASS_MAX_SINKS];
+	size_t nsinks;
+	struct image_disk disk;
+	struct bundle_file bundle;
 };
 
 /* Builds p into o->outdir; *ret is filled (and must be freed with build_artifacts_free)

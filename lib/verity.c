@@ -561,10 +561,24 @@ static int digest_first_block(int data_fd, const struct verity_params *p, uint8_
 	return r;
 }
 
+/* The superblock at hash_offset; the rest of its hash block is zero, as veritysetup writes
+ * it. */
+static int write_superblock(int hash_fd, const struct verity_params *p,
+			    const struct verity_layout *l)
+{
+	uint8_t sb[VERITY_SB_SIZE];
+	int r;
+
+	verity_sb_encode(p, sb);
+	r = pwrite_full(hash_fd, sb, sizeof(sb), p->hash_offset);
+	if (r == 0)
+		r = write_zeros(hash_fd, p->hash_offset + VERITY_SB_SIZE, l->tree_offset);
+	return r;
+}
+
 int verity_create(int data_fd, int hash_fd, const struct verity_params *p, unsigned threads,
 		  uint8_t root[VERITY_MAX_DIGEST], struct err *e)
 {
-	uint8_t sb[VERITY_SB_SIZE];
 	struct verity_layout l;
 	int r;
 
@@ -582,11 +596,135 @@ int verity_create(int data_fd, int hash_fd, const struct verity_params *p, unsig
 		if (r < 0)
 			return err_sys(e, r, "hashing data into the hash tree");
 	}
-	verity_sb_encode(p, sb);
-	r = pwrite_full(hash_fd, sb, sizeof(sb), p->hash_offset);
-	if (r == 0) /* the rest of the superblock's hash block is zero, as veritysetup writes it */
-		r = write_zeros(hash_fd, p->hash_offset + VERITY_SB_SIZE, l.tree_offset);
+	r = write_superblock(hash_fd, p, &l);
 	return r < 0 ? err_sys(e, r, "writing the hash tree") : 0;
+}
+
+/* ---- building from data fed in order ---- */
+
+struct verity_stream {
+	struct verity_params p;
+	struct verity_layout l;
+	int hash_fd;
+	struct hasher h;
+	uint8_t zero_digest[VERITY_MAX_DIGEST];
+	uint8_t *win;	    /* a window of level 0, from hash block win_first */
+	uint64_t win_first; /* (with no tree, win holds the one block's digest) */
+	uint64_t next;	    /* data blocks fed so far */
+};
+
+int verity_stream_new(const struct verity_params *p, int hash_fd, struct verity_stream **ret,
+		      struct err *e)
+{
+	struct verity_stream *s = calloc(1, sizeof(*s));
+	int r;
+
+	if (!s)
+		return err_set(e, ENOMEM, "out of memory");
+	s->p = *p;
+	s->hash_fd = hash_fd;
+	r = verity_layout(p, &s->l, e);
+	if (r == 0 && hasher_init(&s->h, p) < 0)
+		r = err_set(e, EINVAL, "unsupported hash \"%s\"", p->hash_name);
+	if (r == 0) {
+		s->win = calloc(window_blocks(p), p->hash_block_size);
+		r = s->win ? 0 : err_set(e, ENOMEM, "out of memory");
+	}
+	if (r < 0) {
+		verity_stream_free(s);
+		return r;
+	}
+	hash_zero_block(&s->h, p, s->zero_digest);
+	*ret = s;
+	return 0;
+}
+
+/* Writes the window of level 0, as far as the level goes. */
+static int write_window(struct verity_stream *s)
+{
+	const size_t win = window_blocks(&s->p);
+	uint64_t left = s->l.level_blocks[0] - s->win_first;
+	size_t n = left < win ? (size_t)left : win;
+
+	return pwrite_full(s->hash_fd, s->win, n * s->p.hash_block_size,
+			   s->l.level_offset[0] + s->win_first * s->p.hash_block_size);
+}
+
+static int next_window(struct verity_stream *s)
+{
+	const size_t win = window_blocks(&s->p);
+	int r = write_window(s);
+
+	memset(s->win, 0, win * s->p.hash_block_size);
+	s->win_first += win;
+	return r;
+}
+
+int verity_stream_add(struct verity_stream *s, const uint8_t *data, uint64_t count,
+		      struct err *e)
+{
+	const uint32_t dbs = s->p.data_block_size, hpb = s->l.hashes_per_block;
+	const uint64_t win = window_blocks(&s->p);
+	int r = 0;
+
+	if (count > s->p.data_blocks - s->next)
+		return err_set(e, EINVAL, "more data than the %llu blocks of the tree",
+			       (unsigned long long)s->p.data_blocks);
+	for (uint64_t i = 0; r == 0 && i < count; i++, s->next++) {
+		const uint8_t *blk = data ? data + i * dbs : NULL;
+		uint8_t *slot = s->win;
+
+		if (s->l.levels) {
+			if (s->next / hpb - s->win_first >= win)
+				r = next_window(s);
+			slot += (s->next / hpb - s->win_first) * s->p.hash_block_size +
+				(s->next % hpb) * s->l.digest_size_full;
+		}
+		if (!blk || is_zero(blk, dbs))
+			memcpy(slot, s->zero_digest, s->l.digest_size);
+		else
+			hash_block(&s->h, blk, dbs, slot);
+	}
+	return r < 0 ? err_sys(e, r, "writing the hash tree") : 0;
+}
+
+int verity_stream_finish(struct verity_stream *s, uint8_t root[VERITY_MAX_DIGEST],
+			 struct err *e)
+{
+	uint8_t *in = NULL;
+	int r = 0;
+
+	if (s->next != s->p.data_blocks)
+		return err_set(e, EINVAL, "the tree got %llu of its %llu data blocks",
+			       (unsigned long long)s->next, (unsigned long long)s->p.data_blocks);
+	if (s->l.levels == 0) { /* one data block: the root is its digest, no tree */
+		memcpy(root, s->win, s->l.digest_size);
+	} else {
+		const size_t bytes = window_blocks(&s->p) * s->p.hash_block_size;
+		uint8_t *top = s->win; /* the top level's one block, in the last window written */
+
+		r = write_window(s);
+		in = r == 0 ? malloc(bytes) : NULL;
+		if (r == 0 && !in)
+			r = -ENOMEM;
+		for (int lv = 1; r == 0 && lv < s->l.levels; lv++)
+			r = stream_level(s->hash_fd, &s->p, &s->l, lv, &s->h, in, top);
+		if (r == 0)
+			r = hash_block(&s->h, top, s->p.hash_block_size, root);
+	}
+	if (r == 0)
+		r = write_superblock(s->hash_fd, &s->p, &s->l);
+	free(in);
+	return r < 0 ? err_sys(e, r, "writing the hash tree") : 0;
+}
+
+void verity_stream_free(struct verity_stream *s)
+{
+	if (!s)
+		return;
+	hasher_free(&s->h);
+	free(s->win);
+	free(s);
 }
 
 /* ---- checking ---- */

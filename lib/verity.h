@@ -52,6 +52,21 @@ int verity_layout(const struct verity_params *p, struct verity_layout *ret, stru
 int verity_create(int data_fd, int hash_fd, const struct verity_params *p, unsigned threads,
 		  uint8_t root[VERITY_MAX_DIGEST], struct err *e);
 
+/* The same tree, built from data the caller reads (for a caller that reads it once for
+ * several purposes): verity_stream_add takes the next count data blocks (count *
+ * data_block_size bytes at data; data NULL stands for count all-zero blocks, a hole), and
+ * once all p->data_blocks have been added, verity_stream_finish writes the upper levels and
+ * the superblock into hash_fd and the root digest into root. One thread; memory does not
+ * grow with the tree. */
+struct verity_stream;
+int verity_stream_new(const struct verity_params *p, int hash_fd, struct verity_stream **ret,
+		      struct err *e) __attribute__((warn_unused_result));
+int verity_stream_add(struct verity_stream *s, const uint8_t *data, uint64_t count,
+		      struct err *e) __attribute__((warn_unused_result));
+int verity_stream_finish(struct verity_stream *s, uint8_t root[VERITY_MAX_DIGEST],
+			 struct err *e) __attribute__((warn_unused_result));
+void verity_stream_free(struct verity_stream *s);
+
 void verity_sb_encode(const struct verity_params *p, uint8_t out[VERITY_SB_SIZE]);
 /* Bounds-checks every field: magic, version, hash type, algorithm, block sizes, salt size. */
 int verity_sb_decode(const uint8_t in[VERITY_SB_SIZE], struct verity_params *ret,

@@ -7,6 +7,7 @@
  * same, byte for byte, as veritysetup's (when veritysetup is installed), and passes
  * verity_check. */
 #include <errno.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <sys/stat.h>
 #include <stdint.h>
@@ -186,9 +187,93 @@ static void check_streamed(void)
 	unlink(hpath);
 }
 
+/* verity_stream, fed in runs of uneven lengths with the zero runs as holes (data NULL), makes
+ * the same hash file and root as verity_create over the same data. */
+static void check_stream_api(const char *alg, uint32_t bs, uint64_t blocks, uint64_t stride)
+{
+	char dpath[] = "/tmp/stele-test-verity-ad.XXXXXX",
+	     hpath[] = "/tmp/stele-test-verity-ah.XXXXXX",
+	     spath[] = "/tmp/stele-test-verity-as.XXXXXX";
+	int dfd = mkstemp(dpath), hfd = mkstemp(hpath), sfd = mkstemp(spath);
+	uint8_t root[VERITY_MAX_DIGEST], sroot[VERITY_MAX_DIGEST], *data = calloc(blocks, bs);
+	struct verity_stream *vs = NULL;
+	struct verity_params p;
+	struct verity_layout l;
+	struct err e;
+	uint64_t b = 0, run = 1;
+	int r;
+
+	verity_params_init(&p);
+	snprintf(p.hash_name, sizeof(p.hash_name), "%s", alg);
+	p.data_block_size = p.hash_block_size = bs;
+	p.data_blocks = blocks;
+	p.hash_offset = 4096;
+	p.salt_size = 3;
+	memcpy(p.salt, "abc", 3);
+	for (uint64_t i = 0; i < blocks; i += stride) /* data here and there, zeros between */
+		memset(data + i * bs, (int)(i % 251) + 1, bs / 2);
+	ok(dfd >= 0 && hfd >= 0 && sfd >= 0 && data &&
+	   write(dfd, data, (size_t)(blocks * bs)) == (ssize_t)(blocks * bs),
+	   "stream %s/%u/%llu: files", alg, bs, (unsigned long long)blocks);
+	is_int(verity_create(dfd, hfd, &p, 2, root, &e), 0, "stream %s/%u/%llu: verity_create",
+	       alg, bs, (unsigned long long)blocks);
+	r = verity_stream_new(&p, sfd, &vs, &e);
+	while (r == 0 && b < blocks) {
+		uint64_t n = blocks - b < run ? blocks - b : run;
+		bool zero = true;
+
+		for (uint64_t i = 0; i < n * bs && zero; i++)
+			zero = data[b * bs + i] == 0;
+		r = verity_stream_add(vs, zero ? NULL : data + b * bs, n, &e);
+		b += n;
+		run = run * 3 % 1021 + 1;
+	}
+	is_int(verity_stream_add(vs, data, 1, &e), -EINVAL,
+	       "stream %s/%u/%llu: a block past the end is refused", alg, bs,
+	       (unsigned long long)blocks);
+	if (r == 0)
+		r = verity_stream_finish(vs, sroot, &e);
+	verity_stream_free(vs);
+	is_int(r, 0, "stream %s/%u/%llu: fed and finished", alg, bs, (unsigned long long)blocks);
+	ok(verity_layout(&p, &l, &e) == 0 && memcmp(root, sroot, l.digest_size) == 0,
+	   "stream %s/%u/%llu: same root", alg, bs, (unsigned long long)blocks);
+	ok(same_file(hpath, spath), "stream %s/%u/%llu: same hash file", alg, bs,
+	   (unsigned long long)blocks);
+	free(data);
+	close(dfd);
+	close(hfd);
+	close(sfd);
+	unlink(dpath);
+	unlink(hpath);
+	unlink(spath);
+}
+
+static void check_stream_short(void)
+{
+	struct verity_stream *vs = NULL;
+	struct verity_params p;
+	uint8_t root[VERITY_MAX_DIGEST];
+	struct err e;
+
+	verity_params_init(&p);
+	p.data_blocks = 3;
+	ok(verity_stream_new(&p, -1, &vs, &e) == 0 && verity_stream_add(vs, NULL, 2, &e) == 0,
+	   "stream: two of three blocks fed");
+	is_int(verity_stream_finish(vs, root, &e), -EINVAL, "stream: finishing short is refused");
+	verity_stream_free(vs);
+}
+
 int main(void)
 {
 	check_streamed();
+	check_stream_api("sha256", 512, 300000, 997); /* several windows of level 0 */
+	check_stream_api("sha256", 4096, 1, 1);	     /* no tree */
+	check_stream_api("sha256", 4096, 1, 2);	     /* no tree, a zero block */
+	check_stream_api("sha256", 4096, 128, 5);     /* one leaf block */
+	check_stream_api("sha256", 4096, 700, 3);
+	check_stream_api("sha512", 4096, 65, 2);
+	check_stream_api("sha1", 4096, 5000, 7);
+	check_stream_short();
 	check_all("sha256", 4096, 1); /* no tree: the root is the block's digest */
 	check_all("sha256", 4096, 2);
 	check_all("sha256", 4096, 129); /* two leaf blocks */

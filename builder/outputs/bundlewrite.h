@@ -20,4 +20,20 @@ struct bundle_in {
 
 int bundle_write(const char *out, const struct bundle_in *in, struct err *e);
 
+/* The same in two steps, so that the rootfs can be copied in while it is hashed: bundle_create
+ * makes the file with room for the rootfs where the other parts, at the sizes guessed (of
+ * the verity image; the manifest and the signature one page each), leave it: at
+ * rootfs_offset. bundle_finish writes the header and the other parts; when their real sizes
+ * move the rootfs, it empties the file and copies the rootfs in from its file instead. It
+ * closes the file; bundle_file_close closes it on failure (fd -1: nothing). */
+struct bundle_file {
+	int fd;
+	uint64_t rootfs_offset;
+};
+int bundle_create(const char *out, uint64_t rootfs_size, uint64_t verity_guess,
+		  struct bundle_file *ret, struct err *e) __attribute__((warn_unused_result));
+int bundle_finish(struct bundle_file *b, const struct bundle_in *in, struct err *e)
+	__attribute__((warn_unused_result));
+void bundle_file_close(struct bundle_file *b);
+
 #endif

@@ -10,8 +10,9 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "pass.h"
+
 #define SECTOR 512
-#define COPY_CHUNK (1u << 20)
 
 void disk_uuid(const uint8_t seed[SHA256_LEN], const char *purpose, char out[37])
 {
@@ -87,29 +88,20 @@ static int write_gpt(const char *path, const struct disk_part *parts, int nparts
 	if (r == 0 && (r = fdisk_write_disklabel(cxt)) < 0)
 		r = err_sys(e, r, "GPT: writing %s", path);
 out:
-	fdisk_deassign_device(cxt, r < 0);
+	/* no sync() of every filesystem: the build makes its outputs durable when it commits */
+	fdisk_deassign_device(cxt, 1);
 	fdisk_unref_context(cxt);
 	return r;
 }
 
-static bool zero_block(const char *b, size_t n)
-{
-	for (size_t i = 0; i < n; i++)
-		if (b[i])
-			return false;
-	return true;
-}
-
-/* Copies src to offset, skipping all-zero 4 KiB blocks (the target is fresh and sparse). */
+/* Copies src to offset, leaving its holes and zero blocks unwritten (the target is fresh). */
 static int copy_in(int fd, uint64_t offset, uint64_t max, const char *src, struct err *e)
 {
-	char *buf = malloc(COPY_CHUNK);
-	int in = open(src, O_RDONLY | O_CLOEXEC), r = 0;
-	uint64_t done = 0;
+	int in = open(src, O_RDONLY | O_CLOEXEC), r;
 	struct stat st;
 
-	if (!buf || in < 0 || fstat(in, &st) < 0) {
-		r = err_sys(e, errno ? errno : ENOMEM, "%s", src);
+	if (in < 0 || fstat(in, &st) < 0) {
+		r = err_sys(e, errno, "%s", src);
 		goto out;
 	}
 	if ((uint64_t)st.st_size > max) {
@@ -118,30 +110,18 @@ static int copy_in(int fd, uint64_t offset, uint64_t max, const char *src, struc
 			    (unsigned long long)(max >> 20));
 		goto out;
 	}
-	while (r == 0 && done < (uint64_t)st.st_size) {
-		ssize_t n = pread(in, buf, COPY_CHUNK, (off_t)done);
-
-		if (n <= 0) {
-			r = err_sys(e, n < 0 ? errno : EIO, "reading %s", src);
-			break;
-		}
-		for (ssize_t o = 0; o < n && r == 0; o += 4096) {
-			size_t len = (size_t)(n - o) < 4096 ? (size_t)(n - o) : 4096;
-			if (!zero_block(buf + o, len) &&
-			    pwrite(fd, buf + o, len, (off_t)(offset + done + (uint64_t)o)) != (ssize_t)len)
-				r = err_sys(e, errno ? errno : EIO, "writing the disk image");
-		}
-		done += (uint64_t)n;
-	}
+	r = pass_copy(in, (uint64_t)st.st_size, fd, offset, e);
+	if (r < 0)
+		err_prefix(e, r, "%s into the disk image", src);
 out:
 	if (in >= 0)
 		close(in);
-	free(buf);
 	return r;
 }
 
-int disk_write(const char *path, const struct disk_part *parts, int nparts,
-	       const uint8_t seed[SHA256_LEN], struct disk_layout_out *out, struct err *e)
+int disk_create(const char *path, const struct disk_part *parts, int nparts,
+		const uint8_t seed[SHA256_LEN], struct disk_layout_out *out, int *ret_fd,
+		struct err *e)
 {
 	uint64_t pos = DISK_ALIGN;
 	int fd, r = 0;
@@ -161,11 +141,24 @@ int disk_write(const char *path, const struct disk_part *parts, int nparts,
 		return err_sys(e, errno, "creating %s", path);
 	if (ftruncate(fd, (off_t)out->size) < 0)
 		r = err_sys(e, errno, "sizing %s", path);
-	for (int i = 0; r == 0 && i < nparts; i++)
-		if (parts[i].src)
-			r = copy_in(fd, out->start[i], parts[i].size, parts[i].src, e);
-	close(fd); /* made durable with the other outputs when the build commits them */
+	/* first, while the file is empty: libfdisk syncs the file after each write */
 	if (r == 0)
 		r = write_gpt(path, parts, nparts, out->start, seed, e);
+	if (r < 0) {
+		close(fd);
+		return r;
+	}
+	*ret_fd = fd;
+	return 0;
+}
+
+int disk_fill(int fd, const struct disk_part *parts, int nparts,
+	      const struct disk_layout_out *layout, struct err *e)
+{
+	int r = 0;
+
+	for (int i = 0; r == 0 && i < nparts; i++)
+		if (parts[i].src)
+			r = copy_in(fd, layout->start[i], parts[i].size, parts[i].src, e);
 	return r;
 }

@@ -24,9 +24,14 @@ struct disk_layout_out {
 	uint64_t size; /* of the whole disk */
 };
 
-/* Writes a new sparse disk image at path (which must not exist). */
-int disk_write(const char *path, const struct disk_part *parts, int nparts,
-	       const uint8_t seed[SHA256_LEN], struct disk_layout_out *out, struct err *e);
+/* Creates a new sparse disk image at path (which must not exist): sized, the GPT written,
+ * every partition empty. *ret_fd gets the image open for writing (the caller closes it). */
+int disk_create(const char *path, const struct disk_part *parts, int nparts,
+		const uint8_t seed[SHA256_LEN], struct disk_layout_out *out, int *ret_fd,
+		struct err *e);
+/* Copies each part's src (when not NULL) to the start of its partition. */
+int disk_fill(int fd, const struct disk_part *parts, int nparts,
+	      const struct disk_layout_out *layout, struct err *e);
 
 /* A deterministic RFC 4122 version 4 UUID string from seed and a purpose. */
 void disk_uuid(const uint8_t seed[SHA256_LEN], const char *purpose, char out[37]);

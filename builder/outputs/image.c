@@ -95,11 +95,55 @@ static int make_data(const struct image_in *in, const char *path, uint64_t size,
 	return r < 0 ? err_prefix(e, r, "the data partition") : 0;
 }
 
-int image_write(const struct image_in *in, struct err *e)
+static void image_parts(const struct image_in *in, const struct image_layout *l,
+			const char *esp, const char *data, struct disk_part parts[6])
+{
+	const struct disk_part v[] = {
+		{gpt_part_labels[GPT_PART_ESP], TYPE_ESP, l->esp, esp},
+		{gpt_part_labels[GPT_PART_ROOT_A], TYPE_ROOT_X86_64, l->slot, NULL},
+		{gpt_part_labels[GPT_PART_VERITY_A], TYPE_ROOT_VERITY_X86_64, l->verity,
+		 in->verity},
+		{gpt_part_labels[GPT_PART_ROOT_B], TYPE_ROOT_X86_64, l->slot, NULL},
+		{gpt_part_labels[GPT_PART_VERITY_B], TYPE_ROOT_VERITY_X86_64, l->verity, NULL},
+		{gpt_part_labels[GPT_PART_DATA], TYPE_VAR, l->data, data},
+	};
+
+	memcpy(parts, v, sizeof(v));
+}
+
+int image_create(const struct image_in *in, struct image_disk *ret, struct err *e)
+{
+	struct disk_part parts[6];
+	struct stat rs;
+	int r;
+
+	ret->fd = -1;
+	if (stat(in->rootfs, &rs) < 0)
+		return err_sys(e, errno, "%s", in->rootfs);
+	r = image_layout(in->p, (uint64_t)rs.st_size, 0, &ret->l, e);
+	if (r < 0)
+		return r;
+	image_parts(in, &ret->l, NULL, NULL, parts);
+	return disk_create(in->img, parts, 6, in->seed, &ret->d, &ret->fd, e);
+}
+
+uint64_t image_slot_offset(const struct image_disk *d)
+{
+	return d->d.start[GPT_PART_ROOT_A];
+}
+
+void image_disk_close(struct image_disk *d)
+{
+	if (d->fd >= 0)
+		close(d->fd);
+	d->fd = -1;
+}
+
+int image_finish(const struct image_in *in, struct image_disk *d, struct err *e)
 {
 	struct stat rs, vs;
 	struct image_layout l;
-	struct disk_layout_out out;
+	struct disk_part parts[6];
 	const char *tmpdir = getenv("TMPDIR");
 	char dir[4096], esp[4200], data[4200];
 	int r;
@@ -117,21 +161,13 @@ int image_write(const struct image_in *in, struct err *e)
 	r = make_esp(in, esp, l.esp, e);
 	if (r == 0)
 		r = make_data(in, data, l.data, e);
-	if (r == 0) {
-		const struct disk_part parts[] = {
-			{gpt_part_labels[GPT_PART_ESP], TYPE_ESP, l.esp, esp},
-			{gpt_part_labels[GPT_PART_ROOT_A], TYPE_ROOT_X86_64, l.slot, in->rootfs},
-			{gpt_part_labels[GPT_PART_VERITY_A], TYPE_ROOT_VERITY_X86_64, l.verity,
-			 in->verity},
-			{gpt_part_labels[GPT_PART_ROOT_B], TYPE_ROOT_X86_64, l.slot, NULL},
-			{gpt_part_labels[GPT_PART_VERITY_B], TYPE_ROOT_VERITY_X86_64, l.verity, NULL},
-			{gpt_part_labels[GPT_PART_DATA], TYPE_VAR, l.data, data},
-		};
-		r = disk_write(in->img, parts, 6, in->seed, &out, e);
-	}
+	image_parts(in, &l, esp, data, parts);
+	if (r == 0)
+		r = disk_fill(d->fd, parts, 6, &d->d, e);
 	unlink(esp);
 	unlink(data);
 	rmdir(dir);
+	image_disk_close(d);
 	return r;
 }
 

@@ -1,5 +1,6 @@
 #include "output.h"
 
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -24,7 +25,7 @@ static int rootfs_stage(struct build_ctx *b, struct err *e)
 	return stage_file(b, "rootfs.ext4", &b->files.rootfs, e);
 }
 
-static int rootfs_write(struct build_ctx *b, struct err *e)
+static int rootfs_begin(struct build_ctx *b, struct err *e)
 {
 	int r;
 
@@ -45,16 +46,34 @@ static int slot_stage(struct build_ctx *b, struct err *e)
 	return r;
 }
 
+/* What the slot's verity image is made from; the sinks are the copies of the rootfs the
+ * handlers opened (slot A of the disk image, the bundle's rootfs). */
+static void slot_in(const struct build_ctx *b, struct slotimg_in *si)
+{
+	*si = (struct slotimg_in){.p = b->p, .inputs = &b->art->inputs, .epoch = b->o->epoch,
+				  .rootfs = b->files.rootfs, .verity = b->files.verity,
+				  .manifest = b->files.manifest, .signature = b->files.signature,
+				  .key = b->key, .trust = b->trust, .nsinks = b->nsinks};
+	memcpy(si->seed, b->ext4.seed, SHA256_LEN);
+	memcpy(si->sinks, b->sinks, sizeof(si->sinks));
+}
+
+static int add_sink(struct build_ctx *b, int fd, uint64_t offset, struct err *e)
+{
+	if (b->nsinks == PASS_MAX_SINKS)
+		return err_set(e, E2BIG, "more than %d copies of the rootfs", PASS_MAX_SINKS);
+	b->sinks[b->nsinks++] = (struct pass_sink){fd, offset};
+	return 0;
+}
+
+/* The one read of the rootfs: verity tree, sha256, and every copy the handlers opened. */
 static int slot_write(struct build_ctx *b, struct err *e)
 {
-	struct slotimg_in si = {.p = b->p, .inputs = &b->art->inputs, .epoch = b->o->epoch,
-				.rootfs = b->files.rootfs, .verity = b->files.verity,
-				.manifest = b->files.manifest, .signature = b->files.signature,
-				.key = b->key, .trust = b->trust};
+	struct slotimg_in si;
 
 	reportf(b->report, BUILD_PROGRESS, "hashing the rootfs (dm-verity) and signing the "
 		"manifest");
-	memcpy(si.seed, b->ext4.seed, SHA256_LEN);
+	slot_in(b, &si);
 	return slotimg_write(&si, &b->art->slot, e);
 }
 
@@ -63,20 +82,39 @@ static int raw_stage(struct build_ctx *b, struct err *e)
 	return stage_file(b, "img", &b->files.img, e);
 }
 
+static void image_input(const struct build_ctx *b, struct image_in *in)
+{
+	*in = (struct image_in){.p = b->p, .rootfs = b->files.rootfs, .verity = b->files.verity,
+				.img = b->files.img, .epoch = b->o->epoch};
+	memcpy(in->seed, b->ext4.seed, SHA256_LEN);
+}
+
+/* The disk is created with its GPT before the slot pass, which copies the rootfs into A. */
+static int raw_begin(struct build_ctx *b, struct err *e)
+{
+	struct image_in in;
+	int r;
+
+	image_input(b, &in);
+	r = image_create(&in, &b->disk, e);
+	if (r == 0)
+		r = add_sink(b, b->disk.fd, image_slot_offset(&b->disk), e);
+	return r < 0 ? err_prefix(e, r, "disk image") : 0;
+}
+
 static int raw_write(struct build_ctx *b, struct err *e)
 {
-	struct image_in in = {.p = b->p, .rootfs = b->files.rootfs, .verity = b->files.verity,
-			      .img = b->files.img, .epoch = b->o->epoch};
+	struct image_in in;
 	char bootx64[4096];
 	int r = build_libexec("BOOTX64.EFI", bootx64, sizeof(bootx64), e);
 
 	if (r < 0)
 		return r;
+	image_input(b, &in);
 	in.bootx64 = bootx64;
-	memcpy(in.seed, b->ext4.seed, SHA256_LEN);
 	reportf(b->report, BUILD_PROGRESS, "writing the disk image %s-%s.img", b->p->product,
 		b->p->version);
-	r = image_write(&in, e);
+	r = image_finish(&in, &b->disk, e);
 	return r < 0 ? err_prefix(e, r, "disk image") : 0;
 }
 
@@ -97,6 +135,21 @@ static int bundle_stage(struct build_ctx *b, struct err *e)
 	return stage_file(b, "bundle", &b->files.bundle, e);
 }
 
+/* Created before the slot pass, with room for the rootfs where one-page manifest and
+ * signature leave it, so that the pass copies the rootfs in. */
+static int bundle_begin(struct build_ctx *b, struct err *e)
+{
+	struct slotimg_in si;
+	uint64_t size = b->art->ext4.size;
+	int r;
+
+	slot_in(b, &si);
+	r = bundle_create(b->files.bundle, size, slotimg_verity_guess(&si, size), &b->bundle, e);
+	if (r == 0)
+		r = add_sink(b, b->bundle.fd, b->bundle.rootfs_offset, e);
+	return r < 0 ? err_prefix(e, r, "bundle") : 0;
+}
+
 static int bundle_out(struct build_ctx *b, struct err *e)
 {
 	const struct slotimg_out *so = &b->art->slot;
@@ -107,21 +160,23 @@ static int bundle_out(struct build_ctx *b, struct err *e)
 
 	reportf(b->report, BUILD_PROGRESS, "writing the update bundle %s-%s.bundle",
 		b->p->product, b->p->version);
-	r = bundle_write(b->files.bundle, &in, e);
+	r = bundle_finish(&b->bundle, &in, e);
 	return r < 0 ? err_prefix(e, r, "bundle") : 0;
 }
 
 const struct output_handler output_handlers[OUTPUT_COUNT] = {
-	[OUTPUT_ROOTFS] = {.name = NULL, .stage = rootfs_stage, .write = rootfs_write},
+	[OUTPUT_ROOTFS] = {.name = NULL, .stage = rootfs_stage, .begin = rootfs_begin},
 	[OUTPUT_SLOT] = {.name = NULL, .needs = OUTPUT_BIT(OUTPUT_ROOTFS), .stage = slot_stage,
 			 .write = slot_write},
 	[OUTPUT_RAW] = {.name = "raw", .needs = OUTPUT_BIT(OUTPUT_ROOTFS) | OUTPUT_BIT(OUTPUT_SLOT),
-			.bootable = true, .stage = raw_stage, .write = raw_write},
+			.bootable = true, .stage = raw_stage, .begin = raw_begin,
+			.write = raw_write},
 	[OUTPUT_QCOW2] = {.name = "qcow2", .needs = OUTPUT_BIT(OUTPUT_RAW), .bootable = true,
 			  .stage = qcow2_stage, .write = qcow2_write},
 	[OUTPUT_BUNDLE] = {.name = "bundle",
 			   .needs = OUTPUT_BIT(OUTPUT_ROOTFS) | OUTPUT_BIT(OUTPUT_SLOT),
-			   .bootable = true, .stage = bundle_stage, .write = bundle_out},
+			   .bootable = true, .stage = bundle_stage, .begin = bundle_begin,
+			   .write = bundle_out},
 };
 
 unsigned output_select(const struct profile *p, bool rootfs_only, bool bootable)
@@ -141,4 +196,25 @@ unsigned output_select(const struct profile *p, bool rootfs_only, bool bootable)
 		if (want & OUTPUT_BIT(i))
 			want |= output_handlers[i].needs;
 	return want;
+}
+
+int output_run(struct build_ctx *b, unsigned want, struct err *e)
+{
+	int r = 0;
+
+	b->disk.fd = -1;
+	b->bundle.fd = -1;
+	b->nsinks = 0;
+	for (int i = 0; r == 0 && i < OUTPUT_COUNT; i++)
+		if (want & OUTPUT_BIT(i))
+			r = output_handlers[i].stage(b, e);
+	for (int i = 0; r == 0 && i < OUTPUT_COUNT; i++)
+		if ((want & OUTPUT_BIT(i)) && output_handlers[i].begin)
+			r = output_handlers[i].begin(b, e);
+	for (int i = 0; r == 0 && i < OUTPUT_COUNT; i++)
+		if ((want & OUTPUT_BIT(i)) && output_handlers[i].write)
+			r = output_handlers[i].write(b, e);
+	image_disk_close(&b->disk); /* both closed already on success */
+	bundle_file_close(&b->bundle);
+	return r;
 }

@@ -1,6 +1,9 @@
-/* Output formats of a build, as a registry like the rootfs sources: each handler stages the
- * files it writes, and writes them from the build context and the artifacts of the handlers
- * it needs, which run before it. output_handlers[] is in the order they run. */
+/* Output formats of a build, as a registry like the rootfs sources. A build runs its handlers
+ * in three phases, each in table order: every handler stages the files it writes (so that
+ * every name is known before anything is written); then begins (the rootfs handler writes
+ * the ext4; those that take a copy of the rootfs create their file and add a sink, so that
+ * the slot handler's one read of the rootfs fills them); then writes, from the build context
+ * and the artifacts of the handlers it needs, which run before it. */
 #ifndef STELE_OUTPUTS_OUTPUT_H
 #define STELE_OUTPUTS_OUTPUT_H
 
@@ -18,7 +21,8 @@ struct output_handler {
 	unsigned needs;    /* OUTPUT_BIT()s of the handlers whose output it reads */
 	bool bootable;     /* only for a tree with a kernel (/boot/vmlinuz) */
 	int (*stage)(struct build_ctx *b, struct err *e); /* reserves its files' names */
-	int (*write)(struct build_ctx *b, struct err *e);
+	int (*begin)(struct build_ctx *b, struct err *e); /* NULL: nothing before the pass */
+	int (*write)(struct build_ctx *b, struct err *e); /* NULL: all done in begin */
 };
 
 extern const struct output_handler output_handlers[OUTPUT_COUNT];
@@ -27,5 +31,8 @@ extern const struct output_handler output_handlers[OUTPUT_COUNT];
  * handler without a name and those the profile asks for (the bootable ones only when the tree
  * is), plus what they need. */
 unsigned output_select(const struct profile *p, bool rootfs_only, bool bootable);
+
+/* Runs the handlers of want (from output_select) on b; what they open is closed again. */
+int output_run(struct build_ctx *b, unsigned want, struct err *e);
 
 #endif

@@ -126,12 +126,49 @@ static char *manifest_text(const struct slotimg_in *in, const struct verity_para
 	return out;
 }
 
-
-
-/* Verity tree at 4096 in the partition image; returns the params and the root hash. */
-static int hash_rootfs(const struct slotimg_in *in, int vfd, struct verity_params *vp,
-		       uint64_t *ret_size, uint8_t root[VERITY_MAX_DIGEST], struct err *e)
+static void verity_params_of(const struct slotimg_in *in, uint64_t rootfs_size,
+			     struct verity_params *vp)
 {
+	verity_params_init(vp);
+	snprintf(vp->hash_name, sizeof(vp->hash_name), "%s", in->p->verity_hash);
+	vp->data_blocks = rootfs_size / vp->data_block_size;
+	vp->hash_offset = SLOT_HEADER_SIZE;
+	vp->salt_size = SHA256_LEN;
+	slotimg_salt(in->p->product, vp->salt);
+	verity_uuid(in->seed, vp->uuid);
+}
+
+/* The verity area: superblock and tree, up to the manifest. */
+static int verity_area(const struct verity_params *vp, uint64_t *ret, struct err *e)
+{
+	struct verity_layout l;
+	int r = verity_layout(vp, &l, e);
+
+	if (r == 0)
+		*ret = (l.levels ? l.tree_end : l.tree_offset) - vp->hash_offset;
+	return r;
+}
+
+uint64_t slotimg_verity_guess(const struct slotimg_in *in, uint64_t rootfs_size)
+{
+	struct verity_params vp;
+	struct slot_header h;
+	uint64_t area = 0;
+
+	verity_params_of(in, rootfs_size, &vp);
+	if (verity_area(&vp, &area, NULL) < 0 || slot_layout(area, 1, 1, &h, NULL) < 0)
+		return SLOT_HEADER_SIZE; /* any size: slotimg_write fails, saying why */
+	return slot_image_size(&h);
+}
+
+/* Verity tree at 4096 in the partition image, the sha256 of the rootfs and the copies, in one
+ * read of the rootfs; returns the params, the root hash and the sha256. */
+static int hash_rootfs(const struct slotimg_in *in, int vfd, struct verity_params *vp,
+		       uint64_t *ret_size, uint8_t root[VERITY_MAX_DIGEST],
+		       uint8_t sha[SHA256_LEN], struct err *e)
+{
+	struct pass_in pi = {.vp = vp, .hash_fd = vfd, .nsinks = in->nsinks};
+	struct pass_out po;
 	struct stat st;
 	int rfd = open(in->rootfs, O_RDONLY | O_CLOEXEC), r;
 
@@ -139,15 +176,16 @@ static int hash_rootfs(const struct slotimg_in *in, int vfd, struct verity_param
 		r = err_sys(e, errno, "%s", in->rootfs);
 		goto out;
 	}
-	verity_params_init(vp);
-	snprintf(vp->hash_name, sizeof(vp->hash_name), "%s", in->p->verity_hash);
-	vp->data_blocks = (uint64_t)st.st_size / vp->data_block_size;
-	vp->hash_offset = SLOT_HEADER_SIZE;
-	vp->salt_size = SHA256_LEN;
-	slotimg_salt(in->p->product, vp->salt);
-	verity_uuid(in->seed, vp->uuid);
+	verity_params_of(in, (uint64_t)st.st_size, vp);
 	*ret_size = (uint64_t)st.st_size;
-	r = verity_create(rfd, vfd, vp, 0, root, e);
+	pi.fd = rfd;
+	pi.size = (uint64_t)st.st_size;
+	memcpy(pi.sinks, in->sinks, sizeof(pi.sinks));
+	r = slot_pass(&pi, &po, e);
+	if (r == 0) {
+		memcpy(root, po.root, VERITY_MAX_DIGEST);
+		memcpy(sha, po.sha256, SHA256_LEN);
+	}
 out:
 	if (rfd >= 0)
 		close(rfd);
@@ -157,15 +195,14 @@ out:
 static int write_partition(int vfd, const struct verity_params *vp, const char *manifest,
 			   const uint8_t *sig, size_t sig_len, uint64_t *ret_size, struct err *e)
 {
-	struct verity_layout l;
 	struct slot_header h;
 	uint8_t hdr[SLOT_HEADER_SIZE];
+	uint64_t area;
 	int r;
 
-	r = verity_layout(vp, &l, e);
+	r = verity_area(vp, &area, e);
 	if (r == 0)
-		r = slot_layout((l.levels ? l.tree_end : l.tree_offset) - vp->hash_offset,
-				strlen(manifest), sig_len, &h, e);
+		r = slot_layout(area, strlen(manifest), sig_len, &h, e);
 	if (r < 0)
 		return r;
 	slot_header_encode(&h, hdr);
@@ -195,11 +232,9 @@ int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct e
 	vfd = open(in->verity, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (vfd < 0)
 		return err_sys(e, errno, "creating %s", in->verity);
-	r = hash_rootfs(in, vfd, &vp, &rootfs_size, root, e);
+	r = hash_rootfs(in, vfd, &vp, &rootfs_size, root, rootfs_sha, e);
 	if (r == 0)
 		r = verity_layout(&vp, &l, e);
-	if (r == 0)
-		r = sha256_file(in->rootfs, rootfs_sha, e);
 	if (r < 0)
 		goto out;
 	hex_encode(root, l.digest_size, out->root_hash);

@@ -1,6 +1,7 @@
-/* The signed half of a build: hashes the rootfs into a dm-verity tree, writes the manifest,
- * signs it, and lays out the slot's verity partition image (lib/slot.h), plus the manifest
- * and signature as separate files. */
+/* The signed half of a build: hashes the rootfs into a dm-verity tree and its sha256 in one
+ * read (slot_pass, which also writes the copies asked for), writes the manifest, signs it,
+ * and lays out the slot's verity partition image (lib/slot.h), plus the manifest and
+ * signature as separate files. */
 #ifndef STELE_OUTPUTS_SLOTIMG_H
 #define STELE_OUTPUTS_SLOTIMG_H
 
@@ -12,6 +13,7 @@
 #include "lib/verity.h"
 #include "builder/profile.h"
 #include "builder/sources/source.h"
+#include "pass.h"
 
 struct slotimg_in {
 	const struct profile *p;
@@ -24,6 +26,9 @@ struct slotimg_in {
 	const struct sign_key *key;
 	const struct sign_trust *trust; /* the signature is checked against it once made */
 	uint8_t seed[SHA256_LEN];
+	/* copies of the rootfs written while it is read for hashing (slot A, the bundle) */
+	struct pass_sink sinks[PASS_MAX_SINKS];
+	size_t nsinks;
 };
 
 struct slotimg_out {
@@ -39,6 +44,12 @@ struct slotimg_out {
 
 /* Fills out only on success. */
 int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct err *e);
+
+/* The size the verity partition image of a rootfs of rootfs_size bytes will have when the
+ * manifest and the signature take a page each (what they take unless they are unusually
+ * large); some size when the profile's verity settings are invalid (slotimg_write will say
+ * why). */
+uint64_t slotimg_verity_guess(const struct slotimg_in *in, uint64_t rootfs_size);
 
 /* The verity salt of a product: the same for every version, so equal blocks hash equally
  * across versions (what makes block-level deltas possible). */

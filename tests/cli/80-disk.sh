@@ -114,4 +114,19 @@ run "$STELE" build small.json -o c --keys keys -q
 is "a slot too small for the rootfs: exit 1" "$rc" 1
 has "a slot too small: says so" "$err" "does not fit"
 check "a slot too small: nothing written" -- no_outputs c
+# A manifest over a page moves the bundle's rootfs from where the build copied it while it
+# hashed it: the bundle is laid out again and still verifies.
+checks=$(for i in $(seq 30); do
+	printf '{ "name": "check-with-a-long-name-%02d", "exec": "/usr/libexec/a-long-path-to-a-check-%02d" },' "$i" "$i"
+done)
+printf '{ "extends": "%s/profiles/minimal.json", "outputs": ["bundle"], "health": { "checks": [%s] } }\n' \
+	"$TOP" "${checks%,}" >big.json
+run "$STELE" build big.json -o big --keys keys -q
+is "a manifest over a page: build" "$rc" 0
+check "a manifest over a page: it is" -- test "$(stat -c %s big/minimal-1.0.0.manifest.json)" -gt 4096
+run "$STELE" verify big/minimal-1.0.0.bundle --trust keys/ca.crt
+is "a manifest over a page: the bundle verifies" "$rc" 0
+check "a manifest over a page: the bundle ends in the rootfs" -- \
+	cmp <(tail -c "$(stat -c %s big/minimal-1.0.0.rootfs.ext4)" big/minimal-1.0.0.bundle) \
+	big/minimal-1.0.0.rootfs.ext4
 finish

@@ -8,7 +8,7 @@ secs=${FUZZ_SECONDS:-10}
 out=${1:-$top/build/fuzz}
 command -v clang >/dev/null || { echo "1..0 # SKIP clang missing"; exit 77; }
 mkdir -p "$out"
-flags=$(pkg-config --cflags --libs libcjson libcrypto libarchive ext2fs com_err fdisk blkid libguestfs)
+flags=$(pkg-config --cflags --libs libcjson libcrypto libarchive liblzma ext2fs com_err fdisk blkid libguestfs)
 n=0 failed=0
 while read -r name srcs; do
 	case $name in '' | '#'*) continue ;; esac
