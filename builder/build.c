@@ -8,6 +8,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootloader/bootstate.h"
+#include "lib/contract.h"
+#include "lib/policy.h"
 #include "lib/sign.h"
 #include "builder/outputs/bundlewrite.h"
 #include "builder/outputs/ext4.h"
@@ -47,7 +50,7 @@ static int link_kernel(const struct profile *p, struct tree *t, struct err *e)
 	char target[TREE_PATH_MAX];
 	int n = 0;
 
-	if (tree_lookup(t, "/boot/vmlinuz"))
+	if (tree_lookup(t, CONTRACT_SLOT_KERNEL))
 		return 0;
 	for (size_t i = 0; boot && boot->inode->type == TREE_DIR && i < boot->nchildren; i++) {
 		const struct tree_node *c = boot->children[i];
@@ -66,7 +69,7 @@ static int link_kernel(const struct profile *p, struct tree *t, struct err *e)
 		return err_set(e, EEXIST, "%s: kernel: %d kernels in /boot; keep one", p->file, n);
 	snprintf(target, sizeof(target), "/boot/%s", found);
 	progress("kernel: /boot/vmlinuz -> %s", target);
-	return tree_link(t, "/boot/vmlinuz", target, e);
+	return tree_link(t, CONTRACT_SLOT_KERNEL, target, e);
 }
 
 static int read_node(struct tree *t, const struct tree_inode *in, char **ret, struct err *e)
@@ -173,7 +176,7 @@ int build_compose(const struct profile *p, const struct build_opts *o, struct tr
 	 * profiles leave it out. The image's init looks for this file. */
 	if (cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "console_shell"))) {
 		char *yes = strdup("yes\n");
-		r = yes ? put_mem_file(t, "/etc/stele/console-shell", yes, 4, 0644, e)
+		r = yes ? put_mem_file(t, CONTRACT_SLOT_CONSOLE_SHELL, yes, 4, 0644, e)
 			: err_set(e, ENOMEM, "out of memory");
 		if (r < 0)
 			return r;
@@ -227,7 +230,7 @@ static int put_mem_file(struct tree *t, const char *path, void *buf, size_t len,
  * loads with `load_env` (a file of variables, never a script). */
 static int put_boot_env(const struct profile *p, struct tree *t, struct err *e)
 {
-	const char *head = "# GRUB Environment Block\nstele_cmdline=";
+	const char *head = CONTRACT_ENV_HEADER CONTRACT_ENV_CMDLINE "=";
 	char *buf;
 	size_t used;
 
@@ -235,43 +238,40 @@ static int put_boot_env(const struct profile *p, struct tree *t, struct err *e)
 		return err_set(e, EINVAL, "%s: kernel.cmdline: backslashes and newlines are not "
 					  "allowed", p->file);
 	used = strlen(head) + strlen(p->cmdline) + 1;
-	if (used >= 1024)
+	if (used >= BOOTSTATE_SIZE)
 		return err_set(e, E2BIG, "%s: kernel.cmdline: too long for the boot environment",
 			       p->file);
-	buf = malloc(1024);
+	buf = malloc(BOOTSTATE_SIZE);
 	if (!buf)
 		return err_set(e, ENOMEM, "out of memory");
-	memset(buf, '#', 1024);
+	memset(buf, '#', BOOTSTATE_SIZE);
 	snprintf(buf, used + 1, "%s%s\n", head, p->cmdline);
 	buf[used] = '#';
-	return put_mem_file(t, "/boot/stele.env", buf, 1024, 0644, e);
+	return put_mem_file(t, CONTRACT_SLOT_BOOT_ENV, buf, BOOTSTATE_SIZE, 0644, e);
 }
 
 /* stele-update and the health policy: every bootable image can update itself. */
 static int put_updater(const struct profile *p, struct tree *t, struct err *e)
 {
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(p->doc, "health");
-	cJSON *policy = h ? cJSON_Duplicate(h, true) : cJSON_CreateObject();
+	cJSON *policy;
 	char path[4096], *text;
 	int r;
 
-	if (!cJSON_GetObjectItemCaseSensitive(policy, "checks"))
-		cJSON_AddArrayToObject(policy, "checks");
-	if (!cJSON_GetObjectItemCaseSensitive(policy, "window"))
-		cJSON_AddNumberToObject(policy, "window", 120);
-	if (!cJSON_GetObjectItemCaseSensitive(policy, "tries"))
-		cJSON_AddNumberToObject(policy, "tries", 3);
+	r = policy_complete(h, &policy, e);
+	if (r < 0)
+		return err_prefix(e, r, "%s", p->file);
 	text = cJSON_Print(policy);
 	cJSON_Delete(policy);
 	if (!text)
 		return err_set(e, ENOMEM, "out of memory");
-	r = put_mem_file(t, "/etc/stele/health.json", text, strlen(text), 0644, e);
+	r = put_mem_file(t, CONTRACT_SLOT_HEALTH_JSON, text, strlen(text), 0644, e);
 	if (r < 0)
 		return r;
 
 	if (find_libexec("stele-update", path, sizeof(path), e) < 0)
 		return 0; /* built without the updater: the image boots, but cannot update */
-	return progs_install(t, path, "/usr/bin/stele-update", e);
+	return progs_install(t, path, CONTRACT_SLOT_UPDATER, e);
 }
 
 /* Everything the boot needs inside the slot: trust store, initramfs, command line. */
@@ -288,7 +288,7 @@ static int put_boot_files(const struct profile *p, struct tree *t, const char *t
 	size_t len;
 	int r;
 
-	if (!tree_lookup(t, "/boot/vmlinuz"))
+	if (!tree_lookup(t, CONTRACT_SLOT_KERNEL))
 		return 0; /* not bootable on its own: a plain root filesystem */
 	if (!trust_pem || !*trust_pem)
 		return err_set(e, EINVAL, "a bootable image needs a trust store (--keys DIR with "
@@ -299,7 +299,7 @@ static int put_boot_files(const struct profile *p, struct tree *t, const char *t
 	io.init_path = init;
 	r = file_read_all(trust_pem, 1 << 20, &pem, &pem_len, e);
 	if (r == 0)
-		r = put_mem_file(t, "/etc/stele/trust.pem", pem, pem_len, 0644, e);
+		r = put_mem_file(t, CONTRACT_SLOT_TRUST, pem, pem_len, 0644, e);
 	if (r == 0)
 		r = put_updater(p, t, e);
 	if (r == 0)
@@ -308,7 +308,7 @@ static int put_boot_files(const struct profile *p, struct tree *t, const char *t
 		return err_prefix(e, r, "initramfs");
 	progress("initramfs: kernel %s, %zu modules, %zu libraries, %zu KiB", res.kernel_version,
 		 res.nmodules, res.nlibs, len >> 10);
-	r = put_mem_file(t, "/boot/initrd.img", buf, len, 0644, e);
+	r = put_mem_file(t, CONTRACT_SLOT_INITRD, buf, len, 0644, e);
 	return r < 0 ? r : put_boot_env(p, t, e);
 }
 
@@ -462,8 +462,8 @@ struct outputs {
 static int stage_outputs(struct stage *st, const struct profile *p, struct outputs *out,
 			 struct err *e)
 {
-	static const char *const suffix[] = {"rootfs.ext4", "verity", "manifest.json",
-					     "manifest.sig"};
+	static const char *const suffix[] = {CONTRACT_OUT_ROOTFS, CONTRACT_OUT_VERITY,
+					     CONTRACT_OUT_MANIFEST, CONTRACT_OUT_SIGNATURE};
 	const char **slots[] = {&out->rootfs, &out->verity, &out->manifest, &out->signature};
 	char name[256];
 	int r;
@@ -573,7 +573,7 @@ int build_run(const struct profile *p, const struct build_opts *o, struct err *e
 		goto out;
 	derive_seed(p, digest, eo.seed);
 	r = o->rootfs_only ? stage_rootfs(&st, p, &out, e) : stage_outputs(&st, p, &out, e);
-	if (r == 0 && !o->rootfs_only && tree_lookup(t, "/boot/vmlinuz"))
+	if (r == 0 && !o->rootfs_only && tree_lookup(t, CONTRACT_SLOT_KERNEL))
 		r = stage_disk(&st, p, &out, e);
 	if (r < 0)
 		goto out;

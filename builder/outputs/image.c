@@ -9,6 +9,7 @@
 #include <unistd.h>
 
 #include "bootloader/bootstate.h"
+#include "lib/contract.h"
 #include "lib/gpt.h"
 #include "disk.h"
 #include "esp.h"
@@ -18,12 +19,6 @@
 #include "builder/tree.h"
 
 #define MIB (1ULL << 20)
-
-/* UAPI Discoverable Partitions Specification type GUIDs */
-#define TYPE_ESP "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
-#define TYPE_ROOT_X86_64 "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
-#define TYPE_ROOT_VERITY_X86_64 "2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5"
-#define TYPE_VAR "4D21B016-B534-45C2-A9FB-5C16E091FD2D"
 
 static uint64_t round_up(uint64_t v, uint64_t to)
 {
@@ -97,7 +92,7 @@ static unsigned health_tries(const struct profile *p)
 	const cJSON *h = cJSON_GetObjectItemCaseSensitive(p->doc, "health");
 	const cJSON *t = cJSON_GetObjectItemCaseSensitive(h, "tries");
 
-	return cJSON_IsNumber(t) ? (unsigned)t->valuedouble : 3;
+	return cJSON_IsNumber(t) ? (unsigned)t->valuedouble : POLICY_DEFAULT_TRIES;
 }
 
 static int make_esp(const struct image_in *in, const char *path, uint64_t size, struct err *e)
@@ -129,6 +124,7 @@ static int make_data(const struct image_in *in, const char *path, uint64_t size,
 
 int image_write(const struct image_in *in, struct err *e)
 {
+	const struct contract_arch *arch = contract_arch_find(in->p->arch);
 	struct stat rs, vs;
 	struct image_layout l;
 	struct disk_layout_out out;
@@ -136,6 +132,9 @@ int image_write(const struct image_in *in, struct err *e)
 	char dir[4096], esp[4200], data[4200];
 	int r;
 
+	if (!arch) /* profile_load accepts only the architectures of contract.h */
+		return err_set(e, EINVAL, "%s: arch: \"%s\" has no partition types", in->p->file,
+			       in->p->arch);
 	if (stat(in->rootfs, &rs) < 0 || stat(in->verity, &vs) < 0)
 		return err_sys(e, errno, "the slot's files");
 	r = image_layout(in->p, (uint64_t)rs.st_size, (uint64_t)vs.st_size, &l, e);
@@ -151,13 +150,13 @@ int image_write(const struct image_in *in, struct err *e)
 		r = make_data(in, data, l.data, e);
 	if (r == 0) {
 		const struct disk_part parts[] = {
-			{gpt_part_labels[GPT_PART_ESP], TYPE_ESP, l.esp, esp},
-			{gpt_part_labels[GPT_PART_ROOT_A], TYPE_ROOT_X86_64, l.slot, in->rootfs},
-			{gpt_part_labels[GPT_PART_VERITY_A], TYPE_ROOT_VERITY_X86_64, l.verity,
+			{gpt_part_labels[GPT_PART_ESP], CONTRACT_TYPE_ESP, l.esp, esp},
+			{gpt_part_labels[GPT_PART_ROOT_A], arch->root_type, l.slot, in->rootfs},
+			{gpt_part_labels[GPT_PART_VERITY_A], arch->verity_type, l.verity,
 			 in->verity},
-			{gpt_part_labels[GPT_PART_ROOT_B], TYPE_ROOT_X86_64, l.slot, NULL},
-			{gpt_part_labels[GPT_PART_VERITY_B], TYPE_ROOT_VERITY_X86_64, l.verity, NULL},
-			{gpt_part_labels[GPT_PART_DATA], TYPE_VAR, l.data, data},
+			{gpt_part_labels[GPT_PART_ROOT_B], arch->root_type, l.slot, NULL},
+			{gpt_part_labels[GPT_PART_VERITY_B], arch->verity_type, l.verity, NULL},
+			{gpt_part_labels[GPT_PART_DATA], CONTRACT_TYPE_VAR, l.data, data},
 		};
 		r = disk_write(in->img, parts, 6, in->seed, &out, e);
 	}

@@ -9,9 +9,10 @@
 #include <stdbool.h>
 #include <stdio.h>
 
+#include "lib/contract.h"
 #include "lib/err.h"
 
-#define JOURNAL_FILE "/stele/journal"
+#define JOURNAL_FILE CONTRACT_DATA_JOURNAL
 
 struct journal_side {
 	const char *version, *root_hash; /* NULL: unknown (null in the JSON) */
