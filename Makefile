@@ -14,7 +14,7 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 VERSION := $(shell cat VERSION)
 # Sources per folder (docs/architecture.md has the map).
 LIB_SRC      := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
-                lib/input.c lib/gpt.c lib/gptgrow.c
+                lib/input.c lib/gpt.c lib/gptgrow.c lib/contract.c lib/io.c lib/policy.c lib/rollback.c
 BOOT_SRC     := bootloader/bootstate.c
 CORE_SRC     := builder/build.c builder/report.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
                 builder/fileutil.c builder/keys.c builder/elf.c builder/initramfs.c \
@@ -32,7 +32,7 @@ BUILDER_SRC  := $(CORE_SRC) $(SOURCES_SRC) $(OUTPUTS_SRC) $(BOOT_SRC)
 STELE_SRC    := $(CMD_SRC) $(BUILDER_SRC) $(LIB_SRC)
 # Device programs: rootfs/init (stele-init), rootfs/update (stele-update), rootfs/common (both)
 COMMON_SRC   := rootfs/common/partitions.c rootfs/common/util.c rootfs/common/slotcheck.c \
-                rootfs/common/policy.c rootfs/common/watchdog.c
+                rootfs/common/watchdog.c
 INIT_SRC     := rootfs/init/stele-init.c rootfs/init/cmdline.c rootfs/init/console.c \
                 rootfs/init/dm.c rootfs/init/fstree.c rootfs/init/grow.c rootfs/init/modules.c \
                 rootfs/init/sysroot.c $(COMMON_SRC) $(LIB_SRC)

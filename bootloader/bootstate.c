@@ -8,9 +8,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/contract.h"
+#include "lib/io.h"
+
 #define HEADER_LEN (sizeof(BOOTSTATE_HEADER) - 1)
 #define MESSAGE_LEN (sizeof(BOOTSTATE_MESSAGE) - 1)
-#define STELE_PREFIX "STELE_"
 
 _Static_assert(HEADER_LEN + MESSAGE_LEN < BOOTSTATE_ATOMIC_SIZE, "header fits the first sector");
 _Static_assert(BOOTSTATE_ATOMIC_SIZE <= BOOTSTATE_SIZE, "atomic part inside the block");
@@ -23,18 +25,18 @@ static const struct stele_var {
 	enum stele_kind kind;
 	size_t slot;
 } stele_vars[] = {
-	{"STELE_ORDER", VAR_ORDER, 0},
-	{"STELE_A_STATE", VAR_STATE, 0},
-	{"STELE_A_TRIES", VAR_TRIES, 0},
-	{"STELE_B_STATE", VAR_STATE, 1},
-	{"STELE_B_TRIES", VAR_TRIES, 1},
+	{CONTRACT_VAR_ORDER, VAR_ORDER, 0},
+	{CONTRACT_VAR_A_STATE, VAR_STATE, 0},
+	{CONTRACT_VAR_A_TRIES, VAR_TRIES, 0},
+	{CONTRACT_VAR_B_STATE, VAR_STATE, 1},
+	{CONTRACT_VAR_B_TRIES, VAR_TRIES, 1},
 };
 #define N_STELE_VARS (sizeof(stele_vars) / sizeof(stele_vars[0]))
 
 static const char *const state_names[] = {
-	[BOOTSTATE_GOOD] = "good",
-	[BOOTSTATE_TRIAL] = "trial",
-	[BOOTSTATE_BAD] = "bad",
+	[BOOTSTATE_GOOD] = CONTRACT_STATE_GOOD,
+	[BOOTSTATE_TRIAL] = CONTRACT_STATE_TRIAL,
+	[BOOTSTATE_BAD] = CONTRACT_STATE_BAD,
 };
 
 const char *bootstate_state_name(enum bootstate_state state)
@@ -165,17 +167,18 @@ static int parse_order(const char *v, struct bootstate *s, struct err *e)
 	size_t n = 0;
 
 	if (!*v)
-		return err_set(e, EINVAL, "STELE_ORDER is empty");
+		return err_set(e, EINVAL, CONTRACT_VAR_ORDER " is empty");
 	for (const char *p = v;; p += 2) {
 		int idx = bootstate_slot_index(p[0]);
 
 		if (idx < 0 || (p[1] != ' ' && p[1] != '\0') || n == BOOTSTATE_SLOTS)
 			return err_set(e, EINVAL,
-				       "STELE_ORDER=\"%s\": expected slots a and b separated by single "
+				       CONTRACT_VAR_ORDER "=\"%s\": expected slots a and b separated by "
+				       "single "
 				       "spaces",
 				       shown(v, sh, sizeof(sh)));
 		if (seen[idx])
-			return err_set(e, EINVAL, "STELE_ORDER=\"%s\": slot %c listed twice",
+			return err_set(e, EINVAL, CONTRACT_VAR_ORDER "=\"%s\": slot %c listed twice",
 				       shown(v, sh, sizeof(sh)), p[0]);
 		seen[idx] = true;
 		s->order[n++] = p[0];
@@ -237,8 +240,9 @@ int bootstate_set(struct bootstate *s, const char *name, const char *value, stru
 
 	if (!sv)
 		return err_set(e, EINVAL,
-			       "unknown variable %s (STELE_ORDER, STELE_A_STATE, STELE_A_TRIES, "
-			       "STELE_B_STATE or STELE_B_TRIES)",
+			       "unknown variable %s (" CONTRACT_VAR_ORDER ", " CONTRACT_VAR_A_STATE
+			       ", " CONTRACT_VAR_A_TRIES ", " CONTRACT_VAR_B_STATE " or "
+			       CONTRACT_VAR_B_TRIES ")",
 			       shown(name, sh, sizeof(sh)));
 	/* the same value parsers as a block read from disk: one definition of a valid value */
 	r = apply_stele_var(sv, value, &t, e);
@@ -268,13 +272,13 @@ static int apply_var(struct parse_ctx *c, const struct bootstate_var *v, struct 
 		c->seen[i] = true;
 		return apply_stele_var(sv, v->value, &c->s, e);
 	}
-	if (strncmp(v->name, STELE_PREFIX, strlen(STELE_PREFIX)) == 0)
+	if (strncmp(v->name, CONTRACT_VAR_PREFIX, strlen(CONTRACT_VAR_PREFIX)) == 0)
 		return err_set(e, EINVAL, "unknown stele variable %s", v->name);
 	for (size_t i = 0; i < c->s.n_vars; i++)
 		if (strcmp(c->s.vars[i].name, v->name) == 0)
 			return err_set(e, EINVAL, "variable %s appears twice", v->name);
 	if (c->s.n_vars == BOOTSTATE_VARS_MAX)
-		return err_set(e, EINVAL, "more than %d variables besides STELE_* (at %s)",
+		return err_set(e, EINVAL, "more than %d variables besides " CONTRACT_VAR_PREFIX "* (at %s)",
 			       BOOTSTATE_VARS_MAX, v->name);
 	c->s.vars[c->s.n_vars++] = *v;
 	return 0;
@@ -381,15 +385,15 @@ static int validate_order(const struct bootstate *s, struct err *e)
 	bool seen[BOOTSTATE_SLOTS] = {false};
 
 	if (s->n_order < 1 || s->n_order > BOOTSTATE_SLOTS)
-		return err_set(e, EINVAL, "STELE_ORDER: %zu slots, expected 1 or 2", s->n_order);
+		return err_set(e, EINVAL, CONTRACT_VAR_ORDER ": %zu slots, expected 1 or 2", s->n_order);
 	for (size_t i = 0; i < s->n_order; i++) {
 		int idx = bootstate_slot_index(s->order[i]);
 
 		if (idx < 0)
-			return err_set(e, EINVAL, "STELE_ORDER: invalid slot 0x%02x",
+			return err_set(e, EINVAL, CONTRACT_VAR_ORDER ": invalid slot 0x%02x",
 				       (unsigned char)s->order[i]);
 		if (seen[idx])
-			return err_set(e, EINVAL, "STELE_ORDER: slot %c listed twice",
+			return err_set(e, EINVAL, CONTRACT_VAR_ORDER ": slot %c listed twice",
 				       s->order[i]);
 		seen[idx] = true;
 	}
@@ -408,8 +412,8 @@ static int validate_var(const struct bootstate *s, size_t i, struct err *e)
 			       nlen == sizeof(v->name) ? "(unterminated)"
 						       : shown(v->name, sh, sizeof(sh)),
 			       BOOTSTATE_NAME_MAX);
-	if (strncmp(v->name, STELE_PREFIX, strlen(STELE_PREFIX)) == 0)
-		return err_set(e, EINVAL, "variable %s: STELE_ names are reserved", v->name);
+	if (strncmp(v->name, CONTRACT_VAR_PREFIX, strlen(CONTRACT_VAR_PREFIX)) == 0)
+		return err_set(e, EINVAL, "variable %s: " CONTRACT_VAR_PREFIX " names are reserved", v->name);
 	if (strnlen(v->value, sizeof(v->value)) == sizeof(v->value))
 		return err_set(e, EINVAL, "variable %s: value longer than %d bytes", v->name,
 			       BOOTSTATE_VALUE_MAX);
@@ -426,17 +430,18 @@ int bootstate_validate(const struct bootstate *s, struct err *e)
 	if (r < 0)
 		return r;
 	for (size_t i = 0; i < BOOTSTATE_SLOTS; i++) {
-		char up = (char)(bootstate_slot_name(i) - 'a' + 'A');
+		const char *state = i == 0 ? CONTRACT_VAR_A_STATE : CONTRACT_VAR_B_STATE;
+		const char *tries = i == 0 ? CONTRACT_VAR_A_TRIES : CONTRACT_VAR_B_TRIES;
 
 		if (!bootstate_state_name(s->slots[i].state))
-			return err_set(e, EINVAL, "STELE_%c_STATE: invalid state %d", up,
+			return err_set(e, EINVAL, "%s: invalid state %d", state,
 				       (int)s->slots[i].state);
 		if (s->slots[i].tries > BOOTSTATE_TRIES_MAX)
-			return err_set(e, EINVAL, "STELE_%c_TRIES=%u: expected 0 to %d", up,
+			return err_set(e, EINVAL, "%s=%u: expected 0 to %d", tries,
 				       s->slots[i].tries, BOOTSTATE_TRIES_MAX);
 	}
 	if (s->n_vars > BOOTSTATE_VARS_MAX)
-		return err_set(e, EINVAL, "%zu variables besides STELE_*, at most %d", s->n_vars,
+		return err_set(e, EINVAL, "%zu variables besides " CONTRACT_VAR_PREFIX "*, at most %d", s->n_vars,
 			       BOOTSTATE_VARS_MAX);
 	for (size_t i = 0; i < s->n_vars; i++) {
 		r = validate_var(s, i, e);
@@ -546,40 +551,6 @@ static int check_file(int fd, const char *path, const char *what, struct err *e)
 	return 0;
 }
 
-static int pread_block(int fd, const char *path, char buf[BOOTSTATE_SIZE], struct err *e)
-{
-	size_t done = 0;
-
-	while (done < BOOTSTATE_SIZE) {
-		ssize_t n = pread(fd, buf + done, BOOTSTATE_SIZE - done, (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return err_sys(e, errno, "%s: read", path);
-		if (n == 0)
-			return err_set(e, EIO, "%s: file ended after %zu bytes", path, done);
-		done += (size_t)n;
-	}
-	return 0;
-}
-
-static int pwrite_block(int fd, const char *path, const char buf[BOOTSTATE_SIZE], struct err *e)
-{
-	size_t done = 0;
-
-	while (done < BOOTSTATE_SIZE) {
-		ssize_t n = pwrite(fd, buf + done, BOOTSTATE_SIZE - done, (off_t)done);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return err_sys(e, n < 0 ? errno : EIO, "%s: write", path);
-		done += (size_t)n;
-	}
-	return 0;
-}
-
 int bootstate_read(const char *path, struct bootstate *ret, struct err *e)
 {
 	char buf[BOOTSTATE_SIZE];
@@ -591,7 +562,7 @@ int bootstate_read(const char *path, struct bootstate *ret, struct err *e)
 		return err_sys(e, errno, "%s: open", path);
 	r = check_file(fd, path, "not a boot state block", e);
 	if (r == 0)
-		r = pread_block(fd, path, buf, e);
+		r = io_pread_full(fd, buf, BOOTSTATE_SIZE, 0, path, e);
 	close(fd);
 	if (r < 0)
 		return r;
@@ -622,7 +593,7 @@ int bootstate_write_hooked(const char *path, const struct bootstate *s,
 	r = check_file(fd, path, "refusing to write the boot state in place", e);
 	if (r < 0)
 		goto out;
-	r = pwrite_block(fd, path, block, e);
+	r = io_pwrite_full(fd, block, BOOTSTATE_SIZE, 0, path, e);
 	if (r < 0)
 		goto out;
 	if (before_sync)
@@ -633,7 +604,7 @@ int bootstate_write_hooked(const char *path, const struct bootstate *s,
 	}
 	/* The pages are clean now; dropping them makes the read-back come from the disk. */
 	(void)posix_fadvise(fd, 0, BOOTSTATE_SIZE, POSIX_FADV_DONTNEED);
-	r = pread_block(fd, path, back, e);
+	r = io_pread_full(fd, back, BOOTSTATE_SIZE, 0, path, e);
 	if (r < 0)
 		goto out;
 	if (memcmp(block, back, sizeof(block)) != 0)

@@ -6,6 +6,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bootloader/bootstate.h"
+#include "lib/contract.h"
+#include "lib/policy.h"
 #include "lib/sign.h"
 #include "builder/outputs/output.h"
 #include "initramfs.h"
@@ -27,7 +30,7 @@ static int link_kernel(const struct profile *p, struct tree *t, const struct rep
 	char target[TREE_PATH_MAX];
 	int n = 0;
 
-	if (tree_lookup(t, "/boot/vmlinuz"))
+	if (tree_lookup(t, CONTRACT_SLOT_KERNEL))
 		return 0;
 	for (size_t i = 0; boot && boot->inode->type == TREE_DIR && i < boot->nchildren; i++) {
 		const struct tree_node *c = boot->children[i];
@@ -46,7 +49,7 @@ static int link_kernel(const struct profile *p, struct tree *t, const struct rep
 		return err_set(e, EEXIST, "%s: kernel: %d kernels in /boot; keep one", p->file, n);
 	snprintf(target, sizeof(target), "/boot/%s", found);
 	reportf(rep, BUILD_PROGRESS, "kernel: /boot/vmlinuz -> %s", target);
-	return tree_link(t, "/boot/vmlinuz", target, e);
+	return tree_link(t, CONTRACT_SLOT_KERNEL, target, e);
 }
 
 static int read_node(struct tree *t, const struct tree_inode *in, char **ret, struct err *e)
@@ -150,7 +153,7 @@ int build_compose(const struct profile *p, const struct build_opts *o, struct tr
 	 * profiles leave it out. The image's init looks for this file. */
 	if (p->console_shell) {
 		char *yes = strdup("yes\n");
-		r = yes ? put_mem_file(t, "/etc/stele/console-shell", yes, 4, 0644, e)
+		r = yes ? put_mem_file(t, CONTRACT_SLOT_CONSOLE_SHELL, yes, 4, 0644, e)
 			: err_set(e, ENOMEM, "out of memory");
 		if (r < 0)
 			return r;
@@ -203,7 +206,7 @@ static int put_mem_file(struct tree *t, const char *path, void *buf, size_t len,
  * loads with `load_env` (a file of variables, never a script). */
 static int put_boot_env(const struct profile *p, struct tree *t, struct err *e)
 {
-	const char *head = "# GRUB Environment Block\nstele_cmdline=";
+	const char *head = CONTRACT_ENV_HEADER CONTRACT_ENV_CMDLINE "=";
 	char *buf;
 	size_t used;
 
@@ -211,33 +214,39 @@ static int put_boot_env(const struct profile *p, struct tree *t, struct err *e)
 		return err_set(e, EINVAL, "%s: kernel.cmdline: backslashes and newlines are not "
 					  "allowed", p->file);
 	used = strlen(head) + strlen(p->cmdline) + 1;
-	if (used >= 1024)
+	if (used >= BOOTSTATE_SIZE)
 		return err_set(e, E2BIG, "%s: kernel.cmdline: too long for the boot environment",
 			       p->file);
-	buf = malloc(1024);
+	buf = malloc(BOOTSTATE_SIZE);
 	if (!buf)
 		return err_set(e, ENOMEM, "out of memory");
-	memset(buf, '#', 1024);
+	memset(buf, '#', BOOTSTATE_SIZE);
 	snprintf(buf, used + 1, "%s%s\n", head, p->cmdline);
 	buf[used] = '#';
-	return put_mem_file(t, "/boot/stele.env", buf, 1024, 0644, e);
+	return put_mem_file(t, CONTRACT_SLOT_BOOT_ENV, buf, BOOTSTATE_SIZE, 0644, e);
 }
 
 /* stele-update and the health policy: every bootable image can update itself. */
 static int put_updater(const struct profile *p, struct tree *t, struct err *e)
 {
 	char path[4096], *text = profile_health_text(p);
+	struct policy pol;
 	int r;
 
 	if (!text)
 		return err_set(e, ENOMEM, "out of memory");
-	r = put_mem_file(t, "/etc/stele/health.json", text, strlen(text), 0644, e);
+	r = policy_parse(text, strlen(text), false, &pol, e); /* as the device will read it */
+	if (r < 0) {
+		free(text);
+		return err_prefix(e, r, "%s: health", p->file);
+	}
+	r = put_mem_file(t, CONTRACT_SLOT_HEALTH_JSON, text, strlen(text), 0644, e);
 	if (r < 0)
 		return r;
 
 	if (build_libexec("stele-update", path, sizeof(path), e) < 0)
 		return 0; /* built without the updater: the image boots, but cannot update */
-	return progs_install(t, path, "/usr/bin/stele-update", e);
+	return progs_install(t, path, CONTRACT_SLOT_UPDATER, e);
 }
 
 /* Everything the boot needs inside the slot: trust store, initramfs, command line. */
@@ -255,7 +264,7 @@ static int put_boot_files(const struct build_ctx *b, const char *trust_pem, stru
 	size_t len;
 	int r;
 
-	if (!tree_lookup(t, "/boot/vmlinuz"))
+	if (!tree_lookup(t, CONTRACT_SLOT_KERNEL))
 		return 0; /* not bootable on its own: a plain root filesystem */
 	if (!trust_pem || !*trust_pem)
 		return err_set(e, EINVAL, "a bootable image needs a trust store (--keys DIR with "
@@ -266,7 +275,7 @@ static int put_boot_files(const struct build_ctx *b, const char *trust_pem, stru
 	io.init_path = init;
 	r = file_read_all(trust_pem, 1 << 20, &pem, &pem_len, e);
 	if (r == 0)
-		r = put_mem_file(t, "/etc/stele/trust.pem", pem, pem_len, 0644, e);
+		r = put_mem_file(t, CONTRACT_SLOT_TRUST, pem, pem_len, 0644, e);
 	if (r == 0)
 		r = put_updater(p, t, e);
 	if (r == 0)
@@ -275,7 +284,7 @@ static int put_boot_files(const struct build_ctx *b, const char *trust_pem, stru
 		return err_prefix(e, r, "initramfs");
 	reportf(b->report, BUILD_PROGRESS, "initramfs: kernel %s, %zu modules, %zu libraries, "
 		"%zu KiB", res.kernel_version, res.nmodules, res.nlibs, len >> 10);
-	r = put_mem_file(t, "/boot/initrd.img", buf, len, 0644, e);
+	r = put_mem_file(t, CONTRACT_SLOT_INITRD, buf, len, 0644, e);
 	return r < 0 ? r : put_boot_env(p, t, e);
 }
 
@@ -414,7 +423,7 @@ int build_run(const struct profile *p, const struct build_opts *o, struct build_
 	r = prepare(&b, e);
 	if (r == 0)
 		r = output_run(&b, output_select(p, o->rootfs_only,
-						 tree_lookup(b.tree, "/boot/vmlinuz") != NULL), e);
+						 tree_lookup(b.tree, CONTRACT_SLOT_KERNEL) != NULL), e);
 	if (r == 0)
 		r = stage_commit(&b.stage, e);
 	if (r < 0)

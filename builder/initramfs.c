@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/contract.h"
 #include "elf.h"
 #include "fileutil.h"
 
@@ -395,7 +396,7 @@ static int add_modules(struct tree *t, struct cpio *c, const struct initramfs_op
 		for (size_t i = 0; r == 0 && i < m.norder; i++)
 			strcat(strcat(list, m.order[i]), "\n");
 		if (r == 0)
-			r = add_file(c, "/etc/stele/modules", 0644, list, strlen(list));
+			r = add_file(c, CONTRACT_INITRD_MODULES, 0644, list, strlen(list));
 	}
 	res->nmodules = m.norder;
 	for (size_t i = 0; i < m.nbuiltin; i++)
@@ -503,8 +504,8 @@ static int write_cpio(struct cpio *c, bool zstd, int64_t epoch, void **ret, size
 
 static int add_base(struct cpio *c, const struct initramfs_opts *o)
 {
-	static const char *const dirs[] = {"/dev", "/proc", "/sys", "/run", "/tmp", "/sysroot",
-					   "/etc", "/etc/stele", NULL};
+	static const char *const dirs[] = {"/dev", "/proc", "/sys", "/run", "/tmp",
+					   CONTRACT_INITRD_SYSROOT, "/etc", "/etc/stele", NULL};
 	char *product;
 	int r = 0;
 
@@ -516,11 +517,11 @@ static int add_base(struct cpio *c, const struct initramfs_opts *o)
 	if (r == 0)
 		r = add_node(c, "/dev/null", AE_IFCHR, 0666, 1, 3);
 	if (r == 0)
-		r = add_host_file(c, o->init_path, "/init", 0755);
+		r = add_host_file(c, o->init_path, CONTRACT_INITRD_INIT, 0755);
 	if (r == 0)
-		r = add_host_file(c, o->trust_pem, "/etc/stele/trust.pem", 0644);
+		r = add_host_file(c, o->trust_pem, CONTRACT_INITRD_TRUST, 0644);
 	if (r == 0 && asprintf(&product, "%s\n", o->product) > 0)
-		r = add_file(c, "/etc/stele/product", 0644, product, strlen(product));
+		r = add_file(c, CONTRACT_INITRD_PRODUCT, 0644, product, strlen(product));
 	return r;
 }
 

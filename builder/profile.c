@@ -8,14 +8,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/contract.h"
 #include "lib/input.h"
-#include "rootfs/common/policy.h"
+#include "lib/policy.h"
 #include "fileutil.h"
 #include "json.h"
 #include "size.h"
 #include "tree.h"
 
-static const char *const arches[] = {"x86_64", "aarch64", NULL};
+static const char *const arches[] = {CONTRACT_ARCH_X86_64, CONTRACT_ARCH_ARM64, NULL};
 static const char *const hashes[] = {"sha256", "sha512", "sha1", NULL};
 static const char *const outputs[] = {"raw", "qcow2", "bundle", NULL};
 
@@ -144,13 +145,13 @@ static const struct jfield check_fields[] = {
 	{.key = "name", .kind = J_STRING, .required = true, .check = check_name},
 	{.key = "exec", .kind = J_STRING, .check = check_exec},
 	{.key = "unit", .kind = J_STRING, .check = check_unit},
-	{.key = "timeout", .kind = J_INT, .min = 1, .max = POLICY_MAX_TIMEOUT},
+	{.key = "timeout", .kind = J_INT, .min = POLICY_MIN_TIMEOUT, .max = POLICY_MAX_TIMEOUT},
 	{0},
 };
 static const struct jfield health_fields[] = {
 	{.key = "checks", .kind = J_ARRAY, .elem = J_OBJECT, .fields = check_fields},
-	{.key = "window", .kind = J_INT, .min = 1, .max = POLICY_MAX_WINDOW},
-	{.key = "tries", .kind = J_INT, .min = 1, .max = POLICY_MAX_TRIES},
+	{.key = "window", .kind = J_INT, .min = POLICY_MIN_WINDOW, .max = POLICY_MAX_WINDOW},
+	{.key = "tries", .kind = J_INT, .min = POLICY_MIN_TRIES, .max = POLICY_MAX_TRIES},
 	{0},
 };
 static const struct jfield layout_fields[] = {
@@ -385,6 +386,9 @@ static int check_lists(const cJSON *doc, const char *file, struct err *e)
 					       "\"exec\" (a program) and \"unit\" (a systemd unit "
 					       "that must be active)", file, i);
 	}
+	/* what the device will read of it (lib/policy.h), so both accept the same policies */
+	if (r == 0 && health && (r = policy_from_json(health, &(struct policy){0}, e)) < 0)
+		err_prefix(e, r, "%s", file);
 	if (r == 0)
 		r = check_unique(cJSON_GetObjectItemCaseSensitive(kernel, "modules"), NULL, file,
 				 "kernel.modules", e);
@@ -804,7 +808,7 @@ static int extract(struct profile *p, struct err *e)
 	if (r == 0)
 		r = dup_str(p->doc, "version", NULL, &p->version, e);
 	if (r == 0)
-		r = dup_str(p->doc, "arch", "x86_64", &p->arch, e);
+		r = dup_str(p->doc, "arch", CONTRACT_ARCH_DEFAULT, &p->arch, e);
 	if (r == 0)
 		r = dup_str(kernel, "cmdline", "", &p->cmdline, e);
 	if (r == 0)

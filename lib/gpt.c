@@ -1,15 +1,16 @@
 #include "gpt.h"
+#include "contract.h"
 
 #include <errno.h>
 #include <string.h>
 
 const char *const gpt_part_labels[GPT_PART_COUNT] = {
-	[GPT_PART_ESP] = "esp",
-	[GPT_PART_ROOT_A] = "root_a",
-	[GPT_PART_VERITY_A] = "verity_a",
-	[GPT_PART_ROOT_B] = "root_b",
-	[GPT_PART_VERITY_B] = "verity_b",
-	[GPT_PART_DATA] = "data",
+	[GPT_PART_ESP] = CONTRACT_LABEL_ESP,
+	[GPT_PART_ROOT_A] = CONTRACT_LABEL_ROOT_A,
+	[GPT_PART_VERITY_A] = CONTRACT_LABEL_VERITY_A,
+	[GPT_PART_ROOT_B] = CONTRACT_LABEL_ROOT_B,
+	[GPT_PART_VERITY_B] = CONTRACT_LABEL_VERITY_B,
+	[GPT_PART_DATA] = CONTRACT_LABEL_DATA,
 };
 
 /* The header and 16 KiB of entries, in sectors. */

@@ -4,7 +4,11 @@
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+
+#include "hash.h"
+#include "policy.h"
 
 static const cJSON *get(const cJSON *obj, const char *key)
 {
@@ -163,5 +167,51 @@ int manifest_verity_params(const struct manifest *m, struct verity_params *ret, 
 		return err_set(e, EINVAL, "manifest: verity.salt: bad hex");
 	p.salt_size = (uint16_t)salt_len;
 	*ret = p;
+	return 0;
+}
+
+int manifest_write(const struct manifest_in *in, char **ret, struct err *e)
+{
+	const struct verity_params *vp = in->verity;
+	char salt[2 * VERITY_MAX_SALT + 1];
+	cJSON *m = cJSON_CreateObject(), *o, *health = NULL;
+	char *text, *out = NULL;
+	int r;
+
+	r = policy_complete(in->health, &health, e);
+	if (r < 0) {
+		cJSON_Delete(in->provenance);
+		cJSON_Delete(m);
+		return r;
+	}
+	hex_encode(vp->salt, vp->salt_size, salt);
+	cJSON_AddNumberToObject(m, "format_version", MANIFEST_FORMAT_VERSION);
+	cJSON_AddStringToObject(m, "product", in->product);
+	cJSON_AddStringToObject(m, "version", in->version);
+	cJSON_AddStringToObject(m, "arch", in->arch);
+	cJSON_AddNumberToObject(m, "rollback_index", (double)in->rollback_index);
+	o = cJSON_AddObjectToObject(m, "rootfs");
+	cJSON_AddNumberToObject(o, "size", (double)in->rootfs_size);
+	cJSON_AddStringToObject(o, "sha256", in->rootfs_sha256);
+	o = cJSON_AddObjectToObject(m, "verity");
+	cJSON_AddStringToObject(o, "algorithm", vp->hash_name);
+	cJSON_AddNumberToObject(o, "data_block_size", vp->data_block_size);
+	cJSON_AddNumberToObject(o, "hash_block_size", vp->hash_block_size);
+	cJSON_AddNumberToObject(o, "data_blocks", (double)vp->data_blocks);
+	cJSON_AddStringToObject(o, "salt", salt);
+	cJSON_AddStringToObject(o, "root_hash", in->root_hash);
+	cJSON_AddNumberToObject(o, "hash_offset", (double)vp->hash_offset);
+	o = cJSON_AddObjectToObject(m, "kernel");
+	cJSON_AddStringToObject(o, "cmdline", in->cmdline);
+	cJSON_AddItemToObject(m, "health", health);
+	cJSON_AddItemToObject(m, "provenance", in->provenance);
+	text = cJSON_Print(m);
+	cJSON_Delete(m);
+	if (text && asprintf(&out, "%s\n", text) < 0)
+		out = NULL;
+	free(text);
+	if (!out)
+		return err_set(e, ENOMEM, "out of memory");
+	*ret = out;
 	return 0;
 }

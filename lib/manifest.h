@@ -30,6 +30,21 @@ struct manifest {
 };
 
 int manifest_parse(const char *buf, size_t len, struct manifest *ret, struct err *e);
+
+/* What the builder knows of a slot, for manifest_write. */
+struct cJSON;
+struct manifest_in {
+	const char *product, *version, *arch, *cmdline;
+	uint64_t rollback_index, rootfs_size;
+	const char *rootfs_sha256, *root_hash;  /* hex */
+	const struct verity_params *verity;      /* salt and sizes; hash_offset as in the slot */
+	const struct cJSON *health;              /* the profile's (lib/policy.h policy_complete) */
+	struct cJSON *provenance;                /* taken over by manifest_write, even on failure */
+};
+/* The manifest text that manifest_parse reads back (JSON of format MANIFEST_FORMAT_VERSION
+ * and a newline); *ret is malloc'd. */
+int manifest_write(const struct manifest_in *in, char **ret, struct err *e)
+	__attribute__((warn_unused_result));
 /* The dm-verity parameters a parsed manifest describes (hash_offset as the manifest says,
  * data_offset 0). */
 int manifest_verity_params(const struct manifest *m, struct verity_params *ret, struct err *e);

@@ -168,3 +168,44 @@ int slot_header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 	ret->signature_size = r[2].size;
 	return 0;
 }
+
+int slot_check_geometry(const struct slot_header *h, const struct verity_params *p,
+			const struct verity_layout *l, uint64_t rootfs_size, uint64_t root_size,
+			struct err *e)
+{
+	if (p->hash_offset != h->verity_offset)
+		return err_set(e, EINVAL, "manifest hash_offset %llu is not the slot's verity area "
+					  "(%llu)", (unsigned long long)p->hash_offset,
+			       (unsigned long long)h->verity_offset);
+	/* the tree starts after the superblock, so this also places the superblock inside;
+	 * slot_header_decode bounded verity_offset + verity_size */
+	if (l->tree_end > h->verity_offset + h->verity_size)
+		return err_set(e, EINVAL, "the hash tree (up to byte %llu) runs past the verity "
+					  "area (%llu bytes at %llu)",
+			       (unsigned long long)l->tree_end, (unsigned long long)h->verity_size,
+			       (unsigned long long)h->verity_offset);
+	if (rootfs_size > root_size)
+		return err_set(e, EINVAL, "the rootfs (%llu bytes) is larger than its partition "
+					  "(%llu bytes)", (unsigned long long)rootfs_size,
+			       (unsigned long long)root_size);
+	return 0;
+}
+
+int slot_check_superblock(const uint8_t sb[VERITY_SB_SIZE], const struct verity_params *p,
+			  struct verity_params *ret_sb, struct err *e)
+{
+	struct verity_params d;
+	int r;
+
+	r = verity_sb_decode(sb, &d, e);
+	if (r < 0)
+		return err_prefix(e, r, "verity superblock");
+	if (strcmp(d.hash_name, p->hash_name) != 0 || d.data_block_size != p->data_block_size ||
+	    d.hash_block_size != p->hash_block_size || d.data_blocks != p->data_blocks ||
+	    d.salt_size != p->salt_size || memcmp(d.salt, p->salt, d.salt_size) != 0)
+		return err_set(e, EINVAL, "verity superblock: does not match the manifest's verity "
+					  "parameters");
+	if (ret_sb)
+		*ret_sb = d;
+	return 0;
+}

@@ -14,6 +14,7 @@
 #include <stdint.h>
 
 #include "err.h"
+#include "verity.h"
 
 #define SLOT_HEADER_SIZE 4096
 #define SLOT_MAGIC "STELSLOT"
@@ -38,5 +39,21 @@ void slot_header_encode(const struct slot_header *h, uint8_t out[SLOT_HEADER_SIZ
  * header, aligned, within its size limit and not overlapping another. */
 int slot_header_decode(const uint8_t *buf, size_t len, uint64_t file_size,
 		       struct slot_header *ret, struct err *e);
+
+/* The checks of a slot that `stele verify`, stele-init and stele-update all make once its
+ * manifest's signature holds: the manifest's verity parameters (p, laid out as l) and rootfs
+ * size against the bytes they will be used on. */
+
+/* The tree starts at the header's verity area (p->hash_offset == h->verity_offset) and ends
+ * inside it, and the rootfs (rootfs_size bytes) fits root_size (its partition; UINT64_MAX:
+ * unbounded). */
+int slot_check_geometry(const struct slot_header *h, const struct verity_params *p,
+			const struct verity_layout *l, uint64_t rootfs_size, uint64_t root_size,
+			struct err *e) __attribute__((warn_unused_result));
+/* The dm-verity superblock sb (at the start of the verity area) says what p says: hash,
+ * block sizes, data blocks, salt. ret_sb (may be NULL) gets the decoded superblock. */
+int slot_check_superblock(const uint8_t sb[VERITY_SB_SIZE], const struct verity_params *p,
+			  struct verity_params *ret_sb, struct err *e)
+	__attribute__((warn_unused_result));
 
 #endif

@@ -10,6 +10,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "lib/contract.h"
 #include "builder/build.h"
 #include "commands.h"
 #include "builder/profile.h"
@@ -103,11 +104,12 @@ static void print_result(const struct build_report *rep, const struct profile *p
 	char path[4096];
 
 	if (o->rootfs_only) {
-		say(rep, "wrote %s-%s.rootfs.ext4 (%llu MiB)", p->product, p->version,
+		say(rep, "wrote %s-%s." CONTRACT_OUT_ROOTFS " (%llu MiB)", p->product, p->version,
 		    (unsigned long long)(a->ext4.size >> 20));
 		return;
 	}
-	snprintf(path, sizeof(path), "%s/%s-%s.rootfs.ext4", o->outdir, p->product, p->version);
+	snprintf(path, sizeof(path), "%s/%s-%s." CONTRACT_OUT_ROOTFS, o->outdir, p->product,
+		 p->version);
 	if (rep->json) {
 		print_json(p, o, path, a);
 		return;

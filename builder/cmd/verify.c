@@ -13,8 +13,10 @@
 #include <unistd.h>
 
 #include "lib/bundle.h"
+#include "lib/contract.h"
 #include "lib/hash.h"
 #include "lib/input.h"
+#include "lib/io.h"
 #include "lib/manifest.h"
 #include "lib/sign.h"
 #include "lib/slot.h"
@@ -86,19 +88,12 @@ __attribute__((format(printf, 4, 5))) static void result(struct report *rp, bool
 	printf("%s %s%s%s\n", ok ? "ok  " : "FAIL", check, *detail ? ": " : "", detail);
 }
 
+/* Each check names what failed itself: the reader's message is not shown. */
 static int read_at(int fd, void *buf, size_t len, uint64_t off)
 {
-	char *p = buf;
+	struct err ignore;
 
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return n < 0 ? -errno : -ENODATA;
-		p += n, off += (uint64_t)n, len -= (size_t)n;
-	}
-	return 0;
+	return io_pread_full(fd, buf, len, off, "", &ignore);
 }
 
 /* A slot's two parts: whole files, or partitions (offset and size) of a disk image. */
@@ -166,9 +161,11 @@ static int classify(int argc, char **argv, struct slot_files *s, char *sibling, 
 		return -1;
 	}
 	if (!s->rootfs) {
-		size_t l = strlen(s->verity);
-		if (l > 7 && strcmp(s->verity + l - 7, ".verity") == 0 &&
-		    (size_t)snprintf(sibling, n, "%.*s.rootfs.ext4", (int)(l - 7), s->verity) < n) {
+		static const char ext[] = "." CONTRACT_OUT_VERITY;
+		size_t l = strlen(s->verity), x = sizeof(ext) - 1;
+		if (l > x && strcmp(s->verity + l - x, ext) == 0 &&
+		    (size_t)snprintf(sibling, n, "%.*s." CONTRACT_OUT_ROOTFS, (int)(l - x),
+				     s->verity) < n) {
 			struct err e = {{0}};
 
 			if (input_open(sibling, O_RDONLY, INPUT_REG | INPUT_BLK, VERIFY_ACCEPTS,
@@ -211,34 +208,25 @@ static char *read_region(int fd, uint64_t off, uint64_t size)
 	return buf;
 }
 
-/* The superblock in the image must say what the signed manifest says. */
+/* The tree must lie in the verity area and the superblock there say what the signed manifest
+ * says: the device's checks (lib/slot.h). */
 static int check_superblock(struct report *rp, const struct slot_files *s,
 			    const struct slot_header *h, const struct manifest *m,
 			    struct verity_params *vp)
 {
-	uint8_t sb[VERITY_SB_SIZE], salt[VERITY_MAX_SALT];
+	uint8_t sb[VERITY_SB_SIZE];
+	struct verity_params mp;
+	struct verity_layout l;
 	struct err e = {{0}};
-	size_t salt_len = 0;
 
-	if (m->verity.hash_offset != h->verity_offset) {
-		result(rp, false, "verity superblock", "manifest hash_offset %llu, header %llu",
-		       (unsigned long long)m->verity.hash_offset,
-		       (unsigned long long)h->verity_offset);
+	if (manifest_verity_params(m, &mp, &e) < 0 || verity_layout(&mp, &l, &e) < 0 ||
+	    slot_check_geometry(h, &mp, &l, m->rootfs_size, UINT64_MAX, &e) < 0) {
+		result(rp, false, "verity superblock", "%s", e.msg);
 		return -1;
 	}
 	if (read_at(s->vfd, sb, sizeof(sb), s->voff + h->verity_offset) < 0 ||
-	    verity_sb_decode(sb, vp, &e) < 0) {
+	    slot_check_superblock(sb, &mp, vp, &e) < 0) {
 		result(rp, false, "verity superblock", "%s", e.msg[0] ? e.msg : "unreadable");
-		return -1;
-	}
-	verity_hex_decode(m->verity.salt, salt, sizeof(salt), &salt_len);
-	if (strcmp(vp->hash_name, m->verity.algorithm) != 0 ||
-	    vp->data_block_size != m->verity.data_block_size ||
-	    vp->hash_block_size != m->verity.hash_block_size ||
-	    vp->data_blocks != m->verity.data_blocks || vp->salt_size != salt_len ||
-	    memcmp(vp->salt, salt, salt_len) != 0) {
-		result(rp, false, "verity superblock", "does not match the manifest's verity "
-						       "parameters");
 		return -1;
 	}
 	vp->hash_offset = s->voff + h->verity_offset;
@@ -326,7 +314,7 @@ static void check_data(struct report *rp, struct slot_files *s, const struct ver
 
 static void check_manifest_fields(struct report *rp, const struct manifest *m)
 {
-	if (strcmp(m->arch, "x86_64") != 0)
+	if (!contract_arch_find(m->arch))
 		result(rp, false, "manifest", "unknown arch \"%s\"", m->arch);
 	else
 		result(rp, true, "manifest", "%s %s, rollback index %llu", m->product, m->version,

@@ -44,7 +44,7 @@ static int stage(const char *dir, const char *bootx64, const char grubenv[1024],
 	if (r == 0)
 		r = file_write(path, grubenv, 1024, e);
 	for (int i = 2; r == 0 && i >= 0; i--) {
-		const char *files[] = {"EFI/BOOT/BOOTX64.EFI", ESP_GRUBENV_PATH, NULL};
+		const char *files[] = {CONTRACT_ESP_LOADER, ESP_GRUBENV_PATH, NULL};
 		snprintf(path, sizeof(path), "%s/%s", dir, i < 2 ? files[i] : dirs[0]);
 		r = set_times(path, epoch, e);
 	}
@@ -57,7 +57,7 @@ static int stage(const char *dir, const char *bootx64, const char grubenv[1024],
 
 static void remove_stage(const char *dir)
 {
-	static const char *const paths[] = {"EFI/BOOT/BOOTX64.EFI", ESP_GRUBENV_PATH, "EFI/BOOT",
+	static const char *const paths[] = {CONTRACT_ESP_LOADER, ESP_GRUBENV_PATH, "EFI/BOOT",
 					    "EFI/stele", "EFI", ""};
 	char path[4096];
 

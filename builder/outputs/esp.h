@@ -7,9 +7,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "lib/contract.h"
 #include "lib/err.h"
 
-#define ESP_GRUBENV_PATH "EFI/stele/grubenv"
+#define ESP_GRUBENV_PATH CONTRACT_ESP_GRUBENV
 
 int esp_make(const char *path, uint64_t size, const char *bootx64, const char grubenv[1024],
 	     uint32_t volume_id, int64_t epoch, struct err *e);

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "bootloader/bootstate.h"
+#include "lib/contract.h"
 #include "lib/gpt.h"
 #include "disk.h"
 #include "esp.h"
@@ -17,12 +18,6 @@
 #include "builder/tree.h"
 
 #define MIB (1ULL << 20)
-
-/* UAPI Discoverable Partitions Specification type GUIDs */
-#define TYPE_ESP "C12A7328-F81F-11D2-BA4B-00A0C93EC93B"
-#define TYPE_ROOT_X86_64 "4F68BCE3-E8CD-4DB1-96E7-FBCAF984B709"
-#define TYPE_ROOT_VERITY_X86_64 "2C7357ED-EBD2-46D9-AEC1-23D437EC2BF5"
-#define TYPE_VAR "4D21B016-B534-45C2-A9FB-5C16E091FD2D"
 
 static uint64_t round_up(uint64_t v, uint64_t to)
 {
@@ -95,20 +90,26 @@ static int make_data(const struct image_in *in, const char *path, uint64_t size,
 	return r < 0 ? err_prefix(e, r, "the data partition") : 0;
 }
 
-static void image_parts(const struct image_in *in, const struct image_layout *l,
-			const char *esp, const char *data, struct disk_part parts[6])
+/* The partitions of the disk in order, typed for the slot's architecture. */
+static int image_parts(const struct image_in *in, const struct image_layout *l,
+		       const char *esp, const char *data, struct disk_part parts[6], struct err *e)
 {
+	const struct contract_arch *a = contract_arch_find(in->p->arch);
+
+	if (!a) /* profile_load accepts only the architectures of contract.h */
+		return err_set(e, EINVAL, "%s: arch: \"%s\" has no partition types", in->p->file,
+			       in->p->arch);
 	const struct disk_part v[] = {
-		{gpt_part_labels[GPT_PART_ESP], TYPE_ESP, l->esp, esp},
-		{gpt_part_labels[GPT_PART_ROOT_A], TYPE_ROOT_X86_64, l->slot, NULL},
-		{gpt_part_labels[GPT_PART_VERITY_A], TYPE_ROOT_VERITY_X86_64, l->verity,
-		 in->verity},
-		{gpt_part_labels[GPT_PART_ROOT_B], TYPE_ROOT_X86_64, l->slot, NULL},
-		{gpt_part_labels[GPT_PART_VERITY_B], TYPE_ROOT_VERITY_X86_64, l->verity, NULL},
-		{gpt_part_labels[GPT_PART_DATA], TYPE_VAR, l->data, data},
+		{gpt_part_labels[GPT_PART_ESP], CONTRACT_TYPE_ESP, l->esp, esp},
+		{gpt_part_labels[GPT_PART_ROOT_A], a->root_type, l->slot, NULL},
+		{gpt_part_labels[GPT_PART_VERITY_A], a->verity_type, l->verity, in->verity},
+		{gpt_part_labels[GPT_PART_ROOT_B], a->root_type, l->slot, NULL},
+		{gpt_part_labels[GPT_PART_VERITY_B], a->verity_type, l->verity, NULL},
+		{gpt_part_labels[GPT_PART_DATA], CONTRACT_TYPE_VAR, l->data, data},
 	};
 
 	memcpy(parts, v, sizeof(v));
+	return 0;
 }
 
 int image_create(const struct image_in *in, struct image_disk *ret, struct err *e)
@@ -123,7 +124,9 @@ int image_create(const struct image_in *in, struct image_disk *ret, struct err *
 	r = image_layout(in->p, (uint64_t)rs.st_size, 0, &ret->l, e);
 	if (r < 0)
 		return r;
-	image_parts(in, &ret->l, NULL, NULL, parts);
+	r = image_parts(in, &ret->l, NULL, NULL, parts, e);
+	if (r < 0)
+		return r;
 	return disk_create(in->img, parts, 6, in->seed, &ret->d, &ret->fd, e);
 }
 
@@ -161,7 +164,8 @@ int image_finish(const struct image_in *in, struct image_disk *d, struct err *e)
 	r = make_esp(in, esp, l.esp, e);
 	if (r == 0)
 		r = make_data(in, data, l.data, e);
-	image_parts(in, &l, esp, data, parts);
+	if (r == 0)
+		r = image_parts(in, &l, esp, data, parts, e);
 	if (r == 0)
 		r = disk_fill(d->fd, parts, 6, &d->d, e);
 	unlink(esp);

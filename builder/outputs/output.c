@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "lib/contract.h"
 #include "bundlewrite.h"
 #include "ext4.h"
 #include "image.h"
@@ -22,7 +23,7 @@ static int stage_file(struct build_ctx *b, const char *suffix, const char **ret,
 
 static int rootfs_stage(struct build_ctx *b, struct err *e)
 {
-	return stage_file(b, "rootfs.ext4", &b->files.rootfs, e);
+	return stage_file(b, CONTRACT_OUT_ROOTFS, &b->files.rootfs, e);
 }
 
 static int rootfs_begin(struct build_ctx *b, struct err *e)
@@ -37,12 +38,12 @@ static int rootfs_begin(struct build_ctx *b, struct err *e)
 
 static int slot_stage(struct build_ctx *b, struct err *e)
 {
-	int r = stage_file(b, "verity", &b->files.verity, e);
+	int r = stage_file(b, CONTRACT_OUT_VERITY, &b->files.verity, e);
 
 	if (r == 0)
-		r = stage_file(b, "manifest.json", &b->files.manifest, e);
+		r = stage_file(b, CONTRACT_OUT_MANIFEST, &b->files.manifest, e);
 	if (r == 0)
-		r = stage_file(b, "manifest.sig", &b->files.signature, e);
+		r = stage_file(b, CONTRACT_OUT_SIGNATURE, &b->files.signature, e);
 	return r;
 }
 

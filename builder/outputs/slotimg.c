@@ -9,6 +9,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/manifest.h"
 #include "lib/slot.h"
 #include "builder/fileutil.h"
 
@@ -88,42 +89,6 @@ static cJSON *provenance(const struct slotimg_in *in)
 		cJSON_AddItemToArray(arr, o);
 	}
 	return pv;
-}
-
-static char *manifest_text(const struct slotimg_in *in, const struct verity_params *vp,
-			   const char *root_hex, const char *rootfs_hex, uint64_t rootfs_size)
-{
-	char salt[2 * VERITY_MAX_SALT + 1];
-	cJSON *m = cJSON_CreateObject(), *o;
-	char *text, *out = NULL;
-
-	hex_encode(vp->salt, vp->salt_size, salt);
-	cJSON_AddNumberToObject(m, "format_version", 1);
-	cJSON_AddStringToObject(m, "product", in->p->product);
-	cJSON_AddStringToObject(m, "version", in->p->version);
-	cJSON_AddStringToObject(m, "arch", in->p->arch);
-	cJSON_AddNumberToObject(m, "rollback_index", (double)in->p->rollback_index);
-	o = cJSON_AddObjectToObject(m, "rootfs");
-	cJSON_AddNumberToObject(o, "size", (double)rootfs_size);
-	cJSON_AddStringToObject(o, "sha256", rootfs_hex);
-	o = cJSON_AddObjectToObject(m, "verity");
-	cJSON_AddStringToObject(o, "algorithm", vp->hash_name);
-	cJSON_AddNumberToObject(o, "data_block_size", vp->data_block_size);
-	cJSON_AddNumberToObject(o, "hash_block_size", vp->hash_block_size);
-	cJSON_AddNumberToObject(o, "data_blocks", (double)vp->data_blocks);
-	cJSON_AddStringToObject(o, "salt", salt);
-	cJSON_AddStringToObject(o, "root_hash", root_hex);
-	cJSON_AddNumberToObject(o, "hash_offset", (double)vp->hash_offset);
-	o = cJSON_AddObjectToObject(m, "kernel");
-	cJSON_AddStringToObject(o, "cmdline", in->p->cmdline);
-	cJSON_AddItemToObject(m, "health", profile_health_json(in->p));
-	cJSON_AddItemToObject(m, "provenance", provenance(in));
-	text = cJSON_Print(m);
-	cJSON_Delete(m);
-	if (text && asprintf(&out, "%s\n", text) < 0)
-		out = NULL;
-	free(text);
-	return out;
 }
 
 static void verity_params_of(const struct slotimg_in *in, uint64_t rootfs_size,
@@ -225,6 +190,7 @@ int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct e
 	struct verity_layout l;
 	uint8_t root[VERITY_MAX_DIGEST], rootfs_sha[SHA256_LEN], *sig = NULL;
 	char *manifest = NULL;
+	cJSON *health;
 	size_t sig_len = 0;
 	uint64_t rootfs_size = 0;
 	int vfd, r;
@@ -239,9 +205,19 @@ int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct e
 		goto out;
 	hex_encode(root, l.digest_size, out->root_hash);
 	hex_encode(rootfs_sha, SHA256_LEN, out->rootfs_sha256);
-	manifest = manifest_text(in, &vp, out->root_hash, out->rootfs_sha256, rootfs_size);
-	if (!manifest) {
-		r = err_set(e, ENOMEM, "out of memory");
+	health = profile_health_json(in->p);
+	r = manifest_write(&(struct manifest_in){
+				   .product = in->p->product, .version = in->p->version,
+				   .arch = in->p->arch, .cmdline = in->p->cmdline,
+				   .rollback_index = (uint64_t)in->p->rollback_index,
+				   .rootfs_size = rootfs_size, .rootfs_sha256 = out->rootfs_sha256,
+				   .root_hash = out->root_hash, .verity = &vp,
+				   .health = health,
+				   .provenance = provenance(in)},
+			   &manifest, e);
+	cJSON_Delete(health);
+	if (r < 0) {
+		err_prefix(e, r, "%s: the manifest", in->p->file);
 		goto out;
 	}
 	r = sign_detached(in->key, manifest, strlen(manifest), in->epoch, &sig, &sig_len, e);

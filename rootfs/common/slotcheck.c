@@ -1,4 +1,5 @@
 #include "slotcheck.h"
+#include "lib/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -6,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/rollback.h"
 #include "lib/sign.h"
 #include "lib/verity.h"
 #include "partitions.h"
@@ -19,7 +21,7 @@ static int read_header(int fd, const char *node, struct slot_header *ret, struct
 
 	rc = blockdev_size(fd, node, &size, e);
 	if (rc == 0)
-		rc = util_pread_full(fd, buf, sizeof(buf), 0, "the slot header", e);
+		rc = io_pread_full(fd, buf, sizeof(buf), 0, "the slot header", e);
 	if (rc == 0)
 		rc = slot_header_decode(buf, sizeof(buf), size, ret, e);
 	return rc;
@@ -50,9 +52,9 @@ static int read_signed(int fd, const char *trust_path, struct slot_info *s, stru
 
 	rc = manifest && sig ? 0 : err_set(e, ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = util_pread_full(fd, manifest, h->manifest_size, h->manifest_offset, "the manifest", e);
+		rc = io_pread_full(fd, manifest, h->manifest_size, h->manifest_offset, "the manifest", e);
 	if (rc == 0)
-		rc = util_pread_full(fd, sig, h->signature_size, h->signature_offset, "the signature", e);
+		rc = io_pread_full(fd, sig, h->signature_size, h->signature_offset, "the signature", e);
 	if (rc == 0)
 		rc = slotcheck_verify_signature(trust_path, manifest, h->manifest_size, sig, h->signature_size,
 			    s->signer, sizeof(s->signer), e);
@@ -95,45 +97,13 @@ int slotcheck_compat(const struct manifest *m, const char *product, const char *
 	return 0;
 }
 
-static int parse_index(const char *path, const char *text, uint64_t *ret, struct err *e)
-{
-	uint64_t v = 0;
-	const char *p = text;
-
-	if (*p < '0' || *p > '9')
-		return err_set(e, EINVAL, "%s: expected a decimal number", path);
-	for (; *p >= '0' && *p <= '9'; p++) {
-		if (v > (UINT64_MAX - (uint64_t)(*p - '0')) / 10)
-			return err_set(e, ERANGE, "%s: number too large", path);
-		v = v * 10 + (uint64_t)(*p - '0');
-	}
-	if (*p)
-		return err_set(e, EINVAL, "%s: expected a decimal number", path);
-	*ret = v;
-	return 0;
-}
-
 int slotcheck_rollback(const struct manifest *m, const char *min_path, struct err *e)
 {
-	char text[64];
-	uint64_t min = 0;
+	uint64_t min;
 	int rc;
 
-	rc = util_read_text(min_path, text, sizeof(text), NULL, e);
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	util_chomp(text);
-	rc = parse_index(min_path, text, &min, e);
-	if (rc < 0)
-		return rc;
-	if (m->rollback_index < min)
-		return err_set(e, EPERM, "rollback index %llu of version %s is below this device's "
-					 "minimum %llu (a downgrade)",
-			       (unsigned long long)m->rollback_index, m->version,
-			       (unsigned long long)min);
-	return 0;
+	rc = rollback_read(min_path, &min, e);
+	return rc < 0 ? rc : rollback_check(m, min, e);
 }
 
 int slotcheck_geometry(const struct slot_info *s, uint64_t root_size, uint64_t *ret_hash_start,
@@ -149,19 +119,9 @@ int slotcheck_geometry(const struct slot_info *s, uint64_t root_size, uint64_t *
 		rc = verity_layout(&p, &l, e);
 	if (rc < 0)
 		return err_prefix(e, rc, "verity parameters");
-	if (p.hash_offset != h->verity_offset)
-		return err_set(e, EINVAL, "manifest hash_offset %llu is not the slot's verity area "
-					  "(%llu)", (unsigned long long)p.hash_offset,
-			       (unsigned long long)h->verity_offset);
-	if (l.tree_end > h->verity_offset + h->verity_size)
-		return err_set(e, EINVAL, "the hash tree (up to byte %llu) runs past the verity "
-					  "area (%llu bytes at %llu)",
-			       (unsigned long long)l.tree_end, (unsigned long long)h->verity_size,
-			       (unsigned long long)h->verity_offset);
-	if (s->m.rootfs_size > root_size)
-		return err_set(e, EINVAL, "the rootfs (%llu bytes) is larger than its partition "
-					  "(%llu bytes)", (unsigned long long)s->m.rootfs_size,
-			       (unsigned long long)root_size);
+	rc = slot_check_geometry(h, &p, &l, s->m.rootfs_size, root_size, e);
+	if (rc < 0)
+		return rc;
 	*ret_hash_start = l.tree_offset / p.hash_block_size;
 	return 0;
 }

@@ -1,4 +1,5 @@
 #include "grow.h"
+#include "lib/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -27,7 +28,7 @@ static int sysfs_read(dev_t dev, const char *file, char *buf, size_t n, struct e
 	char path[96];
 
 	snprintf(path, sizeof(path), "/sys/dev/block/%u:%u/%s", major(dev), minor(dev), file);
-	return util_read_text(path, buf, n, NULL, e);
+	return io_read_text(path, buf, n, NULL, e);
 }
 
 /* /dev/NAME of a block device, from its uevent (DEVNAME=vda). */
@@ -122,7 +123,7 @@ static int ext4_blocks(const char *node, uint64_t *ret_blocks, uint64_t *ret_bsi
 
 	if (fd < 0)
 		return err_sys(e, errno, "%s", node);
-	rc = util_pread_full(fd, sb, sizeof(sb), 1024, node, e);
+	rc = io_pread_full(fd, sb, sizeof(sb), 1024, node, e);
 	close(fd);
 	if (rc < 0)
 		return rc;

@@ -3,6 +3,7 @@
  * switches root into it. Any failure prints one line and reboots, so GRUB's try counting moves
  * on to the other slot. The steps, in order, are the table at the bottom; see README.md. */
 #include <errno.h>
+#include "lib/io.h"
 #include <fcntl.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -13,6 +14,7 @@
 #include <sys/utsname.h>
 #include <unistd.h>
 
+#include "lib/contract.h"
 #include "lib/err.h"
 #include "cmdline.h"
 #include "console.h"
@@ -22,14 +24,11 @@
 #include "rootfs/common/partitions.h"
 #include "rootfs/common/slotcheck.h"
 #include "sysroot.h"
-#include "rootfs/common/policy.h"
+#include "lib/policy.h"
 #include "rootfs/common/watchdog.h"
 #include "rootfs/common/util.h"
 
-#define TRUST_PATH "/etc/stele/trust.pem"
-#define PRODUCT_PATH "/etc/stele/product"
-#define MODULES_PATH "/etc/stele/modules"
-#define ROLLBACK_PATH SYSROOT_DATA_MNT "/stele/min_rollback_index"
+#define ROLLBACK_PATH SYSROOT_DATA_MNT CONTRACT_DATA_ROLLBACK
 #define DM_FALLBACK_NODE "/dev/stele-root"
 #define REAL_INIT "/sbin/init"
 #define DEBUG_SHELL "/bin/sh"
@@ -96,7 +95,7 @@ static int step_api_fs(struct init *in, struct err *e)
 
 static int step_cmdline(struct init *in, struct err *e)
 {
-	int rc = util_read_text("/proc/cmdline", in->cmdline, sizeof(in->cmdline), NULL, e);
+	int rc = io_read_text("/proc/cmdline", in->cmdline, sizeof(in->cmdline), NULL, e);
 
 	if (rc < 0)
 		return rc;
@@ -108,11 +107,11 @@ static int step_cmdline(struct init *in, struct err *e)
 static int step_modules(struct init *in, struct err *e)
 {
 	unsigned n = 0;
-	int rc = modules_load_list(MODULES_PATH, &n, e);
+	int rc = modules_load_list(CONTRACT_INITRD_MODULES, &n, e);
 
 	(void)in;
 	if (rc == 0)
-		console_dbg("%u kernel modules from %s", n, MODULES_PATH);
+		console_dbg("%u kernel modules from %s", n, CONTRACT_INITRD_MODULES);
 	return rc;
 }
 
@@ -154,10 +153,10 @@ static int check_device(const struct manifest *m, struct err *e)
 	struct utsname u;
 	int rc;
 
-	rc = util_read_text(PRODUCT_PATH, product, sizeof(product), NULL, e);
+	rc = io_read_text(CONTRACT_INITRD_PRODUCT, product, sizeof(product), NULL, e);
 	if (rc < 0)
 		return rc;
-	util_chomp(product);
+	io_chomp(product);
 	if (uname(&u) < 0)
 		return err_sys(e, errno, "uname");
 	rc = slotcheck_compat(m, product, u.machine, e);
@@ -169,7 +168,7 @@ static int step_verify(struct init *in, struct err *e)
 	const char *node = in->parts[PART_VERITY].node;
 	int rc;
 
-	rc = slotcheck_read(node, TRUST_PATH, &in->slot, e);
+	rc = slotcheck_read(node, CONTRACT_INITRD_TRUST, &in->slot, e);
 	if (rc == 0)
 		rc = check_device(&in->slot.m, e);
 	if (rc < 0)
@@ -290,7 +289,7 @@ static const struct step {
 	{"arming the watchdog", step_watchdog},
 	{"setting up dm-verity", step_verity},
 	{"mounting the root", step_sysroot},
-	{"writing " SYSROOT_BOOT_JSON, step_record},
+	{"writing " CONTRACT_BOOT_JSON, step_record},
 	{"switching root", step_switch},
 };
 

@@ -1,4 +1,5 @@
 #include "sysroot.h"
+#include "lib/io.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -194,7 +195,7 @@ static int machine_id_ensure(const char *path, struct err *e)
 	size_t len = 0;
 	int fd, rc;
 
-	if (util_read_text(path, buf, sizeof(buf), &len, e) == 0 && machine_id_valid(buf, len))
+	if (io_read_text(path, buf, sizeof(buf), &len, e) == 0 && machine_id_valid(buf, len))
 		return 0;
 	if (getrandom(raw, sizeof(raw), 0) != (ssize_t)sizeof(raw))
 		return err_sys(e, errno, "getrandom for the machine id");
@@ -227,7 +228,7 @@ static int bind_machine_id(const char *root, const char *data, struct err *e)
 	rc = join(target, root, "/etc/machine-id", e);
 	if (rc < 0 || lstat(target, &st) < 0 || !S_ISREG(st.st_mode))
 		return rc;
-	rc = join(id, data, "/stele/machine-id", e);
+	rc = join(id, data, CONTRACT_DATA_MACHINE_ID, e);
 	if (rc == 0)
 		rc = machine_id_ensure(id, e);
 	return rc < 0 ? rc : mount_at(id, target, NULL, MS_BIND, NULL, e);
@@ -239,13 +240,13 @@ int sysroot_attach_data(const char *root, const char *data_mnt, struct err *e)
 	const char *data = data_mnt;
 	int rc;
 
-	rc = join(target, root, "/data", e);
+	rc = join(target, root, CONTRACT_DATA_DIR, e);
 	if (rc == 0 && util_is_dir(target)) {
 		rc = mount_at(data_mnt, target, NULL, MS_MOVE, NULL, e);
 		data = target;
 	}
 	if (rc == 0)
-		rc = join(dir, data, "/stele", e);
+		rc = join(dir, data, CONTRACT_DATA_STELE_DIR, e);
 	if (rc == 0)
 		rc = util_mkdir(dir, 0755, e);
 	if (rc == 0)
@@ -283,9 +284,9 @@ int sysroot_write_boot_record(const char *root, const struct boot_record *b, str
 	size_t len;
 	int rc;
 
-	rc = join(dir, root, "/run/stele", e);
+	rc = join(dir, root, CONTRACT_RUN_DIR, e);
 	if (rc == 0)
-		rc = join(path, root, SYSROOT_BOOT_JSON, e);
+		rc = join(path, root, CONTRACT_BOOT_JSON, e);
 	if (rc == 0)
 		rc = util_mkdir(dir, 0755, e);
 	if (rc < 0)

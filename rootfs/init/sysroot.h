@@ -8,11 +8,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/contract.h"
 #include "lib/err.h"
 
-#define SYSROOT_DIR "/sysroot"
+#define SYSROOT_DIR CONTRACT_INITRD_SYSROOT
 #define SYSROOT_DATA_MNT "/data-mnt"
-#define SYSROOT_BOOT_JSON "/run/stele/boot.json"
 
 struct boot_record {
 	char slot;

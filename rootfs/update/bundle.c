@@ -209,45 +209,6 @@ static int check_image_signed(const struct update_bundle *b, const char *trust_p
 	return rc < 0 ? err_prefix(e, rc, "its signature") : 0;
 }
 
-static int check_superblock(const struct update_bundle *b, struct err *e)
-{
-	struct verity_params sb;
-	int rc;
-
-	rc = verity_sb_decode(b->verity + b->vp.hash_offset, &sb, e);
-	if (rc < 0)
-		return err_prefix(e, rc, "verity superblock");
-	if (strcmp(sb.hash_name, b->vp.hash_name) != 0 ||
-	    sb.data_block_size != b->vp.data_block_size ||
-	    sb.hash_block_size != b->vp.hash_block_size || sb.data_blocks != b->vp.data_blocks ||
-	    sb.salt_size != b->vp.salt_size || memcmp(sb.salt, b->vp.salt, sb.salt_size) != 0)
-		return err_set(e, EINVAL,
-			       "verity superblock: does not match the manifest's verity "
-			       "parameters");
-	return 0;
-}
-
-static int check_geometry(const struct update_bundle *b, struct err *e)
-{
-	const struct slot_header *s = &b->slot;
-
-	if (b->vp.hash_offset != s->verity_offset)
-		return err_set(e, EINVAL,
-			       "the manifest's hash_offset %llu is not the image's verity "
-			       "area (%llu)",
-			       (unsigned long long)b->vp.hash_offset,
-			       (unsigned long long)s->verity_offset);
-	/* the tree starts after the superblock, so this also places the superblock inside */
-	if (b->vl.tree_end > s->verity_offset + s->verity_size)
-		return err_set(e, EINVAL,
-			       "the hash tree (up to byte %llu) runs past the verity "
-			       "area (%llu bytes at %llu)",
-			       (unsigned long long)b->vl.tree_end,
-			       (unsigned long long)s->verity_size,
-			       (unsigned long long)s->verity_offset);
-	return 0;
-}
-
 static int check_verity_image(struct update_bundle *b, const char *trust_path, struct err *e)
 {
 	int rc;
@@ -257,10 +218,11 @@ static int check_verity_image(struct update_bundle *b, const char *trust_path, s
 		rc = check_image_signed(b, trust_path, e);
 	if (rc == 0)
 		rc = update_manifest_params(&b->m, &b->vp, &b->vl, b->root, e);
+	/* the superblock is read only once the geometry placed it inside the image */
 	if (rc == 0)
-		rc = check_geometry(b, e);
+		rc = slot_check_geometry(&b->slot, &b->vp, &b->vl, b->m.rootfs_size, UINT64_MAX, e);
 	if (rc == 0)
-		rc = check_superblock(b, e);
+		rc = slot_check_superblock(b->verity + b->vp.hash_offset, &b->vp, NULL, e);
 	if (rc == 0)
 		rc = verity_tree_verify(&b->vp, update_bundle_tree(b),
 					b->vl.tree_end - b->vl.tree_offset, b->root, e);

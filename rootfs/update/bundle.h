@@ -15,7 +15,7 @@
 #include "lib/manifest.h"
 #include "lib/slot.h"
 #include "lib/verity.h"
-#include "rootfs/common/policy.h"
+#include "lib/policy.h"
 
 struct update_input {
 	int fd;

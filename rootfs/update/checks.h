@@ -9,7 +9,7 @@
 #include <stdio.h>
 
 #include "lib/err.h"
-#include "rootfs/common/policy.h"
+#include "lib/policy.h"
 
 struct check_failure {
 	char name[64];

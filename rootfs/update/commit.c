@@ -1,4 +1,5 @@
 #include "commit.h"
+#include "lib/io.h"
 #include "slot.h"
 
 #include <errno.h>
@@ -10,40 +11,28 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "lib/rollback.h"
 #include "state.h"
 #include "rootfs/common/util.h"
 
 static int rollback_path(const char *data_dir, const char *suffix, char buf[PATH_MAX],
 			 struct err *e)
 {
-	if ((size_t)snprintf(buf, PATH_MAX, "%s%s%s", data_dir, ROLLBACK_FILE, suffix) >= PATH_MAX)
-		return err_set(e, ENAMETOOLONG, "path too long: %s%s", data_dir, ROLLBACK_FILE);
+	if ((size_t)snprintf(buf, PATH_MAX, "%s%s%s", data_dir, CONTRACT_DATA_ROLLBACK, suffix) >= PATH_MAX)
+		return err_set(e, ENAMETOOLONG, "path too long: %s%s", data_dir, CONTRACT_DATA_ROLLBACK);
 	return 0;
 }
 
 int update_min_rollback(const char *data_dir, uint64_t *ret, struct err *e)
 {
-	char path[PATH_MAX], text[64], *end;
-	unsigned long long v;
+	char path[PATH_MAX];
 	int rc;
 
 	*ret = 0;
 	if (!data_dir)
 		return 0;
 	rc = rollback_path(data_dir, "", path, e);
-	if (rc == 0)
-		rc = util_read_text(path, text, sizeof(text), NULL, e);
-	if (rc == -ENOENT)
-		return 0;
-	if (rc < 0)
-		return rc;
-	util_chomp(text);
-	errno = 0;
-	v = strtoull(text, &end, 10);
-	if (text[0] < '0' || text[0] > '9' || *end || errno)
-		return err_set(e, EINVAL, "%s: expected a decimal number", path);
-	*ret = v;
-	return 0;
+	return rc < 0 ? rc : rollback_read(path, ret, e);
 }
 
 static int write_synced(const char *path, const char *text, struct err *e)
@@ -98,7 +87,7 @@ int update_raise_min_rollback(const char *data_dir, uint64_t index, struct err *
 	if (rc == 0)
 		rc = rollback_path(data_dir, ".tmp", tmp, e);
 	if (rc == 0)
-		rc = update_join(dir, sizeof(dir), data_dir, "/stele", e);
+		rc = update_join(dir, sizeof(dir), data_dir, CONTRACT_DATA_STELE_DIR, e);
 	if (rc == 0)
 		rc = util_mkdir(dir, 0755, e);
 	if (rc == 0)

@@ -1,6 +1,6 @@
 /* Committing the running slot: `good` with its tries reset, first in STELE_ORDER (one boot
  * state write), then its rollback index recorded as the device's minimum
- * (data/stele/min_rollback_index, which stele-init enforces), so older versions can no longer
+ * (CONTRACT_DATA_ROLLBACK on the data partition, which stele-init enforces), so older versions can no longer
  * be booted. Used by `health --commit` and `mark-good`. */
 #ifndef STELE_UPDATE_COMMIT_H
 #define STELE_UPDATE_COMMIT_H
@@ -10,8 +10,6 @@
 #include "bootloader/bootstate.h"
 #include "lib/err.h"
 #include "ctx.h"
-
-#define ROLLBACK_FILE "/stele/min_rollback_index"
 
 /* s is the current state, changed and written in place. */
 int update_commit(struct update_ctx *c, struct bootstate *s, unsigned tries, struct err *e);

@@ -1,4 +1,5 @@
 #include "ctx.h"
+#include "lib/io.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -18,11 +19,11 @@
 void update_ctx_init(struct update_ctx *c)
 {
 	memset(c, 0, sizeof(*c));
-	c->trust_path = UPDATE_TRUST_PATH;
-	c->boot_json = UPDATE_BOOT_JSON;
-	c->data_dir = UPDATE_DATA_DIR;
-	c->health_json = UPDATE_HEALTH_JSON;
-	c->health_dir = UPDATE_HEALTH_DIR;
+	c->trust_path = CONTRACT_SLOT_TRUST;
+	c->boot_json = CONTRACT_BOOT_JSON;
+	c->data_dir = CONTRACT_DATA_DIR;
+	c->health_json = CONTRACT_SLOT_HEALTH_JSON;
+	c->health_dir = CONTRACT_SLOT_HEALTH_DIR;
 	c->watchdog_path = WATCHDOG_PATH;
 	c->progress = isatty(STDERR_FILENO);
 }
@@ -190,7 +191,7 @@ int update_booted(struct update_ctx *c, const struct update_boot **ret, struct e
 
 	if (!c->have_boot) {
 		memset(&b, 0, sizeof(b));
-		rc = util_read_text(c->boot_json, text, sizeof(text), NULL, e);
+		rc = io_read_text(c->boot_json, text, sizeof(text), NULL, e);
 		if (rc == 0 && (rc = parse_boot(text, &b, e)) < 0)
 			err_prefix(e, rc, "%s", c->boot_json);
 		if (rc < 0)

@@ -10,16 +10,11 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "lib/contract.h"
 #include "lib/err.h"
 #include "rootfs/common/partitions.h"
 
-#define UPDATE_TRUST_PATH "/etc/stele/trust.pem"
-#define UPDATE_BOOT_JSON "/run/stele/boot.json"
-#define UPDATE_ESP_DIR "/run/stele/esp"
-#define UPDATE_STATE_IN_ESP "/EFI/stele/grubenv"
-#define UPDATE_DATA_DIR "/data"
-#define UPDATE_HEALTH_JSON "/etc/stele/health.json"
-#define UPDATE_HEALTH_DIR "/etc/stele/health.d"
+#define UPDATE_ESP_DIR CONTRACT_RUN_DIR "/esp" /* where stele-update mounts the ESP */
 
 /* lib/gpt.h's partitions, so gpt_part_labels[] names them */
 enum update_part {

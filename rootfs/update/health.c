@@ -8,7 +8,7 @@
 #include "checks.h"
 #include "commit.h"
 #include "journal.h"
-#include "rootfs/common/policy.h"
+#include "lib/policy.h"
 #include "slot.h"
 #include "state.h"
 #include "rootfs/common/watchdog.h"

@@ -1,4 +1,5 @@
 #include "install.h"
+#include "lib/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -167,11 +168,11 @@ static int write_verity(struct install *in, struct err *e)
 	uint8_t *back;
 	int rc, fd = in->t.fd[1];
 
-	rc = util_pwrite_full(fd, b->verity, half, 0, in->t.node[1], e);
+	rc = io_pwrite_full(fd, b->verity, half, 0, in->t.node[1], e);
 	if (rc == 0)
 		update_fault_pause("verity");
 	if (rc == 0)
-		rc = util_pwrite_full(fd, b->verity + half, b->h.verity_size - half, half, in->t.node[1],
+		rc = io_pwrite_full(fd, b->verity + half, b->h.verity_size - half, half, in->t.node[1],
 				 e);
 	if (rc == 0 && fsync(fd) < 0)
 		rc = err_sys(e, errno, "fsync %s", in->t.node[1]);
@@ -182,7 +183,7 @@ static int write_verity(struct install *in, struct err *e)
 	back = malloc(b->h.verity_size);
 	rc = back ? 0 : err_set(e, ENOMEM, "out of memory");
 	if (rc == 0)
-		rc = util_pread_full(fd, back, b->h.verity_size, 0, in->t.node[1], e);
+		rc = io_pread_full(fd, back, b->h.verity_size, 0, in->t.node[1], e);
 	if (rc == 0 && memcmp(back, b->verity, b->h.verity_size) != 0)
 		rc = err_set(e, EIO, "%s: the verity image read back differs from what was written",
 			     in->t.node[1]);

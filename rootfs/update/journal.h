@@ -10,9 +10,10 @@
 #include <stdio.h>
 #include <time.h>
 
+#include "lib/contract.h"
 #include "lib/err.h"
 
-#define JOURNAL_FILE "/stele/journal"
+#define JOURNAL_FILE CONTRACT_DATA_JOURNAL
 
 struct journal_side {
 	const char *version, *root_hash; /* NULL: unknown (null in the JSON) */

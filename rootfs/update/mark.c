@@ -6,7 +6,7 @@
 
 #include "commit.h"
 #include "journal.h"
-#include "rootfs/common/policy.h"
+#include "lib/policy.h"
 #include "slot.h"
 #include "state.h"
 #include "rootfs/common/watchdog.h"

@@ -32,7 +32,7 @@ static int mount_esp(struct update_ctx *c, struct err *e)
 	const char *node;
 	int rc;
 
-	rc = util_mkdir("/run/stele", 0755, e);
+	rc = util_mkdir(CONTRACT_RUN_DIR, 0755, e);
 	if (rc == 0)
 		rc = util_mkdir(UPDATE_ESP_DIR, 0700, e);
 	if (rc < 0)
@@ -45,7 +45,7 @@ static int mount_esp(struct update_ctx *c, struct err *e)
 			return err_sys(e, errno, "mounting the ESP %s on %s", node, UPDATE_ESP_DIR);
 		c->esp_mounted = true;
 	}
-	return update_join(c->esp_state, sizeof(c->esp_state), UPDATE_ESP_DIR, UPDATE_STATE_IN_ESP,
+	return update_join(c->esp_state, sizeof(c->esp_state), UPDATE_ESP_DIR, "/" CONTRACT_ESP_GRUBENV,
 			   e);
 }
 

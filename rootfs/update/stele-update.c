@@ -99,7 +99,8 @@ static const struct cmd cmds[] = {
 	 "  --reboot           reboot into the new slot when done\n",
 	 F_DOWNGRADE | F_REBOOT, 1, 1, run_install},
 	{"health", "[--commit]",
-	 "Runs the health checks of /etc/stele/health.json and /etc/stele/health.d within the\n"
+	 "Runs the health checks of " CONTRACT_SLOT_HEALTH_JSON " and " CONTRACT_SLOT_HEALTH_DIR
+	 " within the\n"
 	 "window, keeping the watchdog alive during a trial. With --commit: on a trial, all\n"
 	 "passing commits the slot (good, tries reset, minimum rollback index raised, watchdog\n"
 	 "stopped) and any failing marks it bad and reboots into the other slot; on a normal\n"
@@ -169,16 +170,16 @@ static const struct opt opts[] = {
 static const char test_help[] =
 	"Testing options (run on files instead of the device; nothing is mounted or rebooted,\n"
 	"no partition is looked up, /dev/watchdog is left alone):\n"
-	"  --state FILE          the boot state block (instead of the ESP's EFI/stele/grubenv)\n"
-	"  --trust FILE          CA certificates (instead of /etc/stele/trust.pem)\n"
-	"  --booted-json FILE    the running slot (instead of /run/stele/boot.json)\n"
+	"  --state FILE          the boot state block (instead of the ESP's " CONTRACT_ESP_GRUBENV ")\n"
+	"  --trust FILE          CA certificates (instead of " CONTRACT_SLOT_TRUST ")\n"
+	"  --booted-json FILE    the running slot (instead of " CONTRACT_BOOT_JSON ")\n"
 	"  --target-root FILE    root partition of the slot that is not running\n"
 	"  --target-verity FILE  verity partition of the slot that is not running\n"
 	"  --part LABEL=FILE     any partition: root_a, verity_a, root_b, verity_b, or esp (a\n"
-	"                        vfat device mounted at /run/stele/esp when --state is not given)\n"
+	"                        vfat device mounted at " UPDATE_ESP_DIR " when --state is not given)\n"
 	"  --data DIR            the data partition (journal, minimum rollback index)\n"
-	"  --health-json FILE    the health policy (instead of /etc/stele/health.json)\n"
-	"  --health-dir DIR      health check programs (instead of /etc/stele/health.d)\n"
+	"  --health-json FILE    the health policy (instead of " CONTRACT_SLOT_HEALTH_JSON ")\n"
+	"  --health-dir DIR      health check programs (instead of " CONTRACT_SLOT_HEALTH_DIR ")\n"
 	"  --watchdog FILE       the watchdog device\n"
 	"  --disk IMAGE          a disk image whose partition table is checked as the device's\n"
 	"                        is before any command touches the disk (the partitions\n"

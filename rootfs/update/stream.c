@@ -1,4 +1,5 @@
 #include "stream.h"
+#include "lib/io.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -132,7 +133,7 @@ static int zero_out(struct stream *s, uint64_t off, uint64_t len, struct err *e)
 
 static int write_data(struct stream *s, const uint8_t *buf, size_t len, uint64_t off, struct err *e)
 {
-	return util_pwrite_full(s->direct_wfd >= 0 ? s->direct_wfd : s->t->fd, buf, len, off, s->t->node,
+	return io_pwrite_full(s->direct_wfd >= 0 ? s->direct_wfd : s->t->fd, buf, len, off, s->t->node,
 	                   e);
 }
 
@@ -145,9 +146,9 @@ static int write_zeros(struct stream *s, uint64_t off, uint64_t len, struct err 
 		rc = zero_out(s, a, z - a, e);
 		/* the unaligned edges (data blocks under 4 KiB) are written */
 		if (rc == 0)
-			rc = util_pwrite_full(s->t->fd, s->zeros, a - off, off, s->t->node, e);
+			rc = io_pwrite_full(s->t->fd, s->zeros, a - off, off, s->t->node, e);
 		if (rc == 0)
-			rc = util_pwrite_full(s->t->fd, s->zeros, off + len - z, z, s->t->node, e);
+			rc = io_pwrite_full(s->t->fd, s->zeros, off + len - z, z, s->t->node, e);
 		if (rc <= 0)
 			return rc;
 		rc = 0; /* it said yes on the first block, no now: the zeros are written */
@@ -210,11 +211,11 @@ static int corrupt_written(struct stream *s, const struct chunk *c, struct err *
 	uint8_t byte;
 	int rc;
 
-	rc = util_pread_full(s->t->fd, &byte, 1, at, s->t->node, e);
+	rc = io_pread_full(s->t->fd, &byte, 1, at, s->t->node, e);
 	if (rc < 0)
 		return rc;
 	byte ^= 0xff;
-	return util_pwrite_full(s->t->fd, &byte, 1, at, s->t->node, e);
+	return io_pwrite_full(s->t->fd, &byte, 1, at, s->t->node, e);
 }
 
 static int write_chunk(struct stream *s, const struct chunk *c, struct err *e)
@@ -246,10 +247,10 @@ static int read_device(struct stream *s, struct chunk *c, struct err *e)
 		return err_sys(e, errno, "writing %s from byte %llu", t->node,
 		               (unsigned long long)c->off);
 	if (s->direct_rfd >= 0)
-		return util_pread_full(s->direct_rfd, c->back, c->len, c->off, t->node, e);
+		return io_pread_full(s->direct_rfd, c->back, c->len, c->off, t->node, e);
 	/* the pages are clean now: dropped, the read comes from the device */
 	(void)posix_fadvise(t->fd, (off_t)c->off, (off_t)c->len, POSIX_FADV_DONTNEED);
-	return util_pread_full(t->fd, c->back, c->len, c->off, t->node, e);
+	return io_pread_full(t->fd, c->back, c->len, c->off, t->node, e);
 }
 
 static int compare_back(struct stream *s, const struct chunk *c, struct err *e)

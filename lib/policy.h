@@ -1,25 +1,18 @@
 /* A slot's health policy: how long its checks may take (window, seconds), how many boots it
  * gets before GRUB gives up on it (tries), and which checks prove it healthy. The manifest
  * carries it as its "health" object; the image ships the same object as
- * /etc/stele/health.json. Shared by stele-init (the watchdog timeout of a trial boot) and
- * stele-update. */
-#ifndef STELE_COMMON_POLICY_H
-#define STELE_COMMON_POLICY_H
+ * /etc/stele/health.json. Shared by stele-init (the watchdog timeout of a trial boot),
+ * stele-update and the builder, which writes both through policy_complete. */
+#ifndef STELE_LIB_POLICY_H
+#define STELE_LIB_POLICY_H
 
 #include <stdbool.h>
 #include <stddef.h>
 #include <string.h>
 
-#include "lib/err.h"
-#include "lib/slot.h"
-
-#define POLICY_DEFAULT_WINDOW 120
-#define POLICY_DEFAULT_TRIES 3
-#define POLICY_DEFAULT_TIMEOUT 30 /* a check without "timeout", and every health.d program */
-#define POLICY_MAX_WINDOW 86400
-#define POLICY_MAX_TRIES 15
-#define POLICY_MAX_TIMEOUT 3600
-#define POLICY_MAX_CHECKS 32
+#include "contract.h" /* the defaults and bounds */
+#include "err.h"
+#include "slot.h"
 
 /* A check runs an executable (exec), or asks systemd whether a unit is active (unit):
  * exactly one of the two is set. */
@@ -56,12 +49,19 @@ struct policy {
 	struct policy_check checks[POLICY_MAX_CHECKS];
 };
 
-/* The defaults: window 120, tries 3, no checks. */
+/* The defaults (POLICY_DEFAULT_*), no checks. */
 void policy_init(struct policy *p);
 /* Parses a health object ({"window", "tries", "checks": [{"name", "exec"|"unit", "timeout"}]}) held
  * in json; with in_manifest it is the "health" member of a manifest (missing: defaults).
  * Bounds as the profile's: window 1..86400, tries 1..15, timeout 1..3600. */
 int policy_parse(const char *json, size_t len, bool in_manifest, struct policy *ret, struct err *e);
+/* Parses a health object already parsed as JSON (h). */
+struct cJSON;
+int policy_from_json(const struct cJSON *h, struct policy *ret, struct err *e);
+/* The health object a slot ships, as its health.json and as its manifest's "health": a copy
+ * of h (NULL: none) with "checks", "window" and "tries" added when h leaves them out, checked
+ * as the device will parse it. *ret is a new object (cJSON_Delete). */
+int policy_complete(const struct cJSON *h, struct cJSON **ret, struct err *e);
 /* Reads a health.json file; a missing file gives the defaults. */
 int policy_load(const char *path, struct policy *ret, struct err *e);
 /* Reads the manifest region (h) of a slot's verity partition and parses its policy. The

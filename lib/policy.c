@@ -1,6 +1,7 @@
 #include "policy.h"
 
-#include "lib/input.h"
+#include "input.h"
+#include "io.h"
 
 #include <cjson/cJSON.h>
 #include <errno.h>
@@ -68,7 +69,8 @@ static int parse_check(const cJSON *c, size_t i, struct policy_check *ret, struc
 			rc = err_set(e, EINVAL, "%sunit: not a systemd unit name", path);
 	}
 	if (rc == 0)
-		rc = get_uint(c, path, "timeout", 1, POLICY_MAX_TIMEOUT, &ret->timeout, e);
+		rc = get_uint(c, path, "timeout", POLICY_MIN_TIMEOUT, POLICY_MAX_TIMEOUT, &ret->timeout,
+			      e);
 	return rc;
 }
 
@@ -79,9 +81,9 @@ static int parse_object(const cJSON *h, struct policy *p, struct err *e)
 
 	if (!cJSON_IsObject(h))
 		return err_set(e, EINVAL, "health: expected an object");
-	rc = get_uint(h, "health.", "window", 1, POLICY_MAX_WINDOW, &p->window, e);
+	rc = get_uint(h, "health.", "window", POLICY_MIN_WINDOW, POLICY_MAX_WINDOW, &p->window, e);
 	if (rc == 0)
-		rc = get_uint(h, "health.", "tries", 1, POLICY_MAX_TRIES, &p->tries, e);
+		rc = get_uint(h, "health.", "tries", POLICY_MIN_TRIES, POLICY_MAX_TRIES, &p->tries, e);
 	if (rc < 0)
 		return rc;
 	checks = cJSON_GetObjectItemCaseSensitive(h, "checks");
@@ -99,6 +101,41 @@ static int parse_object(const cJSON *h, struct policy *p, struct err *e)
 			return rc;
 		p->n_checks++;
 	}
+	return 0;
+}
+
+int policy_from_json(const cJSON *h, struct policy *ret, struct err *e)
+{
+	struct policy p;
+	int rc;
+
+	policy_init(&p);
+	rc = parse_object(h, &p, e);
+	if (rc == 0)
+		*ret = p;
+	return rc;
+}
+
+int policy_complete(const cJSON *h, cJSON **ret, struct err *e)
+{
+	cJSON *out = h ? cJSON_Duplicate(h, true) : cJSON_CreateObject();
+	struct policy p;
+	int rc;
+
+	if (!out)
+		return err_set(e, ENOMEM, "out of memory");
+	if (!cJSON_GetObjectItemCaseSensitive(out, "checks"))
+		cJSON_AddArrayToObject(out, "checks");
+	if (!cJSON_GetObjectItemCaseSensitive(out, "window"))
+		cJSON_AddNumberToObject(out, "window", POLICY_DEFAULT_WINDOW);
+	if (!cJSON_GetObjectItemCaseSensitive(out, "tries"))
+		cJSON_AddNumberToObject(out, "tries", POLICY_DEFAULT_TRIES);
+	rc = policy_from_json(out, &p, e);
+	if (rc < 0) {
+		cJSON_Delete(out);
+		return rc;
+	}
+	*ret = out;
 	return 0;
 }
 
@@ -163,8 +200,6 @@ int policy_read_slot(const char *verity_node, const struct slot_header *h, struc
 		     struct err *e)
 {
 	char *buf;
-	size_t done = 0;
-	ssize_t n;
 	int fd, rc = 0;
 
 	if (h->manifest_size == 0 || h->manifest_size > SLOT_MANIFEST_MAX)
@@ -175,17 +210,9 @@ int policy_read_slot(const char *verity_node, const struct slot_header *h, struc
 	buf = malloc(h->manifest_size);
 	if (!buf)
 		rc = err_set(e, ENOMEM, "out of memory");
-	while (rc == 0 && done < h->manifest_size) {
-		n = pread(fd, buf + done, h->manifest_size - done,
-			  (off_t)(h->manifest_offset + done));
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			rc = n < 0 ? err_sys(e, errno, "%s: reading the manifest", verity_node)
-				   : err_set(e, EIO, "%s: the manifest ends early", verity_node);
-		else
-			done += (size_t)n;
-	}
+	if (rc == 0 && (rc = io_pread_full(fd, buf, h->manifest_size, h->manifest_offset,
+					   "the manifest", e)) < 0)
+		err_prefix(e, rc, "%s", verity_node);
 	if (rc == 0)
 		rc = policy_parse(buf, h->manifest_size, true, ret, e);
 	free(buf);

@@ -1,0 +1,25 @@
+/* Reading and writing a file in full at an offset: pread/pwrite until every byte is moved,
+ * EINTR retried, errors naming the file and the byte; and reading a small text file whole. */
+#ifndef STELE_LIB_IO_H
+#define STELE_LIB_IO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "err.h"
+
+/* Exactly len bytes at off; errors: "reading NAME at byte N: ...", an early end "...:
+ * unexpected end" (-EIO). */
+int io_pread_full(int fd, void *buf, size_t len, uint64_t off, const char *name, struct err *e)
+	__attribute__((warn_unused_result));
+/* Exactly len bytes at off; errors: "writing NAME at byte N: ..." (-EIO if nothing was
+ * written). */
+int io_pwrite_full(int fd, const void *buf, size_t len, uint64_t off, const char *name,
+		   struct err *e) __attribute__((warn_unused_result));
+/* Reads all of path into buf (NUL-terminated); a file of size or more bytes is -EFBIG.
+ * ret_len (may be NULL) gets the length. */
+int io_read_text(const char *path, char *buf, size_t size, size_t *ret_len, struct err *e);
+/* Drops trailing whitespace (a newline at the end of a one-value file). */
+void io_chomp(char *s);
+
+#endif
