@@ -92,7 +92,7 @@ $(A)/obj/%.o: %.c $(HDRS) VERSION Makefile
 $(A)/libstele.a: $(call A_OBJ,$(BUILDER_SRC) $(LIB_SRC)) | $(A)
 	rm -f $@ && ar rcs $@ $^
 
-$(A)/stele: $(call A_OBJ,$(filter-out $(BUILDER_SRC) $(LIB_SRC),$(STELE_SRC))) $(A)/libstele.a | $(A)
+$(A)/stele: $(call A_OBJ,$(CMD_SRC)) $(A)/libstele.a | $(A)
 	$(CC) $(SAN) -o $@ $^ $(LIBS)
 
 # Files stele puts into images (systemd units and their scripts), compiled in.
@@ -115,13 +115,11 @@ $(A)/test-%: tests/test-%.c tests/tap.h $(A)/libstele.a $(HDRS) | $(A)
 
 # Device code under test (rootfs/, the GRUB model in bootloader/) is not in libstele.a: each
 # of these tests links the modules it tests (compiled once under the sanitizers, above).
-DEVICE_TESTS     := fstree bootchoice transitions rollback cmdline policy journal
+DEVICE_TESTS     := fstree bootchoice transitions cmdline journal
 fstree_MODS      := rootfs/init/fstree.c lib/err.c
 bootchoice_MODS  := $(BOOT_SRC) lib/err.c
 transitions_MODS := rootfs/update/transitions.c $(BOOT_SRC) lib/err.c
-rollback_MODS    := $(UPDATE_MODS)
 cmdline_MODS     := rootfs/init/cmdline.c lib/err.c
-policy_MODS      := rootfs/common/policy.c lib/input.c lib/err.c
 journal_MODS     := rootfs/update/journal.c lib/err.c
 define device_test
 $(A)/test-$(1): tests/test-$(1).c tests/tap.h $(call A_OBJ,$($(1)_MODS)) $(HDRS) | $(A)
