@@ -117,8 +117,8 @@ $(A)/test-%: tests/test-%.c tests/tap.h $(A)/libstele.a $(HDRS) | $(A)
 # of these tests links the modules it tests (compiled once under the sanitizers, above).
 DEVICE_TESTS     := fstree bootchoice transitions cmdline journal
 fstree_MODS      := rootfs/init/fstree.c lib/err.c
-bootchoice_MODS  := $(BOOT_SRC) lib/err.c
-transitions_MODS := rootfs/update/transitions.c $(BOOT_SRC) lib/err.c
+bootchoice_MODS  := $(BOOT_SRC) lib/io.c lib/input.c lib/err.c
+transitions_MODS := rootfs/update/transitions.c $(BOOT_SRC) lib/io.c lib/input.c lib/err.c
 cmdline_MODS     := rootfs/init/cmdline.c lib/err.c
 journal_MODS     := rootfs/update/journal.c lib/err.c
 define device_test

@@ -48,7 +48,7 @@ static int link_kernel(const struct profile *p, struct tree *t, const struct rep
 	if (n > 1)
 		return err_set(e, EEXIST, "%s: kernel: %d kernels in /boot; keep one", p->file, n);
 	snprintf(target, sizeof(target), "/boot/%s", found);
-	reportf(rep, BUILD_PROGRESS, "kernel: /boot/vmlinuz -> %s", target);
+	reportf(rep, BUILD_PROGRESS, "kernel: " CONTRACT_SLOT_KERNEL " -> %s", target);
 	return tree_link(t, CONTRACT_SLOT_KERNEL, target, e);
 }
 

@@ -61,7 +61,8 @@ static int check_cmdline(const cJSON *v, const char *file, const char *path, str
 		return check_fail(e, file, path, "unbalanced double quote");
 	for (const char *w = s; *w; w += strcspn(w, " ")) {
 		w += strspn(w, " ");
-		if (strncmp(w, "stele.slot", 10) == 0 || strncmp(w, "stele.trial", 11) == 0)
+		if (strncmp(w, CONTRACT_CMDLINE_SLOT, strlen(CONTRACT_CMDLINE_SLOT)) == 0 ||
+		    strncmp(w, CONTRACT_CMDLINE_TRIAL, strlen(CONTRACT_CMDLINE_TRIAL)) == 0)
 			return check_fail(e, file, path, "stele.slot and stele.trial are set by the "
 							 "boot manager");
 	}

@@ -36,7 +36,7 @@ static int stage(const char *dir, const char *bootx64, const char grubenv[1024],
 			return err_sys(e, errno, "%s", path);
 	}
 	r = file_read_all(bootx64, 64u << 20, &efi, &len, e);
-	snprintf(path, sizeof(path), "%s/EFI/BOOT/BOOTX64.EFI", dir);
+	snprintf(path, sizeof(path), "%s/%s", dir, CONTRACT_ESP_LOADER);
 	if (r == 0)
 		r = file_write(path, efi, len, e);
 	free(efi);

@@ -4,6 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "lib/contract.h"
+
 #define WORD_MAX 1024
 
 struct param {
@@ -33,7 +35,7 @@ static int parse_bool(const char *name, const char *value, bool *out, struct err
 static int parse_slot(const char *value, struct boot_opts *o, struct err *e)
 {
 	if (!value || (strcmp(value, "a") != 0 && strcmp(value, "b") != 0))
-		return err_set(e, EINVAL, "stele.slot=%s: expected a or b", value ? value : "");
+		return err_set(e, EINVAL, CONTRACT_CMDLINE_SLOT "=%s: expected a or b", value ? value : "");
 	o->slot = value[0];
 	return 0;
 }
@@ -45,7 +47,7 @@ static int parse_debug(const char *value, struct boot_opts *o, struct err *e)
 
 static int parse_trial(const char *value, struct boot_opts *o, struct err *e)
 {
-	return parse_bool("stele.trial", value, &o->trial, e);
+	return parse_bool(CONTRACT_CMDLINE_TRIAL, value, &o->trial, e);
 }
 
 static int parse_timeout(const char *value, struct boot_opts *o, struct err *e)
@@ -81,9 +83,9 @@ static int parse_verity(const char *value, struct boot_opts *o, struct err *e)
 }
 
 static const struct param params[] = {
-	{"stele.slot", parse_slot},
+	{CONTRACT_CMDLINE_SLOT, parse_slot},
 	{"stele.debug", parse_debug},
-	{"stele.trial", parse_trial},
+	{CONTRACT_CMDLINE_TRIAL, parse_trial},
 	{"stele.timeout", parse_timeout},
 	{"stele.verity", parse_verity},
 };
@@ -159,8 +161,8 @@ int cmdline_parse(const char *cmdline, struct boot_opts *ret, struct err *e)
 	if (rc < 0)
 		return rc;
 	if (!o.slot)
-		return err_set(e, EINVAL, "no stele.slot= on the kernel command line "
-					  "(the bootloader passes stele.slot=a or b)");
+		return err_set(e, EINVAL, "no " CONTRACT_CMDLINE_SLOT "= on the kernel command line "
+					  "(the bootloader passes " CONTRACT_CMDLINE_SLOT "=a or b)");
 	*ret = o;
 	return 0;
 }
