@@ -137,7 +137,7 @@ $(A)/gptedit: tests/gptedit.c lib/gptgrow.c lib/gpt.c lib/err.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^)
 
 $(A)/mkbundle: tests/mkbundle.c builder/outputs/bundlewrite.c builder/outputs/pass.c builder/fileutil.c \
-               lib/bundle.c lib/hash.c lib/verity.c \
+               lib/bundle.c lib/hash.c lib/verity.c lib/io.c \
                lib/input.c \
                lib/err.c $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)

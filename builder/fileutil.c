@@ -77,22 +77,6 @@ int write_all(int fd, const void *buf, size_t len)
 	return 0;
 }
 
-int pwrite_all(int fd, const void *buf, size_t len, uint64_t off)
-{
-	const char *p = buf;
-
-	while (len) {
-		ssize_t n = pwrite(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		p += n, off += (uint64_t)n, len -= (size_t)n;
-	}
-	return 0;
-}
-
 int file_write(const char *path, const void *buf, size_t len, struct err *e)
 {
 	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644), r = 0;

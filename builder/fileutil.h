@@ -10,7 +10,6 @@
 
 int file_read_all(const char *path, size_t max, char **ret, size_t *ret_len, struct err *e);
 int write_all(int fd, const void *buf, size_t len);
-int pwrite_all(int fd, const void *buf, size_t len, uint64_t off);
 /* Creates or replaces path (mode 0644) with buf. */
 int file_write(const char *path, const void *buf, size_t len, struct err *e);
 int mkdir_p(const char *path, struct err *e);

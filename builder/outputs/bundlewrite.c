@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib/bundle.h"
+#include "lib/io.h"
 #include "builder/fileutil.h"
 #include "pass.h"
 
@@ -71,9 +72,7 @@ static int open_sized(const char *out, uint64_t size, int *ret_fd, struct err *e
 static int write_at(int fd, uint64_t off, const void *buf, size_t len, const char *out,
 		    struct err *e)
 {
-	int r = pwrite_all(fd, buf, len, off);
-
-	return r < 0 ? err_sys(e, -r, "writing %s", out) : 0;
+	return io_pwrite_full(fd, buf, len, off, out, e);
 }
 
 /* The header and every part but the rootfs, into a fresh file of the layout's size. */

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "builder/fileutil.h"
+#include "lib/io.h"
 
 #define CHUNK (4u << 20) /* bytes read at a time; a multiple of every verity block size */
 #define ZBLOCK 4096u	 /* the unit of zero-skipping when writing copies */
@@ -21,7 +21,8 @@ static bool is_zero(const uint8_t *b, size_t n)
 
 /* Writes buf (len bytes) at off, leaving its all-zero 4 KiB blocks unwritten, in as few
  * calls as the runs of other blocks allow. */
-static int write_nonzero(int fd, const uint8_t *buf, size_t len, uint64_t off)
+static int write_nonzero(int fd, const uint8_t *buf, size_t len, uint64_t off,
+			 const char *name, struct err *e)
 {
 	size_t i = 0;
 
@@ -37,29 +38,9 @@ static int write_nonzero(int fd, const uint8_t *buf, size_t len, uint64_t off)
 			i += ZBLOCK;
 		if (i > len)
 			i = len;
-		int r = pwrite_all(fd, buf + start, i - start, off + start);
+		int r = io_pwrite_full(fd, buf + start, i - start, off + start, name, e);
 		if (r < 0)
 			return r;
-	}
-	return 0;
-}
-
-static int pread_full(int fd, void *buf, size_t len, uint64_t off)
-{
-	uint8_t *p = buf;
-
-	while (len) {
-		ssize_t n = pread(fd, p, len, (off_t)off);
-
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n < 0)
-			return -errno;
-		if (n == 0)
-			return -EIO; /* the file shrank under us */
-		p += n;
-		off += (uint64_t)n;
-		len -= (size_t)n;
 	}
 	return 0;
 }
@@ -95,21 +76,25 @@ int pass_copy(int in_fd, uint64_t len, int out_fd, uint64_t off, struct err *e)
 {
 	uint8_t *buf = malloc(CHUNK);
 	uint64_t pos = 0, start, end;
-	int r = buf ? 0 : -ENOMEM;
+	int r = 0;
 
+	if (!buf)
+		return err_set(e, ENOMEM, "out of memory");
 	while (r == 0 && pos < len) {
 		r = next_extent(in_fd, pos, len, ZBLOCK, &start, &end);
+		if (r < 0)
+			r = err_sys(e, r, "finding the data of the input");
 		for (pos = start; r == 0 && pos < end;) {
 			size_t n = end - pos < CHUNK ? (size_t)(end - pos) : CHUNK;
 
-			r = pread_full(in_fd, buf, n, pos);
+			r = io_pread_full(in_fd, buf, n, pos, "the input", e);
 			if (r == 0)
-				r = write_nonzero(out_fd, buf, n, off + pos);
+				r = write_nonzero(out_fd, buf, n, off + pos, "the output", e);
 			pos += n;
 		}
 	}
 	free(buf);
-	return r < 0 ? err_sys(e, r, "copying") : 0;
+	return r < 0 ? err_prefix(e, r, "copying") : 0;
 }
 
 /* ---- the pass ---- */
@@ -122,9 +107,8 @@ struct piece {
 
 static int write_copy(const struct pass_sink *s, const struct piece *pc, struct err *e)
 {
-	int r = write_nonzero(s->fd, pc->buf, (size_t)pc->len, s->offset + pc->off);
-
-	return r < 0 ? err_sys(e, r, "writing a copy of the rootfs") : 0;
+	return write_nonzero(s->fd, pc->buf, (size_t)pc->len, s->offset + pc->off,
+			     "a copy of the rootfs", e);
 }
 
 /* The second thread: builds the tree and writes the first copy, one piece behind the reader. */
@@ -245,9 +229,10 @@ static int read_pieces(const struct pass_in *in, struct worker *w, struct sha256
 
 			if (!wait_done(w, 1))
 				return -EIO;
-			r = pread_full(in->fd, bufs[k % 2], (size_t)pc.len, pc.off);
+			r = io_pread_full(in->fd, bufs[k % 2], (size_t)pc.len, pc.off, "the rootfs",
+					  e);
 			if (r < 0)
-				return err_sys(e, r, "reading the rootfs");
+				return r;
 			if (!post(w, &pc))
 				return -EIO;
 			sha256_update(c, pc.buf, (size_t)pc.len);

@@ -9,9 +9,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/io.h"
 #include "lib/manifest.h"
 #include "lib/slot.h"
 #include "builder/fileutil.h"
+
+#define VERITY_IMAGE "the verity partition image"
 
 void slotimg_salt(const char *product, uint8_t salt[SHA256_LEN])
 {
@@ -171,15 +174,15 @@ static int write_partition(int vfd, const struct verity_params *vp, const char *
 	if (r < 0)
 		return r;
 	slot_header_encode(&h, hdr);
-	r = pwrite_all(vfd, manifest, strlen(manifest), h.manifest_offset);
+	r = io_pwrite_full(vfd, manifest, strlen(manifest), h.manifest_offset, VERITY_IMAGE, e);
 	if (r == 0)
-		r = pwrite_all(vfd, sig, sig_len, h.signature_offset);
+		r = io_pwrite_full(vfd, sig, sig_len, h.signature_offset, VERITY_IMAGE, e);
 	if (r == 0 && ftruncate(vfd, (off_t)slot_image_size(&h)) < 0)
-		r = -errno;
+		r = err_sys(e, errno, "sizing " VERITY_IMAGE);
 	if (r == 0)
-		r = pwrite_all(vfd, hdr, sizeof(hdr), 0);
+		r = io_pwrite_full(vfd, hdr, sizeof(hdr), 0, VERITY_IMAGE, e);
 	if (r < 0)
-		return err_sys(e, r, "writing the verity partition image");
+		return r;
 	*ret_size = slot_image_size(&h);
 	return 0;
 }
