@@ -133,7 +133,8 @@ int build_compose(const struct profile *p, const struct build_opts *o, struct tr
 {
 	struct appliance_opts ao = {.console_shell = p->console_shell, .report = &o->report};
 	struct source_ctx ctx = {.cache_dir = o->cache_dir, .inputs = inputs,
-				 .rootfs_size = p->rootfs_size, .report = &o->report};
+				 .rootfs_size = p->rootfs_size, .report = &o->report,
+				 .cleanup = o->cleanup};
 	int r;
 
 	r = p->base->compose(p->base_cfg, t, &ctx, e);
@@ -390,7 +391,7 @@ static int prepare(struct build_ctx *b, struct err *e)
 			r = load_keys(&kp, &b->key, &b->trust, e);
 	}
 	if (r == 0) {
-		stage_cleanup_on_signal(&b->stage);
+		cleanup_watch(b->o->cleanup, &b->stage);
 		r = stage_init(&b->stage, b->o->outdir, e);
 	}
 	if (r == 0)
@@ -428,7 +429,7 @@ int build_run(const struct profile *p, const struct build_opts *o, struct build_
 		r = stage_commit(&b.stage, e);
 	if (r < 0)
 		stage_abort(&b.stage);
-	stage_cleanup_on_signal(NULL);
+	cleanup_watch(o->cleanup, NULL);
 	stage_free(&b.stage);
 	tree_free(b.tree);
 	sign_key_free(b.key);

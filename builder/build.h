@@ -28,6 +28,7 @@ struct build_opts {
 	int64_t epoch;
 	bool rootfs_only; /* write the ext4 image and nothing else (no keys needed) */
 	struct reporter report; /* progress and warnings */
+	struct cleanup *cleanup; /* what a signal handler removes (NULL: nothing) */
 };
 
 /* What the steps of a build hand to the later ones, in memory; and the build's result. */

@@ -313,51 +313,44 @@ void stage_free(struct stage *s)
 	memset(s, 0, sizeof(*s));
 }
 
-/* Process-wide, as a signal handler has no other way to find what to remove. */
-static struct stage *volatile signal_stage;
-static char cleanup_paths[CLEANUP_MAX][4096];
-static volatile sig_atomic_t cleanup_used[CLEANUP_MAX];
-
-int cleanup_register(const char *path)
+void cleanup_watch(struct cleanup *c, struct stage *s)
 {
-	if (strlen(path) >= sizeof(cleanup_paths[0]))
+	if (c)
+		c->stage = s;
+}
+
+int cleanup_register(struct cleanup *c, const char *path)
+{
+	if (!c)
+		return 0;
+	if (strlen(path) >= sizeof(c->paths[0]))
 		return -ENAMETOOLONG;
 	for (int i = 0; i < CLEANUP_MAX; i++) {
-		if (cleanup_used[i])
+		if (c->used[i])
 			continue;
-		strcpy(cleanup_paths[i], path);
-		cleanup_used[i] = 1;
+		strcpy(c->paths[i], path);
+		c->used[i] = 1;
 		return 0;
 	}
 	return -ENOSPC;
 }
 
-void cleanup_unregister(const char *path)
+void cleanup_unregister(struct cleanup *c, const char *path)
 {
-	for (int i = 0; i < CLEANUP_MAX; i++)
-		if (cleanup_used[i] && strcmp(cleanup_paths[i], path) == 0)
-			cleanup_used[i] = 0;
+	for (int i = 0; c && i < CLEANUP_MAX; i++)
+		if (c->used[i] && strcmp(c->paths[i], path) == 0)
+			c->used[i] = 0;
 }
 
-static void on_signal(int sig)
+void cleanup_run(struct cleanup *c)
 {
-	struct stage *s = signal_stage;
+	struct stage *s = c ? c->stage : NULL;
 
 	if (s)
 		stage_remove(s);
-	for (int i = 0; i < CLEANUP_MAX; i++)
-		if (cleanup_used[i])
-			remove_tree(cleanup_paths[i]);
-	signal(sig, SIG_DFL);
-	raise(sig);
-}
-
-void stage_cleanup_on_signal(struct stage *s)
-{
-	signal_stage = s;
-	signal(SIGINT, on_signal);
-	signal(SIGTERM, on_signal);
-	signal(SIGHUP, on_signal);
+	for (int i = 0; c && i < CLEANUP_MAX; i++)
+		if (c->used[i])
+			remove_tree(c->paths[i]);
 }
 
 static int read_pipe(int fd, size_t max, char **ret, size_t *ret_len)

@@ -3,6 +3,7 @@
 #ifndef STELE_FILEUTIL_H
 #define STELE_FILEUTIL_H
 
+#include <signal.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -52,14 +53,23 @@ int stage_commit(struct stage *s, struct err *e);
 void stage_abort(struct stage *s);
 /* Removes the scratch directory, restores $TMPDIR and frees s. */
 void stage_free(struct stage *s);
-/* Cleans up s as stage_abort does if the process is killed by SIGINT, SIGTERM or SIGHUP. */
-void stage_cleanup_on_signal(struct stage *s);
-/* Directories outside a stage (a download directory in the package cache) that the signal
- * handler of stage_cleanup_on_signal removes too while they are registered; at most
- * CLEANUP_MAX at a time (register fails with -ENOSPC beyond). */
+/* What is removed if the process is killed (SIGINT, SIGTERM, SIGHUP) while a build runs: the
+ * watched stage's files, as stage_abort removes them, and the directories registered outside
+ * it (a download directory in the package cache), at most CLEANUP_MAX at a time (register
+ * fails with -ENOSPC beyond). The command layer owns the one struct cleanup of the process
+ * and the signal handler that calls cleanup_run (a handler can reach nothing else); the
+ * builder only fills it. Every function takes c NULL as "nobody cleans up". */
 #define CLEANUP_MAX 4
-int cleanup_register(const char *path);
-void cleanup_unregister(const char *path);
+struct cleanup {
+	struct stage *volatile stage;
+	char paths[CLEANUP_MAX][4096];
+	volatile sig_atomic_t used[CLEANUP_MAX];
+};
+void cleanup_watch(struct cleanup *c, struct stage *s); /* s NULL: stop watching */
+int cleanup_register(struct cleanup *c, const char *path);
+void cleanup_unregister(struct cleanup *c, const char *path);
+/* Removes what c holds, with system calls only (safe in a signal handler). */
+void cleanup_run(struct cleanup *c);
 /* Removes path and everything below it, with system calls only (safe in a signal handler);
  * symlinks are removed, never followed. */
 void remove_tree(const char *path);

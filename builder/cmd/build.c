@@ -3,6 +3,7 @@
 #include <cjson/cJSON.h>
 #include <errno.h>
 #include <getopt.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -22,6 +23,17 @@ struct build_report {
 	bool quiet, json;
 	double t0;
 };
+
+/* Process-wide, as a signal handler can reach nothing else: what a killed build removes (its
+ * staged outputs, downloads in progress), filled by the builder. */
+static struct cleanup build_cleanup;
+
+static void on_signal(int sig)
+{
+	cleanup_run(&build_cleanup);
+	signal(sig, SIG_DFL);
+	raise(sig);
+}
 
 static void on_event(void *opaque, enum build_event kind, const char *msg)
 {
@@ -230,6 +242,10 @@ int cmd_build(int argc, char **argv)
 	if (!o.cache_dir)
 		o.cache_dir = cache = default_cache();
 	o.report = (struct reporter){.report = on_event, .opaque = &rep};
+	o.cleanup = &build_cleanup;
+	signal(SIGINT, on_signal);
+	signal(SIGTERM, on_signal);
+	signal(SIGHUP, on_signal);
 	rep.t0 = now_secs();
 	r = build_run(p, &o, &art, &e);
 	if (r < 0)

@@ -211,8 +211,9 @@ static int check_sha(const char *path, const struct deb_info *d, uint8_t digest[
 }
 
 /* Makes sure cache/<file> holds the package, downloading it when missing or stale. */
-static int fetch(const struct deb_info *d, const char *cache, char *path, size_t n,
-		 uint8_t digest[SHA256_LEN], struct err *e)
+/* Into the cache; the download directory is registered with cleanup while it exists. */
+static int fetch(const struct deb_info *d, const char *cache, struct cleanup *cleanup,
+		 char *path, size_t n, uint8_t digest[SHA256_LEN], struct err *e)
 {
 	char tmp[4096], spec[300], got[4096];
 	const char *base = strrchr(d->filename, '/');
@@ -228,7 +229,7 @@ static int fetch(const struct deb_info *d, const char *cache, char *path, size_t
 	snprintf(tmp, sizeof(tmp), "%s/.download-XXXXXX", cache);
 	if (!mkdtemp(tmp))
 		return err_sys(e, errno, "creating a directory in %s", cache);
-	cleanup_register(tmp); /* best effort: without a slot it is removed on failure only */
+	cleanup_register(cleanup, tmp); /* best effort: without a slot it is removed on failure only */
 	snprintf(spec, sizeof(spec), "%s=%s", d->name, d->version);
 	r = run_capture(argv, tmp, 1 << 16, NULL, e);
 	if (r == 0)
@@ -238,7 +239,7 @@ static int fetch(const struct deb_info *d, const char *cache, char *path, size_t
 	if (r == 0 && rename(got, path) < 0)
 		r = err_sys(e, errno, "moving %s to %s", got, path);
 	remove_tree(tmp); /* empty after the rename; a failed download's partial files too */
-	cleanup_unregister(tmp);
+	cleanup_unregister(cleanup, tmp);
 	return r < 0 ? err_prefix(e, r, "downloading %s", spec) : 0;
 }
 
@@ -324,7 +325,7 @@ static int add_package(const struct deb_info *d, struct tree *t, struct source_c
 	char path[4096];
 	int r;
 
-	r = fetch(d, ctx->cache_dir, path, sizeof(path), digest, e);
+	r = fetch(d, ctx->cache_dir, ctx->cleanup, path, sizeof(path), digest, e);
 	if (r == 0)
 		r = import_deb(t, path, ctx->rootfs_size, &st, e);
 	if (r == 0)

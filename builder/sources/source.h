@@ -40,6 +40,7 @@ struct source_ctx {
 	struct inputs *inputs;
 	uint64_t rootfs_size; /* the profile's fixed rootfs.size, 0: sized to the content */
 	const struct reporter *report; /* progress messages */
+	struct cleanup *cleanup;       /* downloads in progress go here (NULL: none) */
 };
 
 struct source_handler {
