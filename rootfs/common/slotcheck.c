@@ -76,6 +76,9 @@ int slotcheck_read(const char *verity_node, const char *trust_path, struct slot_
 	if (fd < 0)
 		return err_sys(e, errno, "%s", verity_node);
 	rc = read_header(fd, verity_node, &s.header, e);
+	if (rc == 0 && s.header.verity_size >= VERITY_SB_SIZE) /* inside: header_decode bounds it */
+		rc = io_pread_full(fd, s.superblock, VERITY_SB_SIZE, s.header.verity_offset,
+				   "the verity superblock", e);
 	if (rc == 0)
 		rc = read_signed(fd, trust_path, &s, e);
 	close(fd);
@@ -120,6 +123,8 @@ int slotcheck_geometry(const struct slot_info *s, uint64_t root_size, uint64_t *
 	if (rc < 0)
 		return err_prefix(e, rc, "verity parameters");
 	rc = slot_check_geometry(h, &p, &l, s->m.rootfs_size, root_size, e);
+	if (rc == 0) /* as stele verify and stele-update check it */
+		rc = slot_check_superblock(s->superblock, &p, NULL, e);
 	if (rc < 0)
 		return rc;
 	*ret_hash_start = l.tree_offset / p.hash_block_size;

@@ -10,11 +10,15 @@
 #include "lib/err.h"
 #include "lib/manifest.h"
 #include "lib/slot.h"
+#include "lib/verity.h"
 
 struct slot_info {
 	struct slot_header header;
 	struct manifest m;
 	char signer[256];
+	/* the first bytes of the verity area, where the dm-verity superblock is (zeros when
+	 * the area is smaller: slotcheck_geometry then refuses it) */
+	uint8_t superblock[VERITY_SB_SIZE];
 };
 
 /* Reads verity_node (a block device, or a file for tests) and verifies its manifest against
@@ -32,8 +36,8 @@ int slotcheck_compat(const struct manifest *m, const char *product, const char *
 /* min_path holds the lowest rollback index the device accepts (a decimal number); a missing
  * file accepts any. */
 int slotcheck_rollback(const struct manifest *m, const char *min_path, struct err *e);
-/* Checks that the tree lies inside the slot's verity area and the data inside root_size
- * bytes; ret_hash_start gets the tree's first block in the verity partition, in hash blocks
+/* Checks that the tree lies inside the slot's verity area, the data inside root_size bytes
+ * and the superblock says what the manifest says (lib/slot.h); ret_hash_start gets the tree's first block in the verity partition, in hash blocks
  * (the hash_start_block of the dm-verity table). */
 int slotcheck_geometry(const struct slot_info *s, uint64_t root_size, uint64_t *ret_hash_start,
 		       struct err *e);
