@@ -1,5 +1,6 @@
 #include "input.h"
 
+#include <cjson/cJSON.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdbool.h>
@@ -67,4 +68,19 @@ int input_open(const char *path, int flags, unsigned allowed, const char *what, 
 	}
 	*ret_fd = fd;
 	return 0;
+}
+
+struct cJSON *input_json(const char *buf, size_t len)
+{
+	const char *end = NULL;
+	cJSON *doc = cJSON_ParseWithLengthOpts(buf, len, &end, 0);
+
+	if (!doc)
+		return NULL;
+	for (; end && end < buf + len; end++)
+		if (*end != ' ' && *end != '\t' && *end != '\n' && *end != '\r') {
+			cJSON_Delete(doc);
+			return NULL;
+		}
+	return doc;
 }

@@ -28,4 +28,10 @@ int input_open(const char *path, int flags, unsigned allowed, const char *what, 
 int input_check_fd(int fd, const char *name, unsigned allowed, const char *what,
 		   mode_t *ret_mode, struct err *e) __attribute__((warn_unused_result));
 
+/* The JSON value that is the whole of buf's len bytes (whitespace around it allowed): NULL
+ * when it is not JSON, or when anything else follows it (a second value, a NUL, garbage),
+ * which cJSON alone would ignore. Free with cJSON_Delete. */
+struct cJSON;
+struct cJSON *input_json(const char *buf, size_t len);
+
 #endif

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "hash.h"
+#include "input.h"
 #include "policy.h"
 
 static const cJSON *get(const cJSON *obj, const char *key)
@@ -133,7 +134,7 @@ int manifest_parse(const char *buf, size_t len, struct manifest *ret, struct err
 
 	if (len == 0 || len > (1u << 20) || memchr(buf, '\0', len))
 		return err_set(e, EINVAL, "manifest: empty, too large or not text");
-	doc = cJSON_ParseWithLength(buf, len);
+	doc = input_json(buf, len);
 	if (!doc)
 		return err_set(e, EINVAL, "manifest: invalid JSON");
 	memset(&m, 0, sizeof(m));

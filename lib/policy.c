@@ -141,7 +141,7 @@ int policy_complete(const cJSON *h, cJSON **ret, struct err *e)
 
 int policy_parse(const char *json, size_t len, bool in_manifest, struct policy *ret, struct err *e)
 {
-	cJSON *doc = cJSON_ParseWithLength(json, len);
+	cJSON *doc = input_json(json, len);
 	const cJSON *h = doc;
 	struct policy p;
 	int rc = 0;

@@ -1,6 +1,7 @@
 #include "rollback.h"
 
 #include <errno.h>
+#include <string.h>
 
 #include "io.h"
 
@@ -25,15 +26,18 @@ static int parse_index(const char *path, const char *text, uint64_t *ret, struct
 int rollback_read(const char *path, uint64_t *ret, struct err *e)
 {
 	char text[64];
+	size_t len;
 	int rc;
 
-	rc = io_read_text(path, text, sizeof(text), NULL, e);
+	rc = io_read_text(path, text, sizeof(text), &len, e);
 	if (rc == -ENOENT) {
 		*ret = 0;
 		return 0;
 	}
 	if (rc < 0)
 		return rc;
+	if (strlen(text) != len) /* a NUL would end the number early */
+		return err_set(e, EINVAL, "%s: expected a decimal number", path);
 	io_chomp(text);
 	return parse_index(path, text, ret, e);
 }
