@@ -25,7 +25,8 @@ SOURCES_SRC  := builder/sources/source.c builder/sources/source-dir.c \
                 builder/sources/tarcheck.c
 OUTPUTS_SRC  := builder/outputs/ext4.c builder/outputs/slotimg.c builder/outputs/image.c \
                 builder/outputs/disk.c builder/outputs/esp.c builder/outputs/gptread.c \
-                builder/outputs/bundlewrite.c builder/outputs/output.c builder/outputs/pass.c
+                builder/outputs/bundlewrite.c builder/outputs/output.c builder/outputs/pass.c \
+                builder/outputs/vdisk.c
 CMD_SRC      := builder/cmd/main.c builder/cmd/build.c builder/cmd/verity.c builder/cmd/keygen.c \
                 builder/cmd/verify.c builder/cmd/run.c builder/cmd/state.c
 BUILDER_SRC  := $(CORE_SRC) $(SOURCES_SRC) $(OUTPUTS_SRC) $(BOOT_SRC)

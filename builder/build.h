@@ -43,7 +43,7 @@ void build_artifacts_free(struct build_artifacts *a);
 
 /* The staged (temporary) paths of a build's output files; NULL when not made. */
 struct build_files {
-	const char *rootfs, *verity, *manifest, *signature, *img, *qcow2, *bundle;
+	const char *rootfs, *verity, *manifest, *signature, *img, *qcow2, *vmdk, *vhdx, *bundle;
 };
 
 /* One build in progress, as every output handler (builder/outputs/output.h) sees it. */

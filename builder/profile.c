@@ -18,7 +18,7 @@
 
 static const char *const arches[] = {CONTRACT_ARCH_X86_64, CONTRACT_ARCH_ARM64, NULL};
 static const char *const hashes[] = {"sha256", "sha512", "sha1", NULL};
-static const char *const outputs[] = {"raw", "qcow2", "bundle", NULL};
+static const char *const outputs[] = {"raw", "qcow2", "vmdk", "vhdx", "bundle", NULL};
 
 static bool all_in(const char *s, const char *set)
 {

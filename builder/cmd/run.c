@@ -43,8 +43,8 @@ void cmd_run_help(FILE *f)
 	fprintf(f,
 		"Usage: stele run IMAGE [options]\n"
 		"\n"
-		"Boots IMAGE (raw or qcow2) in QEMU with UEFI firmware (OVMF), as a virtio disk,\n"
-		"with a watchdog (i6300esb) for trial boots.\n"
+		"Boots IMAGE (raw, qcow2, vmdk or vhdx) in QEMU with UEFI firmware (OVMF), as a\n"
+		"virtio disk, with a watchdog (i6300esb) for trial boots.\n"
 		"\n"
 		"Options:\n"
 		"      --snapshot       write nothing to IMAGE (changes go to a temporary overlay)\n"
@@ -134,15 +134,19 @@ static int check_disk(const char *path)
 
 static const char *image_format(const char *path)
 {
-	char magic[4] = "";
+	char magic[8] = "";
 	int fd = open(path, O_RDONLY | O_CLOEXEC);
 
 	if (fd >= 0) {
-		if (read(fd, magic, 4) != 4)
+		if (read(fd, magic, sizeof(magic)) != sizeof(magic))
 			magic[0] = '\0';
 		close(fd);
 	}
-	return memcmp(magic, "QFI\xfb", 4) == 0 ? "qcow2" : "raw";
+	if (memcmp(magic, "QFI\xfb", 4) == 0)
+		return "qcow2";
+	if (memcmp(magic, "KDMV", 4) == 0)
+		return "vmdk";
+	return memcmp(magic, "vhdxfile", 8) == 0 ? "vhdx" : "raw";
 }
 
 struct run_opts {

@@ -174,11 +174,3 @@ int image_finish(const struct image_in *in, struct image_disk *d, struct err *e)
 	image_disk_close(d);
 	return r;
 }
-
-int image_convert(const char *raw, const char *format, const char *out, struct err *e)
-{
-	char *argv[] = {"qemu-img", "convert", "-f", "raw", "-O", (char *)format, (char *)raw,
-			(char *)out, NULL};
-
-	return run_capture(argv, NULL, 1 << 16, NULL, e);
-}

@@ -1,6 +1,7 @@
 /* The bootable disk image of a build: GPT with esp, root_a, verity_a, root_b, verity_b and
  * data (see DESIGN.md "Disk layout"); slot A holds this build, slot B is empty and marked bad
- * in the boot state; data is an empty ext4 with a journal. Optionally converted to qcow2. */
+ * in the boot state; data is an empty ext4 with a journal. Converted to other formats by
+ * vdisk.h. */
 #ifndef STELE_OUTPUTS_IMAGE_H
 #define STELE_OUTPUTS_IMAGE_H
 
@@ -43,7 +44,5 @@ uint64_t image_slot_offset(const struct image_disk *d);
 int image_finish(const struct image_in *in, struct image_disk *d, struct err *e)
 	__attribute__((warn_unused_result));
 void image_disk_close(struct image_disk *d);
-/* Converts the raw image to format ("qcow2") with qemu-img, at out. */
-int image_convert(const char *raw, const char *format, const char *out, struct err *e);
 
 #endif

@@ -9,6 +9,7 @@
 #include "ext4.h"
 #include "image.h"
 #include "slotimg.h"
+#include "vdisk.h"
 
 /* Reserves <product>-<version>.<suffix> in the output directory. */
 static int stage_file(struct build_ctx *b, const char *suffix, const char **ret, struct err *e)
@@ -119,6 +120,19 @@ static int raw_write(struct build_ctx *b, struct err *e)
 	return r < 0 ? err_prefix(e, r, "disk image") : 0;
 }
 
+/* qcow2, vmdk, vhdx: the raw image converted by qemu-img (vdisk.h). */
+static int vdisk_write(struct build_ctx *b, const char *format, const char *out,
+		       struct err *e)
+{
+	char name[256];
+	int r;
+
+	snprintf(name, sizeof(name), "%s-%s.%s", b->p->product, b->p->version, format);
+	reportf(b->report, BUILD_PROGRESS, "converting the disk image to %s", name);
+	r = vdisk_convert(b->files.img, format, out, name, b->ext4.seed, e);
+	return r < 0 ? err_prefix(e, err_prefix(e, r, "%s", format), "disk image") : 0;
+}
+
 static int qcow2_stage(struct build_ctx *b, struct err *e)
 {
 	return stage_file(b, "qcow2", &b->files.qcow2, e);
@@ -126,9 +140,27 @@ static int qcow2_stage(struct build_ctx *b, struct err *e)
 
 static int qcow2_write(struct build_ctx *b, struct err *e)
 {
-	int r = image_convert(b->files.img, "qcow2", b->files.qcow2, e);
+	return vdisk_write(b, "qcow2", b->files.qcow2, e);
+}
 
-	return r < 0 ? err_prefix(e, err_prefix(e, r, "qcow2"), "disk image") : 0;
+static int vmdk_stage(struct build_ctx *b, struct err *e)
+{
+	return stage_file(b, "vmdk", &b->files.vmdk, e);
+}
+
+static int vmdk_write(struct build_ctx *b, struct err *e)
+{
+	return vdisk_write(b, "vmdk", b->files.vmdk, e);
+}
+
+static int vhdx_stage(struct build_ctx *b, struct err *e)
+{
+	return stage_file(b, "vhdx", &b->files.vhdx, e);
+}
+
+static int vhdx_write(struct build_ctx *b, struct err *e)
+{
+	return vdisk_write(b, "vhdx", b->files.vhdx, e);
 }
 
 static int bundle_stage(struct build_ctx *b, struct err *e)
@@ -174,6 +206,10 @@ const struct output_handler output_handlers[OUTPUT_COUNT] = {
 			.write = raw_write},
 	[OUTPUT_QCOW2] = {.name = "qcow2", .needs = OUTPUT_BIT(OUTPUT_RAW), .bootable = true,
 			  .stage = qcow2_stage, .write = qcow2_write},
+	[OUTPUT_VMDK] = {.name = "vmdk", .needs = OUTPUT_BIT(OUTPUT_RAW), .bootable = true,
+			 .stage = vmdk_stage, .write = vmdk_write},
+	[OUTPUT_VHDX] = {.name = "vhdx", .needs = OUTPUT_BIT(OUTPUT_RAW), .bootable = true,
+			 .stage = vhdx_stage, .write = vhdx_write},
 	[OUTPUT_BUNDLE] = {.name = "bundle",
 			   .needs = OUTPUT_BIT(OUTPUT_ROOTFS) | OUTPUT_BIT(OUTPUT_SLOT),
 			   .bootable = true, .stage = bundle_stage, .begin = bundle_begin,

@@ -12,7 +12,7 @@
 #include "lib/err.h"
 #include "builder/build.h"
 
-enum output_id { OUTPUT_ROOTFS, OUTPUT_SLOT, OUTPUT_RAW, OUTPUT_QCOW2, OUTPUT_BUNDLE, OUTPUT_COUNT };
+enum output_id { OUTPUT_ROOTFS, OUTPUT_SLOT, OUTPUT_RAW, OUTPUT_QCOW2, OUTPUT_VMDK, OUTPUT_VHDX, OUTPUT_BUNDLE, OUTPUT_COUNT };
 
 #define OUTPUT_BIT(id) (1u << (id))
 

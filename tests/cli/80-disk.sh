@@ -1,7 +1,7 @@
 #!/bin/bash
 # The bootable disk image, checked by independent tools: sfdisk (verify, layout), libblkid
 # (every PARTLABEL), fsck.vfat and mdir (the ESP), grub-editenv (the boot state), qemu-img
-# check (qcow2); and two builds are byte-identical.
+# check (qcow2, vmdk, vhdx); and two builds are byte-identical.
 . "$(dirname "$0")/lib.sh"
 apt-cache show --no-all-versions busybox-static linux-image-cloud-amd64 >/dev/null 2>&1 ||
 	skip_all "no apt lists for the minimal profile"
@@ -11,7 +11,7 @@ done
 cd "$work" || exit 1
 "$STELE" keygen keys >/dev/null
 cat >p.json <<JSON
-{ "extends": "$TOP/profiles/minimal.json", "outputs": ["raw", "qcow2", "bundle"],
+{ "extends": "$TOP/profiles/minimal.json", "outputs": ["raw", "qcow2", "vmdk", "vhdx", "bundle"],
   "layout": { "esp_size": "64M", "slot_size": "256M", "data_size": "64M" } }
 JSON
 run "$STELE" build p.json -o a --keys keys -q
@@ -21,6 +21,8 @@ img=a/minimal-1.0.0.img
 run "$STELE" build p.json -o b --keys keys -q
 check "two builds give byte-identical .img" -- cmp "$img" b/minimal-1.0.0.img
 check "two builds give byte-identical .qcow2" -- cmp a/minimal-1.0.0.qcow2 b/minimal-1.0.0.qcow2
+check "two builds give byte-identical .vmdk" -- cmp a/minimal-1.0.0.vmdk b/minimal-1.0.0.vmdk
+check "two builds give byte-identical .vhdx" -- cmp a/minimal-1.0.0.vhdx b/minimal-1.0.0.vhdx
 check "two builds give byte-identical .bundle" -- cmp a/minimal-1.0.0.bundle b/minimal-1.0.0.bundle
 run "$STELE" verify a/minimal-1.0.0.bundle --trust keys/ca.crt
 is "stele verify on the bundle: exit 0" "$rc" 0
@@ -90,6 +92,18 @@ run qemu-img check a/minimal-1.0.0.qcow2
 is "qemu-img check passes on the qcow2" "$rc" 0
 check "qemu-img compare: qcow2 and raw hold the same disk" -- \
 	qemu-img compare -f raw -F qcow2 "$img" a/minimal-1.0.0.qcow2
+for f in vmdk vhdx; do
+	run qemu-img check -f $f a/minimal-1.0.0.$f
+	is "qemu-img check passes on the $f" "$rc" 0
+	check "qemu-img compare: $f and raw hold the same disk" -- \
+		qemu-img compare -f raw -F $f "$img" a/minimal-1.0.0.$f
+	run "$STELE" run a/minimal-1.0.0.$f --dry-run
+	has "stele run opens the $f as $f" "$out" "format=$f"
+done
+check "the vmdk's extent names the file itself, not a temporary name" -- \
+	grep -qa 'SPARSE "minimal-1.0.0.vmdk"' a/minimal-1.0.0.vmdk
+check "the vmdk's CID is not qemu-img's random one (a plain conversion differs)" -- bash -c \
+	"qemu-img convert -f raw -O vmdk '$img' plain.vmdk && ! cmp -s plain.vmdk a/minimal-1.0.0.vmdk"
 
 run "$STELE" verify "$img" --trust keys/ca.crt
 is "stele verify on the disk image: exit 0" "$rc" 0
