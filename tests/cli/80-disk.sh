@@ -97,6 +97,11 @@ for f in vmdk vhdx; do
 	is "qemu-img check passes on the $f" "$rc" 0
 	check "qemu-img compare: $f and raw hold the same disk" -- \
 		qemu-img compare -f raw -F $f "$img" a/minimal-1.0.0.$f
+	cp a/minimal-1.0.0.$f w.$f
+	check "the $f takes a write (as a booted VM's disk does) and stays consistent" -- bash -c \
+		"qemu-io -f $f -c 'write -P 0x5a 1M 64k' w.$f >/dev/null &&
+		 qemu-img check -q -f $f w.$f &&
+		 ! qemu-io -f $f -c 'read -P 0x5a 1M 64k' w.$f | grep -q 'verification failed'"
 	run "$STELE" run a/minimal-1.0.0.$f --dry-run
 	has "stele run opens the $f as $f" "$out" "format=$f"
 done
