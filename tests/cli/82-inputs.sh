@@ -113,4 +113,17 @@ has "run /dev/zero: says what it is" "$err" "/dev/zero: is a character device, n
 run "$STELE" verify p.json --trust keys/ca.crt
 is "verify on a file of no known kind: exit 2" "$rc" 2
 has "verify on a file of no known kind: lists what it takes" "$err" "not a disk image, bundle, verity image or ext4 rootfs"
+
+# packages: a name apt does not know, a version it does not have (policy, then show NAME=VER)
+for spec in no-such-package-zz dash=0.0-not-a-version; do
+	cat >debs.json <<JSON
+{ "product": "x", "version": "1", "base": { "debs": ["busybox-static", "$spec"] },
+  "outputs": ["raw"] }
+JSON
+	run "$STELE" build debs.json -o debs-out --keys keys -q
+	is "debs: $spec: exit 1" "$rc" 1
+	has "debs: $spec: the error names the package" "$err" "${spec%%=*}"
+	check "debs: $spec: nothing written" -- test ! -e debs-out
+done
+has "debs: a version apt does not have: said so" "$err" "gave no Package, Version"
 finish
