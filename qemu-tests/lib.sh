@@ -17,11 +17,22 @@ ok() { # ok STATUS DESC
 	tap_n=$((tap_n + 1))
 	if [ "$s" -eq 0 ]; then
 		echo "ok $tap_n - $*"
+		# the long waits, to see the margin a slower machine has
+		[ "$last_wait_s" -ge 30 ] && echo "#   waited $last_wait_s s"
 	else
 		echo "not ok $tap_n - $*"
 		tap_failed=$((tap_failed + 1))
-		[ -n "$serial" ] && [ -f "$serial" ] && echo "#   serial log kept: $serial"
+		if [ -n "$serial" ] && [ -f "$serial" ]; then
+			echo "#   serial log kept: $serial"
+			# the first failure of a scenario shows the console's last lines (CI keeps
+			# only what the run printed)
+			if [ "$tap_failed" = 1 ]; then
+				echo "#   last wait: $last_wait_s s for '$last_wait'; the console's last 40 lines:"
+				tail -n 40 "$serial" | tr -d '\r' | cut -c1-200 | sed 's/^/#   | /'
+			fi
+		fi
 	fi
+	last_wait_s=0
 }
 
 # fresh_image NAME: a private copy of the minimal image (sparse), printed path
@@ -65,14 +76,21 @@ since_boot() {
 }
 
 # wait_for PATTERN [TIMEOUT]: waits until the serial log matches (grep -E); 0 when it did
+# (last_wait and last_wait_s: the pattern and the seconds it took, for a failure's report)
+last_wait="" last_wait_s=0
 wait_for() {
-	local pattern=$1 timeout=${2:-$BOOT_TIMEOUT} i
+	local pattern=$1 timeout=${2:-$BOOT_TIMEOUT} start=$SECONDS rc=1 i
+	last_wait=$pattern
 	for ((i = 0; i < timeout * 10; i++)); do
-		since_boot | grep -aqE "$pattern" && return 0
-		kill -0 "$qemu_pid" 2>/dev/null || { since_boot | grep -aqE "$pattern"; return; }
+		since_boot | grep -aqE "$pattern" && { rc=0; break; }
+		if ! kill -0 "$qemu_pid" 2>/dev/null; then
+			since_boot | grep -aqE "$pattern" && rc=0
+			break
+		fi
 		sleep 0.1
 	done
-	return 1
+	last_wait_s=$((SECONDS - start))
+	return $rc
 }
 
 # count PATTERN: how many lines of the serial log since the last boot match
