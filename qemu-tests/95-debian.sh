@@ -109,8 +109,10 @@ ok $? "with a host key of its own ($key2)"
 [ "$(ask machineid "cat /etc/machine-id")" != "$mid1" ]
 ok $? "and a machine id of its own"
 
-send "stele-update install /dev/vdb --reboot"
 rebase
+send "stele-update install /dev/vdb --reboot"
+wait_for "stele-update: (writing|installed)" 120
+ok $? "the install of 2.1.0 starts"
 wait_for "stele-init: slot b verified, version 2.1.0" "$T"
 ok $? "an update whose application fails: slot b boots on trial"
 wait_for "health check app failed.*reverting to slot a" "$T"
@@ -119,8 +121,10 @@ wait_for "stele: ready slot=a version=1.0.0" "$T"
 ok $? "slot a (v1) is back"
 shell_sync
 
-send "stele-update install /dev/vdc --reboot"
 rebase
+send "stele-update install /dev/vdc --reboot"
+wait_for "stele-update: (writing|installed)" 120
+ok $? "the install of 2.2.0 starts"
 wait_for "userspace: hanging" "$T"
 ok $? "an update that hangs in userspace boots on trial"
 wait_for "stele: ready slot=a version=1.0.0" $((T + 200))
