@@ -18,7 +18,8 @@ LIB_SRC      := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/mani
 BOOT_SRC     := bootloader/bootstate.c
 CORE_SRC     := builder/build.c builder/report.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
                 builder/fileutil.c builder/keys.c builder/elf.c builder/initramfs.c \
-                builder/systemd.c builder/progs.c builder/overlay.c builder/archive.c
+                builder/systemd.c builder/progs.c builder/overlay.c builder/archive.c \
+                builder/secrets.c
 SOURCES_SRC  := builder/sources/source.c builder/sources/source-dir.c \
                 builder/sources/source-tar.c builder/sources/source-debs.c \
                 builder/sources/source-mmdebstrap.c builder/sources/source-image.c \

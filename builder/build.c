@@ -135,9 +135,16 @@ int build_compose(const struct profile *p, const struct build_opts *o, struct tr
 	struct source_ctx ctx = {.cache_dir = o->cache_dir, .inputs = inputs,
 				 .rootfs_size = p->rootfs_size, .report = &o->report,
 				 .cleanup = o->cleanup};
+	char origin[64];
 	int r;
 
-	r = p->base->compose(p->base_cfg, t, &ctx, e);
+	/* what made each inode, for messages (a source names packages and archives itself) */
+	snprintf(origin, sizeof(origin), "base %s", p->base->key);
+	r = tree_set_origin(t, origin, e);
+	if (r == 0)
+		r = p->base->compose(p->base_cfg, t, &ctx, e);
+	if (r == 0)
+		r = tree_set_origin(t, NULL, e);
 	if (r < 0)
 		return r;
 	/* before the overlay, so a profile can replace any file stele adds */
@@ -145,6 +152,8 @@ int build_compose(const struct profile *p, const struct build_opts *o, struct tr
 	if (r < 0)
 		return r;
 	r = overlay_apply(t, p, e);
+	if (r == 0)
+		r = tree_set_origin(t, NULL, e);
 	if (r < 0)
 		return r;
 	r = link_kernel(p, t, &o->report, e);
@@ -397,6 +406,8 @@ static int prepare(struct build_ctx *b, struct err *e)
 	if (r == 0)
 		r = tree_new(&b->tree, e);
 	if (r == 0)
+		r = secret_scan_init(&b->secrets, b->p->secrets_allow, b->p->nsecrets_allow, e);
+	if (r == 0)
 		r = build_compose(b->p, b->o, b->tree, &b->art->inputs, e);
 	if (r == 0) /* before anything reads file contents */
 		r = ext4_check_fit(b->tree, &b->ext4, e);
@@ -431,6 +442,7 @@ int build_run(const struct profile *p, const struct build_opts *o, struct build_
 		stage_abort(&b.stage);
 	cleanup_watch(o->cleanup, NULL);
 	stage_free(&b.stage);
+	secret_scan_free(&b.secrets);
 	tree_free(b.tree);
 	sign_key_free(b.key);
 	sign_trust_free(b.trust);

@@ -64,6 +64,7 @@ struct build_ctx {
 	size_t nsinks;
 	struct image_disk disk;
 	struct bundle_file bundle;
+	struct secret_scan secrets; /* what the rootfs writer found */
 };
 
 /* Builds p into o->outdir; *ret is filled (and must be freed with build_artifacts_free)

@@ -1,6 +1,7 @@
 #include "overlay.h"
 
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -67,8 +68,14 @@ int overlay_apply(struct tree *t, const struct profile *p, struct err *e)
 {
 	int r;
 
+	char origin[64 + TREE_MSG_NAME];
+
 	for (size_t i = 0; i < p->nfiles; i++) {
-		r = apply_one(t, &p->files[i], e);
+		/* a src file's origin is its host path */
+		snprintf(origin, sizeof(origin), "%s: files[%zu]", p->file, i);
+		r = tree_set_origin(t, origin, e);
+		if (r == 0)
+			r = apply_one(t, &p->files[i], e);
 		if (r < 0)
 			return err_prefix(e, r, "%s: files[%zu] (" MSG_NAME_FMT ")", p->file, i,
 					  MSG_NAME(p->files[i].dst));

@@ -176,6 +176,26 @@ static const struct jfield sign_fields[] = {
 	{.key = "trust", .kind = J_ARRAY, .elem = J_STRING, .check = check_nonempty},
 	{0},
 };
+static int check_allow_path(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	size_t n = strlen(v->valuestring);
+
+	if (v->valuestring[0] != '/' || n > TREE_PATH_MAX)
+		return check_fail(e, file, path,
+				  "expected an absolute path in the image (a pattern such as "
+				  "\"/etc/ssl/private/*.key\")");
+	return 0;
+}
+static const struct jfield allow_fields[] = {
+	{.key = "path", .kind = J_STRING, .required = true, .check = check_allow_path},
+	{.key = "rule", .kind = J_STRING, .required = true, .choices = secret_rule_names},
+	{.key = "reason", .kind = J_STRING, .required = true, .check = check_nonempty},
+	{0},
+};
+static const struct jfield secrets_fields[] = {
+	{.key = "allow", .kind = J_ARRAY, .elem = J_OBJECT, .fields = allow_fields},
+	{0},
+};
 static const struct jfield rootfs_fields[] = {
 	{.key = "size", .kind = J_SIZE, .min = PROFILE_ROOTFS_MIN, .max = PROFILE_ROOTFS_MAX,
 	 .align = PROFILE_ROOTFS_ALIGN},
@@ -195,6 +215,7 @@ static const struct jfield top_fields[] = {
 	{.key = "layout", .kind = J_OBJECT, .fields = layout_fields},
 	{.key = "verity", .kind = J_OBJECT, .fields = verity_fields},
 	{.key = "sign", .kind = J_OBJECT, .fields = sign_fields},
+	{.key = "secrets", .kind = J_OBJECT, .fields = secrets_fields},
 	{.key = "outputs", .kind = J_ARRAY, .elem = J_STRING, .choices = outputs},
 	{.key = "rollback_index", .kind = J_INT, .min = 0, .max = 1L << 40},
 	{.key = "console_shell", .kind = J_BOOL},
@@ -682,6 +703,33 @@ static int extract_health(struct profile *p, struct err *e)
 	return r;
 }
 
+/* "secrets": the allow list (none by default). */
+static int extract_secrets(struct profile *p, struct err *e)
+{
+	const cJSON *s = cJSON_GetObjectItemCaseSensitive(p->doc, "secrets");
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(s, "allow"), *c;
+	int r = 0;
+
+	p->secrets_allow = calloc((size_t)cJSON_GetArraySize(arr) + 1, sizeof(*p->secrets_allow));
+	if (!p->secrets_allow)
+		return err_set(e, ENOMEM, "out of memory");
+	cJSON_ArrayForEach(c, arr)
+	{
+		struct secret_allow *a = &p->secrets_allow[p->nsecrets_allow++];
+		char *path = NULL, *reason = NULL;
+
+		if (r == 0)
+			r = dup_str(c, "path", NULL, &path, e);
+		if (r == 0)
+			r = dup_str(c, "reason", NULL, &reason, e);
+		a->path = path;
+		a->reason = reason;
+		a->rule = (enum secret_rule)secret_rule_find(
+		    cJSON_GetObjectItemCaseSensitive(c, "rule")->valuestring);
+	}
+	return r;
+}
+
 /* "layout": the ESP 64M and data 128M unless given; slot and verity sized from the rootfs
  * when the image is written. */
 static void extract_layout(struct profile *p)
@@ -840,6 +888,8 @@ static int extract(struct profile *p, struct err *e)
 	extract_layout(p);
 	r = extract_health(p, e);
 	if (r == 0)
+		r = extract_secrets(p, e);
+	if (r == 0)
 		r = extract_misc(p, e);
 	return r < 0 ? r : extract_files(p, e);
 }
@@ -942,6 +992,11 @@ void profile_free(struct profile *p)
 		free(p->health.checks[i].unit);
 	}
 	free(p->health.checks);
+	for (size_t i = 0; i < p->nsecrets_allow; i++) {
+		free((char *)p->secrets_allow[i].path);
+		free((char *)p->secrets_allow[i].reason);
+	}
+	free(p->secrets_allow);
 	for (size_t i = 0; p->outputs && i < p->noutputs; i++)
 		free(p->outputs[i]);
 	free(p->outputs);

@@ -12,6 +12,7 @@
 
 #include "lib/err.h"
 #include "lib/hash.h"
+#include "builder/secrets.h"
 #include "builder/sources/source.h"
 
 #define PROFILE_MAX_BYTES (1 << 20)
@@ -102,6 +103,8 @@ struct profile {
 	struct profile_health health;
 	struct profile_layout layout;
 	struct profile_sign sign;
+	struct secret_allow *secrets_allow; /* "secrets.allow" */
+	size_t nsecrets_allow;
 	cJSON *doc; /* the merged document (for tests: the builder reads the fields above) */
 	uint8_t sha256[SHA256_LEN]; /* of the named file's bytes */
 };

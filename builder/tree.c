@@ -193,6 +193,37 @@ int tree_inode_set_host(struct tree_inode *in, const char *path, uint64_t size, 
 	return 0;
 }
 
+struct tree_origin {
+	struct tree_origin *next;
+	char name[];
+};
+
+int tree_set_origin(struct tree *t, const char *name, struct err *e)
+{
+	struct tree_origin *o;
+	size_t len;
+
+	if (!name)
+		name = ""; /* stele itself */
+	if (t->origins && strcmp(t->origins->name, name) == 0)
+		return 0;
+	len = strlen(name);
+	o = malloc(sizeof(*o) + len + 1);
+	if (!o)
+		return err_set(e, ENOMEM, "out of memory");
+	memcpy(o->name, name, len + 1);
+	o->next = t->origins;
+	t->origins = o;
+	return 0;
+}
+
+const char *tree_inode_origin(const struct tree_inode *in)
+{
+	if (in->src == TREE_SRC_HOST && in->host_path)
+		return in->host_path;
+	return in->origin ? in->origin : "stele";
+}
+
 int tree_new(struct tree **ret, struct err *e)
 {
 	struct tree *t = calloc(1, sizeof(*t));
@@ -220,6 +251,12 @@ void tree_free(struct tree *t)
 	node_free(t->root);
 	if (t->spool_fd >= 0)
 		close(t->spool_fd);
+	while (t->origins) {
+		struct tree_origin *next = t->origins->next;
+
+		free(t->origins);
+		t->origins = next;
+	}
 	free(t);
 }
 
@@ -438,6 +475,8 @@ static int put_node(struct tree *t, const char *path, struct tree_inode *in, str
 
 int tree_put(struct tree *t, const char *path, struct tree_inode *in, struct err *e)
 {
+	if (!in->origin && t->origins && *t->origins->name)
+		in->origin = t->origins->name;
 	return put_node(t, path, in, e);
 }
 

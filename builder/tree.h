@@ -62,6 +62,8 @@ struct tree_inode {
 	uint32_t nlink; /* directory entries naming this inode, kept by the tree */
 	uint32_t refs;
 	uint32_t ino; /* scratch for writers */
+	const char *origin; /* where it came from ("package busybox-static 1:1.35.0-4+b3"),
+			     * owned by the tree; NULL: stele made it */
 };
 
 struct tree_node {
@@ -72,13 +74,23 @@ struct tree_node {
 	size_t nchildren, cap;
 };
 
+struct tree_origin;
+
 struct tree {
 	struct tree_node *root;
 	int spool_fd; /* unlinked temp file holding archive contents; -1 until used */
 	uint64_t spool_size;
+	struct tree_origin *origins; /* every origin named so far; origins->name is current */
 };
 
 int tree_new(struct tree **ret, struct err *e);
+
+/* Names where the inodes put from now on come from (a package, an archive, a profile entry),
+ * for messages about a file in the image; NULL: stele itself. tree_put stamps the current
+ * origin on an inode that has none. */
+int tree_set_origin(struct tree *t, const char *name, struct err *e);
+/* What a message names as the inode's origin: its own, else host_path, else "stele". */
+const char *tree_inode_origin(const struct tree_inode *in);
 void tree_free(struct tree *t);
 
 /* A fresh inode with one reference, owned by 0:0, or NULL when out of memory. */

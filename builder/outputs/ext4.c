@@ -23,6 +23,7 @@ struct writer {
 	int64_t epoch;
 	blk64_t goal;
 	char *chunk;
+	struct secret_scan *scan; /* NULL: not looked at */
 	struct err *e;
 };
 
@@ -539,6 +540,8 @@ static int write_file_data(struct writer *w, const struct tree_inode *in,
 	if (r < 0)
 		return r;
 	r = tree_reader_open(w->tree, in, &rd, w->e);
+	if (w->scan)
+		secret_file_begin(w->scan, path, tree_inode_origin(in), in->size);
 	while (r == 0 && off < in->size) {
 		size_t len = in->size - off < (uint64_t)CHUNK_BLOCKS * BS ? (size_t)(in->size - off)
 									   : CHUNK_BLOCKS * BS;
@@ -547,11 +550,15 @@ static int write_file_data(struct writer *w, const struct tree_inode *in,
 		r = tree_reader_pread(&rd, w->chunk, len, off, w->e);
 		if (r < 0)
 			break;
+		if (w->scan)
+			secret_file_data(w->scan, (const uint8_t *)w->chunk, len);
 		memset(w->chunk + len, 0, padded - len);
 		r = write_chunk(w, &x, off / BS, w->chunk, padded / BS);
 		off += len;
 	}
 	tree_reader_close(&rd);
+	if (w->scan)
+		secret_file_end(w->scan);
 	if (r < 0) {
 		ext2fs_extent_free(x.handle);
 		return err_prefix(w->e, r, "%s", path);
@@ -768,6 +775,9 @@ static int write_fn(struct tree_node *n, const char *path, void *userdata)
 	struct ext2_inode_large inode;
 	int r = 0;
 
+	if (w->scan && (in->type == TREE_DIR || in->type == TREE_REG)) /* every name of it */
+		secret_scan_name(w->scan, path, in->type == TREE_DIR,
+				 in->type == TREE_REG ? in->size : 0, tree_inode_origin(in));
 	if (in->type == TREE_DIR || !(in->mode & 0x80000000u)) {
 		if (in->type != TREE_DIR)
 			in->mode |= 0x80000000u; /* written: hard links share it */
@@ -905,7 +915,7 @@ static int create_file(const char *path, uint64_t bytes, struct err *e)
 int ext4_write(struct tree *t, const char *path, const struct ext4_opts *o,
 	       struct ext4_result *res, struct err *e)
 {
-	struct writer w = {.tree = t, .epoch = o->epoch, .e = e};
+	struct writer w = {.tree = t, .epoch = o->epoch, .scan = o->scan, .e = e};
 	uint64_t blocks = 0, inodes = 0;
 	int r;
 

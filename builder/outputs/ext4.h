@@ -10,6 +10,7 @@
 
 #include "lib/err.h"
 #include "lib/hash.h"
+#include "builder/secrets.h"
 #include "builder/tree.h"
 
 #define EXT4_BLOCK_SIZE 4096
@@ -23,6 +24,7 @@ struct ext4_opts {
 	const char *label;       /* volume label, at most 16 bytes used */
 	bool journal;            /* for read-write filesystems (the data partition) */
 	bool writable;           /* inodes for use, as mke2fs gives them, not only for the tree */
+	struct secret_scan *scan; /* every file's bytes and names go through it; NULL: none */
 };
 
 struct ext4_result {

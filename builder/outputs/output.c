@@ -29,12 +29,39 @@ static int rootfs_stage(struct build_ctx *b, struct err *e)
 
 static int rootfs_begin(struct build_ctx *b, struct err *e)
 {
+	char line[700];
 	int r;
 
 	reportf(b->report, BUILD_PROGRESS, "writing ext4 %s-%s.rootfs.ext4", b->p->product,
 		b->p->version);
+	b->ext4.scan = &b->secrets;
 	r = ext4_write(b->tree, b->files.rootfs, &b->ext4, &b->art->ext4, e);
-	return r < 0 ? err_prefix(e, r, "writing the root filesystem") : 0;
+	b->ext4.scan = NULL;
+	if (r < 0)
+		return err_prefix(e, r, "writing the root filesystem");
+	for (size_t i = 0; i < b->secrets.nhits; i++) {
+		const struct secret_hit *h = &b->secrets.hits[i];
+
+		secret_hit_format(h, line, sizeof(line));
+		if (h->allowed_by >= 0)
+			reportf(b->report, BUILD_PROGRESS, "secret allowed by secrets.allow[%d]: %s",
+				h->allowed_by, line);
+		else if (h->known >= 0)
+			reportf(b->report, BUILD_PROGRESS, "public key of a package, not a secret "
+				"(%s): %s", secret_known[h->known].reason, line);
+		else
+			reportf(b->report, BUILD_WARNING, "secret: %s", line);
+	}
+	reportf(b->report, BUILD_PROGRESS, "secrets: %.1f MB scanned in %.3f s, %zu hit%s",
+		(double)b->secrets.bytes / 1e6, b->secrets.seconds, b->secrets.nhits,
+		b->secrets.nhits == 1 ? "" : "s");
+	for (size_t i = 0; i < b->secrets.nallow; i++)
+		if (!b->secrets.allow_hits[i])
+			reportf(b->report, BUILD_WARNING,
+				"%s: secrets.allow[%zu] (" MSG_NAME_FMT ", %s) matched nothing",
+				b->p->file, i, MSG_NAME(b->secrets.allow[i].path),
+				secret_rule_name(b->secrets.allow[i].rule));
+	return secret_scan_verdict(&b->secrets, e);
 }
 
 static int slot_stage(struct build_ctx *b, struct err *e)
@@ -55,7 +82,8 @@ static void slot_in(const struct build_ctx *b, struct slotimg_in *si)
 	*si = (struct slotimg_in){.p = b->p, .inputs = &b->art->inputs, .epoch = b->o->epoch,
 				  .rootfs = b->files.rootfs, .verity = b->files.verity,
 				  .manifest = b->files.manifest, .signature = b->files.signature,
-				  .key = b->key, .trust = b->trust, .nsinks = b->nsinks};
+				  .key = b->key, .trust = b->trust, .secrets = &b->secrets,
+				  .nsinks = b->nsinks};
 	memcpy(si->seed, b->ext4.seed, SHA256_LEN);
 	memcpy(si->sinks, b->sinks, sizeof(si->sinks));
 }

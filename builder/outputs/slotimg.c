@@ -91,6 +91,42 @@ static cJSON *provenance(const struct slotimg_in *in)
 			cJSON_AddStringToObject(o, "sha256", x->sha256);
 		cJSON_AddItemToArray(arr, o);
 	}
+	/* every secrets.allow entry, with the files it let into the image */
+	arr = cJSON_AddArrayToObject(pv, "secrets_allowed");
+	for (size_t i = 0; in->secrets && i < in->secrets->nallow; i++) {
+		const struct secret_allow *a = &in->secrets->allow[i];
+		cJSON *o = cJSON_CreateObject(), *files;
+
+		cJSON_AddStringToObject(o, "path", a->path);
+		cJSON_AddStringToObject(o, "rule", secret_rule_name(a->rule));
+		cJSON_AddStringToObject(o, "reason", a->reason);
+		files = cJSON_AddArrayToObject(o, "files");
+		for (size_t j = 0; j < in->secrets->nhits; j++)
+			if (in->secrets->hits[j].allowed_by == (int)i)
+				cJSON_AddItemToArray(files,
+						     cJSON_CreateString(in->secrets->hits[j].path));
+		cJSON_AddItemToArray(arr, o);
+	}
+	/* the package keys everyone has that the scan met (secret_known) */
+	arr = cJSON_AddArrayToObject(pv, "secrets_known");
+	for (size_t i = 0; in->secrets && i < secret_nknown; i++) {
+		cJSON *o = NULL, *files = NULL;
+
+		for (size_t j = 0; j < in->secrets->nhits; j++) {
+			if (in->secrets->hits[j].known != (int)i)
+				continue;
+			if (!o) {
+				o = cJSON_CreateObject();
+				cJSON_AddStringToObject(o, "path", secret_known[i].path);
+				cJSON_AddStringToObject(o, "rule",
+							secret_rule_name(secret_known[i].rule));
+				cJSON_AddStringToObject(o, "reason", secret_known[i].reason);
+				files = cJSON_AddArrayToObject(o, "files");
+				cJSON_AddItemToArray(arr, o);
+			}
+			cJSON_AddItemToArray(files, cJSON_CreateString(in->secrets->hits[j].path));
+		}
+	}
 	return pv;
 }
 

@@ -25,6 +25,7 @@ struct slotimg_in {
 	const char *signature;
 	const struct sign_key *key;
 	const struct sign_trust *trust; /* the signature is checked against it once made */
+	const struct secret_scan *secrets; /* its allowed hits go into the provenance */
 	uint8_t seed[SHA256_LEN];
 	/* copies of the rootfs written while it is read for hashing (slot A, the bundle) */
 	struct pass_sink sinks[PASS_MAX_SINKS];

@@ -390,7 +390,12 @@ static int add_package(const struct deb_info *d, struct tree *t, struct source_c
 	char path[4096];
 	int r;
 
+	char origin[512];
+
+	snprintf(origin, sizeof(origin), "package %s %s", d->name, d->version);
 	r = fetch(d, ctx->cache_dir, ctx->cleanup, path, sizeof(path), digest, e);
+	if (r == 0)
+		r = tree_set_origin(t, origin, e);
 	if (r == 0)
 		r = import_deb(t, path, ctx->rootfs_size, &st, e);
 	if (r == 0)

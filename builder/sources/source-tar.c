@@ -93,7 +93,9 @@ static int tar_compose(const void *cfg, struct tree *t, struct source_ctx *ctx, 
 		r = err_sys(e, errno, "%s", c->path);
 		goto out;
 	}
-	r = archive_import_stream(t, hashed_read, h, c->path, ctx->rootfs_size, &st, e);
+	r = tree_set_origin(t, c->path, e);
+	if (r == 0)
+		r = archive_import_stream(t, hashed_read, h, c->path, ctx->rootfs_size, &st, e);
 	if (r == 0)
 		r = hash_rest(h, c->path, e);
 	if (r < 0)
