@@ -713,9 +713,13 @@ int secret_scan_verdict(const struct secret_scan *s, struct err *e)
 
 	if (s->error)
 		return err_set(e, -s->error, "scanning for secrets: out of memory");
-	for (size_t i = 0; i < s->nhits; i++)
-		if (s->hits[i].allowed_by < 0 && s->hits[i].known < 0 && !refused++)
+	for (size_t i = 0; i < s->nhits; i++) {
+		if (s->hits[i].allowed_by >= 0 || s->hits[i].known >= 0)
+			continue;
+		if (!first)
 			first = &s->hits[i];
+		refused++;
+	}
 	if (!refused)
 		return 0;
 	if (!first)

@@ -1004,6 +1004,43 @@ static void test_extends(void)
 	      NULL);
 }
 
+/* "secrets.allow": path patterns, known rules, a reason each; typed in order */
+static void test_secrets(void)
+{
+	struct profile *p;
+
+	bad("sec1.json", "{" HDR ", 'secrets': {'allow': [{'path': 'etc/x', 'rule': 'jwt', "
+			 "'reason': 'r'}]}}",
+	    "secrets.allow[0].path", "expected an absolute path");
+	bad("sec2.json", "{" HDR ", 'secrets': {'allow': [{'path': '/etc/x', 'rule': 'password', "
+			 "'reason': 'r'}]}}",
+	    "secrets.allow[0].rule", "private-key-pem");
+	bad("sec3.json", "{" HDR ", 'secrets': {'allow': [{'path': '/etc/x', 'rule': 'jwt', "
+			 "'reason': ''}]}}",
+	    "secrets.allow[0].reason", "non-empty");
+	bad("sec4.json", "{" HDR ", 'secrets': {'allow': [{'path': '/etc/x', 'rule': 'jwt'}]}}",
+	    "secrets.allow[0].reason", "missing");
+	bad("sec5.json", "{" HDR ", 'secrets': {'allow': [{'path': '/etc/x', 'rule': 'jwt', "
+			 "'reason': 'r', 'until': '2027'}]}}",
+	    "secrets.allow[0].until", "unknown");
+	bad("sec6.json", "{" HDR ", 'secrets': {'deny': []}}", "secrets.deny", "unknown");
+	bad("sec7.json", "{" HDR ", 'secrets': {'allow': {'path': '/x'}}}", "secrets.allow",
+	    "array");
+	p = good("sec-ok.json",
+		 "{" HDR ", 'secrets': {'allow': [{'path': '/etc/demo/*.key', 'rule': "
+		 "'private-key-pem', 'reason': 'the published demo key'}, {'path': '/srv/.git', "
+		 "'rule': 'git-directory', 'reason': 'r2'}]}}");
+	ok(p && p->nsecrets_allow == 2 && strcmp(p->secrets_allow[0].path, "/etc/demo/*.key") == 0 &&
+	   p->secrets_allow[0].rule == SECRET_PEM_KEY &&
+	   strcmp(p->secrets_allow[0].reason, "the published demo key") == 0 &&
+	   p->secrets_allow[1].rule == SECRET_GIT_DIR,
+	   "secrets.allow typed: path, rule and reason of each entry, in order");
+	profile_free(p);
+	p = good("sec-none.json", "{" HDR "}");
+	ok(p && p->nsecrets_allow == 0, "no secrets section: an empty allow list");
+	profile_free(p);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -1024,6 +1061,7 @@ int main(void)
 	test_relative();
 	test_buf();
 	test_extends();
+	test_secrets();
 
 	if (chdir(start_cwd) < 0 || nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS) != 0)
 		die("cleanup");
