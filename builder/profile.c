@@ -287,7 +287,16 @@ static int resolve_paths(cJSON *doc, const char *dir, const struct source_handle
 	}
 	for (const char *const *k = base ? base->path_keys : NULL; k && *k; k++) {
 		cJSON *b = cJSON_GetObjectItemCaseSensitive(doc, "base");
-		r = resolve_string(cJSON_GetObjectItemCaseSensitive(b, *k), dir, e);
+		cJSON *v = cJSON_GetObjectItemCaseSensitive(b, *k);
+
+		if (cJSON_IsArray(v))
+			cJSON_ArrayForEach(c, v)
+			{
+				if (r == 0)
+					r = resolve_string(c, dir, e);
+			}
+		else
+			r = resolve_string(v, dir, e);
 		if (r < 0)
 			return r;
 	}

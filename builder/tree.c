@@ -391,6 +391,8 @@ static int walk_parent(struct tree *t, const char *norm, bool create, struct tre
 				return err_set(e, ENOENT, "/" MSG_NAME_FMT " does not exist",
 					       MSG_NAME_N(norm, slash - norm));
 			in = tree_inode_new(TREE_DIR, 0755);
+			if (in && t->origins && *t->origins->name)
+				in->origin = t->origins->name; /* made for what is put below it */
 			next = in ? node_new(p, len, in) : NULL;
 			tree_inode_unref(in);
 			if (!next)

@@ -2,7 +2,9 @@
  * `apt-get download` into a cache (checked against the archive's SHA256), unpacked with
  * libarchive (the .deb's ar container, then its data.tar), without maintainer scripts.
  * A listed package that ships nothing but documentation (and bug-report templates) is a metapackage: its first
- * dependency is fetched in its place (so "linux-image-cloud-amd64" yields the kernel). */
+ * dependency is fetched in its place (so "linux-image-cloud-amd64" yields the kernel).
+ * "local_debs": [".deb files"] are the product's own packages, unpacked after the archive's
+ * (their control file names them in the manifest's inputs). */
 #include <archive.h>
 #include <archive_entry.h>
 #include <dirent.h>
@@ -25,6 +27,8 @@
 struct debs_cfg {
 	char **pkgs;
 	size_t n;
+	char **local; /* "local_debs": .deb files of the product's own, absolute paths */
+	size_t nlocal;
 };
 
 struct deb_info {
@@ -51,7 +55,7 @@ static bool pkg_spec_ok(const char *s)
 
 static int debs_parse(const cJSON *base, const char *file, void **ret_cfg, struct err *e)
 {
-	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(base, "debs"), *v;
+	const cJSON *arr = cJSON_GetObjectItemCaseSensitive(base, "debs"), *v, *local;
 	struct debs_cfg *c;
 	int i = 0;
 
@@ -67,20 +71,44 @@ static int debs_parse(const cJSON *base, const char *file, void **ret_cfg, struc
 						  "as \"busybox-static\" or \"name=version\"", file, i);
 		i++;
 	}
+	local = cJSON_GetObjectItemCaseSensitive(base, "local_debs");
+	if (local && !cJSON_IsArray(local))
+		return err_set(e, EINVAL, "%s: base.local_debs: expected an array of .deb files",
+			       file);
+	if (cJSON_GetArraySize(local) > DEBS_MAX)
+		return err_set(e, E2BIG, "%s: base.local_debs: more than %d packages", file,
+			       DEBS_MAX);
+	i = 0;
+	cJSON_ArrayForEach(v, local)
+	{
+		size_t l = cJSON_IsString(v) ? strlen(v->valuestring) : 0;
+
+		if (l < 5 || strcmp(v->valuestring + l - 4, ".deb") != 0)
+			return err_set(e, EINVAL, "%s: base.local_debs[%d]: expected the path of a "
+						  ".deb file (\"pkg/app_1.0_amd64.deb\")", file, i);
+		i++;
+	}
 	c = calloc(1, sizeof(*c));
-	if (!c || !(c->pkgs = calloc((size_t)i, sizeof(char *)))) {
+	if (!c || !(c->pkgs = calloc((size_t)cJSON_GetArraySize(arr), sizeof(char *))) ||
+	    !(c->local = calloc((size_t)i + 1, sizeof(char *)))) {
+		if (c)
+			free(c->pkgs);
 		free(c);
 		return err_set(e, ENOMEM, "out of memory");
 	}
+	*ret_cfg = c;
 	cJSON_ArrayForEach(v, arr)
 	{
 		c->pkgs[c->n] = strdup(v->valuestring);
-		if (!c->pkgs[c->n++]) {
-			*ret_cfg = c;
+		if (!c->pkgs[c->n++])
 			return err_set(e, ENOMEM, "out of memory");
-		}
 	}
-	*ret_cfg = c;
+	cJSON_ArrayForEach(v, local)
+	{
+		c->local[c->nlocal] = strdup(v->valuestring);
+		if (!c->local[c->nlocal++])
+			return err_set(e, ENOMEM, "out of memory");
+	}
 	return 0;
 }
 
@@ -368,6 +396,104 @@ out:
 	return r;
 }
 
+#define CONTROL_MAX (64u << 10)
+
+/* The control file of a .deb's control.tar: Package, Version and Architecture into d. */
+static int read_control(const char *path, struct deb_info *d, struct err *e)
+{
+	struct archive *a = archive_read_new(), *in = NULL;
+	struct archive_entry *ent;
+	struct nested *n = calloc(1, sizeof(*n));
+	char *text = calloc(1, CONTROL_MAX + 1);
+	la_ssize_t got = -1;
+	int r;
+
+	if (!a || !n || !text) {
+		r = err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	archive_read_support_format_ar(a);
+	if (archive_read_open_filename(a, path, 1 << 16) != ARCHIVE_OK) {
+		r = err_set(e, EINVAL, "%s: %s", path, archive_error_string(a));
+		goto out;
+	}
+	while ((r = archive_read_next_header(a, &ent)) == ARCHIVE_OK &&
+	       strncmp(archive_entry_pathname(ent), "control.tar", 11) != 0)
+		;
+	if (r != ARCHIVE_OK) {
+		r = err_set(e, EINVAL, "%s: not a Debian package (no control.tar member)", path);
+		goto out;
+	}
+	n->outer = a;
+	in = archive_read_new();
+	if (!in) {
+		r = err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	archive_read_support_filter_all(in);
+	archive_read_support_format_tar(in);
+	if (archive_read_open(in, n, NULL, nested_read, NULL) != ARCHIVE_OK) {
+		r = err_set(e, EINVAL, "%s: control.tar: %s", path, archive_error_string(in));
+		goto out;
+	}
+	while ((r = archive_read_next_header(in, &ent)) == ARCHIVE_OK) {
+		const char *name = archive_entry_pathname(ent);
+
+		if (strcmp(name, "./control") == 0 || strcmp(name, "control") == 0) {
+			got = archive_read_data(in, text, CONTROL_MAX);
+			break;
+		}
+	}
+	if (got < 0) {
+		r = err_set(e, EINVAL, "%s: control.tar has no readable control file", path);
+		goto out;
+	}
+	text[got] = '\0';
+	memset(d, 0, sizeof(*d));
+	for (char *line = text; line && *line; line = strchr(line, '\n') ? strchr(line, '\n') + 1 : NULL) {
+		field_copy(d->name, sizeof(d->name), line, "Package");
+		field_copy(d->version, sizeof(d->version), line, "Version");
+		field_copy(d->arch, sizeof(d->arch), line, "Architecture");
+	}
+	r = 0;
+	if (!pkg_spec_ok(d->name) || !d->version[0])
+		r = err_set(e, EINVAL, "%s: control: expected a Package name and a Version", path);
+out:
+	if (in)
+		archive_read_free(in);
+	if (a)
+		archive_read_free(a);
+	free(n);
+	free(text);
+	return r;
+}
+
+/* One of local_debs: its control names it, its data goes into the tree. */
+static int add_local(const char *path, struct tree *t, struct source_ctx *ctx, struct err *e)
+{
+	struct archive_import_stats st = {0};
+	struct deb_info d;
+	uint8_t digest[SHA256_LEN];
+	char origin[700];
+	int r = read_control(path, &d, e);
+
+	if (r == 0)
+		r = sha256_file(path, digest, e);
+	if (r < 0)
+		return r;
+	snprintf(origin, sizeof(origin), "package %s %s (%.400s)", d.name, d.version, path);
+	r = tree_set_origin(t, origin, e);
+	if (r == 0)
+		r = import_deb(t, path, ctx->rootfs_size, &st, e);
+	if (r == 0)
+		r = inputs_add(ctx->inputs, "deb", d.name, d.version, digest, e);
+	if (r < 0)
+		return err_prefix(e, r, "local package %s", path);
+	reportf(ctx->report, BUILD_PROGRESS, "deb %s %s (local): %llu entries, %llu bytes",
+		d.name, d.version, (unsigned long long)st.entries, (unsigned long long)st.bytes);
+	return 0;
+}
+
 /* "a (= 1) | b, c" -> "a=1"; "a (>= 1), c" -> "a". */
 static void first_dependency(const char *depends, char *out, size_t n)
 {
@@ -460,6 +586,9 @@ static int debs_compose(const void *cfg, struct tree *t, struct source_ctx *ctx,
 		char **swap = cur;
 		cur = next, next = swap, n = nnext;
 	}
+	/* the product's own packages last: they may replace what the archive's put there */
+	for (size_t i = 0; r == 0 && i < c->nlocal; i++)
+		r = add_local(c->local[i], t, ctx, e);
 	for (size_t i = 0; cur && i < n; i++)
 		free(cur[i]);
 	free(cur);
@@ -476,11 +605,18 @@ static void debs_free(void *cfg)
 	for (size_t i = 0; i < c->n; i++)
 		free(c->pkgs[i]);
 	free(c->pkgs);
+	for (size_t i = 0; i < c->nlocal; i++)
+		free(c->local[i]);
+	free(c->local);
 	free(c);
 }
 
+static const char *const debs_extra[] = {"local_debs", NULL};
+
 const struct source_handler source_debs = {
 	.key = "debs",
+	.extra_keys = debs_extra,
+	.path_keys = debs_extra,
 	.parse = debs_parse,
 	.compose = debs_compose,
 	.free = debs_free,
