@@ -27,6 +27,11 @@ static const struct image_file ssh_files[] = {
 	{"/etc/ssh/sshd_config.d/stele-host-keys.conf", embed_sshd_host_keys_conf, 0644},
 };
 
+static const struct image_file snakeoil_files[] = {
+	{UNIT_DIR "/stele-ssl-snakeoil.service", embed_stele_ssl_snakeoil_service, 0644},
+	{"/usr/lib/stele/ssl-snakeoil", embed_ssl_snakeoil, 0755},
+};
+
 static const struct image_file console_shell_file = {
 	"/etc/systemd/system/serial-getty@.service.d/stele-console-shell.conf",
 	embed_console_shell_conf, 0644};
@@ -45,6 +50,21 @@ static const struct unit_link systemd_links[] = {
 static const struct unit_link ssh_links[] = {
 	{"/etc/systemd/system/ssh.service.requires/stele-ssh-host-keys.service",
 	 "stele-ssh-host-keys.service"},
+};
+
+static const struct unit_link snakeoil_links[] = {
+	{"/etc/systemd/system/multi-user.target.wants/stele-ssl-snakeoil.service",
+	 "stele-ssl-snakeoil.service"},
+};
+
+/* ssl-cert's postinst makes a key and a self-signed certificate; in the image they become
+ * symlinks to the machine's own, which stele-ssl-snakeoil.service makes on data. */
+#define SNAKEOIL_DIR "/var/lib/stele/ssl" /* as rootfs/systemd/ssl-snakeoil writes it */
+static const struct {
+	const char *path, *target;
+} snakeoil[] = {
+	{"/etc/ssl/private/ssl-cert-snakeoil.key", SNAKEOIL_DIR "/ssl-cert-snakeoil.key"},
+	{"/etc/ssl/certs/ssl-cert-snakeoil.pem", SNAKEOIL_DIR "/ssl-cert-snakeoil.pem"},
 };
 
 bool systemd_in_tree(const struct tree *t)
@@ -157,17 +177,56 @@ static int clear_machine_id(struct tree *t, bool *ret_cleared, struct err *e)
 	return r;
 }
 
+/* The snakeoil pair becomes symlinks to the machine's own (systemd trees; without systemd
+ * nothing would make them, so they are only removed). */
+static int replace_snakeoil(struct tree *t, bool sd, bool *ret_found, struct err *e)
+{
+	const struct tree_node *n = tree_lookup(t, snakeoil[0].path);
+	int r = 0;
+
+	*ret_found = n && n->inode->type == TREE_REG;
+	if (!*ret_found)
+		return 0;
+	for (size_t i = 0; i < sizeof(snakeoil) / sizeof(snakeoil[0]) && r == 0; i++) {
+		struct tree_inode *in;
+
+		if (tree_lookup(t, snakeoil[i].path))
+			r = tree_remove(t, snakeoil[i].path, e);
+		if (r < 0 || !sd)
+			continue;
+		in = tree_inode_new(TREE_SYMLINK, 0777);
+		if (!in)
+			return err_set(e, ENOMEM, "out of memory");
+		r = tree_inode_set_target(in, snakeoil[i].target, e);
+		if (r == 0)
+			r = tree_put(t, snakeoil[i].path, in, e);
+		tree_inode_unref(in);
+	}
+	if (r == 0 && sd)
+		r = put_all(t, snakeoil_files, sizeof(snakeoil_files) / sizeof(snakeoil_files[0]),
+			    snakeoil_links, sizeof(snakeoil_links) / sizeof(snakeoil_links[0]), e);
+	return r;
+}
+
 int appliance_prepare(struct tree *t, const struct appliance_opts *o, struct err *e)
 {
 	unsigned keys = 0;
-	bool cleared = false, sshd;
+	bool cleared = false, snake = false, sshd;
 	int r;
 
 	r = remove_host_keys(t, &keys, e);
 	if (r == 0)
 		r = clear_machine_id(t, &cleared, e);
+	if (r == 0)
+		r = replace_snakeoil(t, systemd_in_tree(t), &snake, e);
 	if (r < 0)
 		return r;
+	if (snake)
+		reportf(o->report, BUILD_PROGRESS, "%s ssl-cert's snakeoil key and certificate "
+			"(package scripts made them; %s)",
+			systemd_in_tree(t) ? "replaced" : "removed",
+			systemd_in_tree(t) ? "each machine makes its own on first boot, on data"
+					   : "nothing in an image without systemd would remake them");
 	if (keys)
 		reportf(o->report, BUILD_PROGRESS, "removed %u SSH host key files package scripts "
 			"left in the tree (each machine makes its own on first boot)", keys);

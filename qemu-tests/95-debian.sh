@@ -71,6 +71,11 @@ if command -v ssh-keyscan >/dev/null; then
 else
 	ok 0 "# SKIP ssh-keyscan missing"
 fi
+# ssl-cert's postinst made a snakeoil key; the build replaced it by a symlink to data
+snake="openssl x509 -noout -fingerprint -sha256 -in /etc/ssl/certs/ssl-cert-snakeoil.pem | cut -d= -f2 | tr -d :"
+snake1=$(ask snakeoil "$snake")
+[ ${#snake1} = 64 ] && [ "$(ask snakekey "stat -L -c %a:%G /etc/ssl/private/ssl-cert-snakeoil.key")" = 640:ssl-cert ]
+ok $? "ssl-cert's snakeoil certificate was made on first boot ($snake1), its key 0640 root:ssl-cert"
 mid1=$(ask machineid "cat /etc/machine-id")
 [ ${#mid1} = 32 ]
 ok $? "a machine id of its own ($mid1)"
@@ -91,6 +96,8 @@ shell_sync
 ok $? "the host key survived the update"
 [ "$(ask machineid "cat /etc/machine-id")" = "$mid1" ]
 ok $? "the machine id survived the update"
+[ "$(ask snakeoil "$snake")" = "$snake1" ]
+ok $? "the snakeoil certificate survived the update"
 [ "$(ask varnew "tr ' ' _ </var/lib/stele-test/v2-only")" = from_v2 ]
 ok $? "a file v2 adds under /var appears on data after the update"
 [ "$(ask varshared "cat /var/lib/stele-test/shared")" = device ]
@@ -108,6 +115,9 @@ key2=$(ask hostkey "$hostkey")
 ok $? "with a host key of its own ($key2)"
 [ "$(ask machineid "cat /etc/machine-id")" != "$mid1" ]
 ok $? "and a machine id of its own"
+snake2=$(ask snakeoil "$snake")
+[ ${#snake2} = 64 ] && [ "$snake2" != "$snake1" ]
+ok $? "and a snakeoil certificate of its own"
 
 rebase
 send "stele-update install /dev/vdb --reboot"

@@ -76,6 +76,32 @@ has "tar base: the key, from the archive" "$err" \
 has "tar base: the .git directory" "$err" "/opt/app/.git: git-directory"
 check "tar base: nothing written" -- no_outputs out-tar
 
+# --- per-machine identity package scripts make: reported, replaced, not failed ---
+mkdir -p sd/etc/ssl/private sd/etc/ssl/certs sd/usr/lib/systemd
+cp sec/tls.key sd/etc/ssl/private/ssl-cert-snakeoil.key
+cp sec/cert.pem sd/etc/ssl/certs/ssl-cert-snakeoil.pem
+printf '#!/bin/sh\n' >sd/usr/lib/systemd/systemd
+tar -C sd -cf sd.tar .
+build snakeoil '{ "tar": "sd.tar" }' '[]'
+run timeout 120 "$STELE" build snakeoil.json -o out-snakeoil --rootfs-only
+is "ssl-cert's snakeoil key in a systemd tree: the build succeeds" "$rc" 0
+has "snakeoil: reported" "$err" "replaced ssl-cert's snakeoil key and certificate (package scripts made them; each machine makes its own on first boot, on data)"
+img=out-snakeoil/x-1.rootfs.ext4
+check "snakeoil: the key is a symlink to the machine's own, on data" -- \
+	bash -c "debugfs -R 'stat /etc/ssl/private/ssl-cert-snakeoil.key' $img 2>/dev/null | grep -q 'Fast link dest: \"/var/lib/stele/ssl/ssl-cert-snakeoil.key\"'"
+check "snakeoil: so is the certificate" -- \
+	bash -c "debugfs -R 'stat /etc/ssl/certs/ssl-cert-snakeoil.pem' $img 2>/dev/null | grep -q 'Fast link dest: \"/var/lib/stele/ssl/ssl-cert-snakeoil.pem\"'"
+check "snakeoil: the unit that makes them is enabled" -- \
+	bash -c "debugfs -R 'stat /etc/systemd/system/multi-user.target.wants/stele-ssl-snakeoil.service' $img 2>/dev/null | grep -q 'stele-ssl-snakeoil.service'"
+rm sd/usr/lib/systemd/systemd
+tar -C sd -cf sd2.tar .
+build snakeoil2 '{ "tar": "sd2.tar" }' '[]'
+run timeout 120 "$STELE" build snakeoil2.json -o out-snakeoil2 --rootfs-only
+is "the snakeoil key in a tree without systemd: the build succeeds" "$rc" 0
+has "snakeoil without systemd: removed, and says why" "$err" "removed ssl-cert's snakeoil key and certificate"
+check "snakeoil without systemd: neither file is in the image" -- bash -c \
+	"! debugfs -R 'stat /etc/ssl/private/ssl-cert-snakeoil.key' out-snakeoil2/x-1.rootfs.ext4 2>&1 | grep -q Type"
+
 # --- inside a .deb (the product's own package, local_debs) ---
 if command -v dpkg-deb >/dev/null &&
 	apt-cache show --no-all-versions busybox-static >/dev/null 2>&1; then
