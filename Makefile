@@ -14,7 +14,8 @@ SAN     := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-re
 VERSION := $(shell cat VERSION)
 # Sources per folder (docs/architecture.md has the map).
 LIB_SRC      := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
-                lib/input.c lib/gpt.c lib/gptgrow.c lib/contract.c lib/io.c lib/policy.c lib/rollback.c
+                lib/input.c lib/gpt.c lib/gptgrow.c lib/contract.c lib/io.c lib/policy.c lib/rollback.c \
+                lib/credential.c
 BOOT_SRC     := bootloader/bootstate.c
 CORE_SRC     := builder/build.c builder/report.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
                 builder/fileutil.c builder/keys.c builder/elf.c builder/initramfs.c \
@@ -37,7 +38,7 @@ COMMON_SRC   := rootfs/common/partitions.c rootfs/common/util.c rootfs/common/sl
                 rootfs/common/watchdog.c
 INIT_SRC     := rootfs/init/stele-init.c rootfs/init/cmdline.c rootfs/init/console.c \
                 rootfs/init/dm.c rootfs/init/fstree.c rootfs/init/grow.c rootfs/init/modules.c \
-                rootfs/init/sysroot.c $(COMMON_SRC) $(LIB_SRC)
+                rootfs/init/sysroot.c rootfs/init/credentials.c $(COMMON_SRC) $(LIB_SRC)
 UPDATE_MODS  := rootfs/update/bundle.c rootfs/update/checks.c \
                 rootfs/update/commit.c rootfs/update/ctx.c rootfs/update/fault.c \
                 rootfs/update/health.c rootfs/update/install.c rootfs/update/journal.c \
@@ -117,12 +118,13 @@ $(A)/test-%: tests/test-%.c tests/tap.h $(A)/libstele.a $(HDRS) | $(A)
 
 # Device code under test (rootfs/, the GRUB model in bootloader/) is not in libstele.a: each
 # of these tests links the modules it tests (compiled once under the sanitizers, above).
-DEVICE_TESTS     := fstree bootchoice transitions cmdline journal
+DEVICE_TESTS     := fstree bootchoice transitions cmdline journal credential
 fstree_MODS      := rootfs/init/fstree.c lib/err.c
 bootchoice_MODS  := $(BOOT_SRC) lib/io.c lib/input.c lib/err.c
 transitions_MODS := rootfs/update/transitions.c $(BOOT_SRC) lib/io.c lib/input.c lib/err.c
 cmdline_MODS     := rootfs/init/cmdline.c lib/err.c
 journal_MODS     := rootfs/update/journal.c lib/err.c
+credential_MODS  := rootfs/init/credentials.c lib/credential.c lib/err.c
 define device_test
 $(A)/test-$(1): tests/test-$(1).c tests/tap.h $(call A_OBJ,$($(1)_MODS)) $(HDRS) | $(A)
 	$$(CC) $$(ALL_CFLAGS) $$(SAN) -O1 -o $$@ $$< $(call A_OBJ,$($(1)_MODS)) $$(INIT_LIBS)

@@ -81,6 +81,12 @@ const struct contract_arch *contract_arch_find(const char *name);
 /* The running device: what stele-init leaves for stele-update. */
 #define CONTRACT_RUN_DIR "/run/stele"
 #define CONTRACT_BOOT_JSON CONTRACT_RUN_DIR "/boot.json"
+/* Credentials (secrets given at boot, never in an image): stele-init writes the ones the
+ * hypervisor passes into systemd's credential store on tmpfs, where LoadCredential=NAME finds
+ * them; busybox images read them at CONTRACT_RUN_CREDENTIALS (a symlink to it). */
+#define CONTRACT_RUN_CREDSTORE "/run/credstore"
+#define CONTRACT_RUN_CREDENTIALS CONTRACT_RUN_DIR "/credentials"
+#define CONTRACT_DMI_ENTRIES "/sys/firmware/dmi/entries" /* SMBIOS type 11: "11-N/raw" */
 #define CONTRACT_DATA_DIR "/data" /* the data partition, in the switched root */
 /* On the data partition (paths from its root). */
 #define CONTRACT_DATA_STELE_DIR "/stele"

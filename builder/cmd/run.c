@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -16,11 +17,13 @@
 
 #include "commands.h"
 #include "builder/fileutil.h"
+#include "lib/credential.h"
 #include "lib/input.h"
 
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
 #define MAX_DISKS 4
+#define MAX_SECRETS 8
 
 static int copy_file(const char *from, const char *to)
 {
@@ -55,6 +58,11 @@ void cmd_run_help(FILE *f)
 		"      --ssh PORT       a virtio network card on QEMU's user network, isolated\n"
 		"                       (restrict=on: the guest reaches nothing), with host port\n"
 		"                       PORT on 127.0.0.1 forwarded to the guest's port 22\n"
+		"      --secret NAME=FILE  pass FILE's bytes (at most 32 KiB) to the guest as the\n"
+		"                       credential NAME (SMBIOS type 11, as systemd reads it):\n"
+		"                       stele-init puts it in /run/credstore/NAME (tmpfs; also\n"
+		"                       /run/stele/credentials/NAME), where LoadCredential=NAME\n"
+		"                       finds it; never on a disk (repeatable, up to 8)\n"
 		"      --accel kvm|tcg  accelerator (default: $STELE_ACCEL, else KVM when a probe\n"
 		"                       boot proves it works, else TCG)\n"
 		"      --dry-run        print the QEMU command line instead of running it\n"
@@ -154,6 +162,8 @@ struct run_opts {
 	const char *accel, *memory;
 	const char *disks[MAX_DISKS];
 	int ndisks;
+	const char *secrets[MAX_SECRETS]; /* NAME=FILE */
+	int nsecrets;
 	unsigned ssh_port; /* 0: no network */
 };
 
@@ -174,7 +184,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"disk", required_argument, NULL, 'd'}, {"memory", required_argument, NULL, 'm'},
 		{"accel", required_argument, NULL, 'a'}, {"dry-run", no_argument, NULL, 'n'},
 		{"print-accel", no_argument, NULL, 'p'}, {"ssh", required_argument, NULL, 'S'},
-		{"help", no_argument, NULL, 'h'}, {0},
+		{"secret", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'}, {0},
 	};
 	int c;
 
@@ -198,6 +208,18 @@ static int parse(int argc, char **argv, struct run_opts *o)
 				return fprintf(stderr, "stele run: --ssh %s: expected a port from 1 to "
 						       "65535\n", optarg), -1;
 			o->ssh_port = (unsigned)port;
+			break;
+		}
+		case 'C': {
+			const char *eq = strchr(optarg, '=');
+
+			if (o->nsecrets == MAX_SECRETS)
+				return fprintf(stderr, "stele run: at most %d --secret\n", MAX_SECRETS), -1;
+			if (!eq || !credential_name_ok(optarg, (size_t)(eq - optarg)) || !eq[1])
+				return fprintf(stderr, "stele run: --secret %.80s: expected NAME=FILE, NAME "
+						       "of letters, digits, '_', '.' and '-' (at most %d)\n",
+					       optarg, CREDENTIAL_NAME_MAX), -1;
+			o->secrets[o->nsecrets++] = optarg;
 			break;
 		}
 		case 'd':
@@ -230,6 +252,49 @@ static int vars_copy(char *dir, size_t dn, char *out, size_t n)
 		unlink(out);
 		rmdir(dir);
 	}
+	return r;
+}
+
+/* Each secret as a memfd holding "io.systemd.credential.binary:NAME=BASE64", which QEMU reads
+ * as /dev/fd/N (inherited): the bytes never reach a file or QEMU's command line. */
+static int secret_fd(const char *spec, struct err *e)
+{
+	const char *eq = strchr(spec, '=');
+	char *buf = NULL, *text = NULL;
+	size_t len = 0, n;
+	int fd = -1, r;
+
+	r = file_read_all(eq + 1, CREDENTIAL_SIZE_MAX + 1, &buf, &len, e);
+	if (r < 0)
+		return err_prefix(e, r, "--secret %.*s", (int)(eq - spec), spec);
+	if (len > CREDENTIAL_SIZE_MAX) {
+		r = err_set(e, EFBIG, "--secret %.*s: %s is larger than %u bytes", (int)(eq - spec),
+			    spec, eq + 1, CREDENTIAL_SIZE_MAX);
+		goto out;
+	}
+	n = sizeof(CREDENTIAL_BINARY_PREFIX) - 1 + (size_t)(eq - spec) + 1;
+	text = malloc(n + 4 * ((len + 2) / 3) + 1);
+	if (!text) {
+		r = err_set(e, ENOMEM, "out of memory");
+		goto out;
+	}
+	snprintf(text, n + 1, CREDENTIAL_BINARY_PREFIX "%.*s=", (int)(eq - spec), spec);
+	credential_base64_encode((const uint8_t *)buf, len, text + n);
+	fd = memfd_create("stele-secret", 0); /* no CLOEXEC: QEMU opens /dev/fd/N */
+	if (fd < 0 || write_all(fd, text, strlen(text)) < 0) {
+		r = err_sys(e, errno, "--secret %.*s: a memfd", (int)(eq - spec), spec);
+		goto out;
+	}
+	r = fd, fd = -1;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (buf)
+		explicit_bzero(buf, len);
+	if (text)
+		explicit_bzero(text, strlen(text));
+	free(buf);
+	free(text);
 	return r;
 }
 
@@ -281,8 +346,8 @@ int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
 	char *args[64], code[256], vars_arg[300], vars[256], vdir[256], nic[128];
-	char drives[MAX_DISKS + 1][4200];
-	int n = 0, rc;
+	char drives[MAX_DISKS + 1][4200], smbios[MAX_SECRETS][64];
+	int n = 0, rc, sfd[MAX_SECRETS];
 
 	if (parse(argc, argv, &o) < 0)
 		return EXIT_USAGE;
@@ -332,6 +397,24 @@ int cmd_run(int argc, char **argv)
 		args[n++] = "-drive";
 		args[n++] = drives[i];
 	}
+	for (int i = 0; i < o.nsecrets; i++) {
+		struct err e = {{0}};
+
+		sfd[i] = secret_fd(o.secrets[i], &e);
+		if (sfd[i] < 0) {
+			fprintf(stderr, "stele run: %s\n", e.msg);
+			while (i-- > 0)
+				close(sfd[i]);
+			if (!o.dry_run) {
+				unlink(vars);
+				rmdir(vdir);
+			}
+			return EXIT_USAGE;
+		}
+		snprintf(smbios[i], sizeof(smbios[i]), "type=11,path=/dev/fd/%d", sfd[i]);
+		args[n++] = "-smbios";
+		args[n++] = smbios[i];
+	}
 	if (o.console || !getenv("DISPLAY")) {
 		args[n++] = "-nographic";
 		args[n++] = "-serial";
@@ -349,6 +432,8 @@ int cmd_run(int argc, char **argv)
 	}
 	fprintf(stderr, "stele run: %s with %s\n", argv[optind], o.accel);
 	rc = run_qemu(args);
+	for (int i = 0; i < o.nsecrets; i++)
+		close(sfd[i]);
 	unlink(vars);
 	rmdir(vdir);
 	return rc;

@@ -18,6 +18,7 @@
 #include "lib/err.h"
 #include "cmdline.h"
 #include "console.h"
+#include "credentials.h"
 #include "dm.h"
 #include "grow.h"
 #include "modules.h"
@@ -269,6 +270,26 @@ static int step_record(struct init *in, struct err *e)
 	return sysroot_write_boot_record(SYSROOT_DIR, &b, e);
 }
 
+/* Secrets come at boot, never in an image: what the hypervisor passes goes to /run (tmpfs).
+ * None is no error; a malformed one is left out with a warning, and so is a failure to keep
+ * them: the system boots either way. */
+static int step_credentials(struct init *in, struct err *e)
+{
+	unsigned n = 0, skipped = 0;
+	int rc = credentials_import(CONTRACT_DMI_ENTRIES, SYSROOT_DIR, &n, &skipped, e);
+
+	(void)in;
+	if (rc < 0)
+		console_log("WARNING: credentials from the hypervisor: %s", e->msg);
+	if (skipped)
+		console_log("WARNING: %u malformed credential%s from the hypervisor left out", skipped,
+			    skipped == 1 ? "" : "s");
+	if (n)
+		console_log("%u credential%s from the hypervisor in " CONTRACT_RUN_CREDSTORE, n,
+			    n == 1 ? "" : "s");
+	return 0;
+}
+
 static int step_switch(struct init *in, struct err *e)
 {
 	console_log("slot %c verified, version %s, root hash %s", in->opts.slot,
@@ -290,6 +311,7 @@ static const struct step {
 	{"setting up dm-verity", step_verity},
 	{"mounting the root", step_sysroot},
 	{"writing " CONTRACT_BOOT_JSON, step_record},
+	{"importing credentials", step_credentials},
 	{"switching root", step_switch},
 };
 

@@ -1,0 +1,141 @@
+#include "credentials.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "lib/contract.h"
+#include "lib/credential.h"
+
+struct import {
+	int dirfd; /* the credential store */
+	unsigned n;
+	int err;
+};
+
+static int write_one(const char *name, const uint8_t *value, size_t len, void *userdata)
+{
+	struct import *im = userdata;
+	int fd = openat(im->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
+	size_t done = 0;
+
+	if (fd < 0)
+		return errno == EEXIST ? 0 : -errno; /* the first of a name wins */
+	while (done < len) {
+		ssize_t w = write(fd, value + done, len - done);
+
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w <= 0) {
+			int err = w < 0 ? errno : EIO;
+
+			close(fd);
+			unlinkat(im->dirfd, name, 0);
+			return -err;
+		}
+		done += (size_t)w;
+	}
+	close(fd);
+	im->n++;
+	return 0;
+}
+
+static int read_raw(int dir, const char *entry, uint8_t *buf, size_t cap, size_t *ret_len)
+{
+	char path[300];
+	size_t len = 0;
+	int fd;
+
+	snprintf(path, sizeof(path), "%s/raw", entry);
+	fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	while (len < cap) {
+		ssize_t r = read(fd, buf + len, cap - len);
+
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r < 0) {
+			int err = errno;
+
+			close(fd);
+			return -err;
+		}
+		if (r == 0)
+			break;
+		len += (size_t)r;
+	}
+	close(fd);
+	*ret_len = len;
+	return 0;
+}
+
+/* The store and the symlink to it, made once the first credential is there to keep. */
+static int open_store(const char *root, struct err *e)
+{
+	char store[4200], link[4200];
+	int fd;
+
+	snprintf(store, sizeof(store), "%s" CONTRACT_RUN_CREDSTORE, root);
+	if (mkdir(store, 0700) < 0 && errno != EEXIST)
+		return err_sys(e, errno, "%s", store);
+	snprintf(link, sizeof(link), "%s" CONTRACT_RUN_DIR, root);
+	if (mkdir(link, 0755) < 0 && errno != EEXIST)
+		return err_sys(e, errno, "%s", link);
+	snprintf(link, sizeof(link), "%s" CONTRACT_RUN_CREDENTIALS, root);
+	if (symlink(CONTRACT_RUN_CREDSTORE, link) < 0 && errno != EEXIST)
+		return err_sys(e, errno, "%s", link);
+	fd = open(store, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return err_sys(e, errno, "%s", store);
+	return fd;
+}
+
+int credentials_import(const char *dmi, const char *root, unsigned *ret_n, unsigned *ret_skipped,
+		       struct err *e)
+{
+	struct import im = {.dirfd = -1};
+	uint8_t *buf = NULL;
+	struct dirent *de;
+	DIR *d = opendir(dmi);
+	int r = 0;
+
+	*ret_n = *ret_skipped = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : err_sys(e, errno, "%s", dmi);
+	while (r == 0 && (de = readdir(d))) {
+		size_t len = 0;
+		unsigned skipped = 0;
+
+		if (strncmp(de->d_name, "11-", 3) != 0)
+			continue;
+		if (!buf && !(buf = malloc(CREDENTIAL_SMBIOS_MAX))) {
+			r = err_set(e, ENOMEM, "out of memory");
+			break;
+		}
+		r = read_raw(dirfd(d), de->d_name, buf, CREDENTIAL_SMBIOS_MAX, &len);
+		if (r < 0) {
+			r = err_sys(e, -r, "%s/%s/raw", dmi, de->d_name);
+			break;
+		}
+		if (im.dirfd < 0 && (im.dirfd = open_store(root, e)) < 0) {
+			r = im.dirfd;
+			break;
+		}
+		r = credential_smbios_parse(buf, len, write_one, &im, &skipped, e);
+		*ret_skipped += skipped;
+		if (r < 0)
+			r = err_prefix(e, r, "%s/%s", dmi, de->d_name);
+	}
+	closedir(d);
+	free(buf);
+	if (im.dirfd >= 0)
+		close(im.dirfd);
+	*ret_n = im.n;
+	return r;
+}
