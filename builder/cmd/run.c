@@ -264,14 +264,9 @@ static int secret_fd(const char *spec, struct err *e)
 	size_t len = 0, n;
 	int fd = -1, r;
 
-	r = file_read_all(eq + 1, CREDENTIAL_SIZE_MAX + 1, &buf, &len, e);
+	r = file_read_all(eq + 1, CREDENTIAL_SIZE_MAX, &buf, &len, e);
 	if (r < 0)
 		return err_prefix(e, r, "--secret %.*s", (int)(eq - spec), spec);
-	if (len > CREDENTIAL_SIZE_MAX) {
-		r = err_set(e, EFBIG, "--secret %.*s: %s is larger than %u bytes", (int)(eq - spec),
-			    spec, eq + 1, CREDENTIAL_SIZE_MAX);
-		goto out;
-	}
 	n = sizeof(CREDENTIAL_BINARY_PREFIX) - 1 + (size_t)(eq - spec) + 1;
 	text = malloc(n + 4 * ((len + 2) / 3) + 1);
 	if (!text) {

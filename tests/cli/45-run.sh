@@ -12,8 +12,13 @@ mkdir bin tmp
 # (or sleeps with FAKE_SLEEP)
 cat >bin/qemu-system-x86_64 <<'EOS'
 #!/bin/bash
+echo "$@" >"$FAKE_LOG.argv"
+: >"$FAKE_LOG.smbios"
 for a in "$@"; do
-	case $a in *unit=1,file=*) vars=${a##*file=} ;; esac
+	case $a in
+	*unit=1,file=*) vars=${a##*file=} ;;
+	type=11,path=*) cat "${a#type=11,path=}" >>"$FAKE_LOG.smbios" && echo >>"$FAKE_LOG.smbios" ;;
+	esac
 done
 echo "$vars" >"$FAKE_LOG"
 [ -s "$vars" ] && echo present >>"$FAKE_LOG"
@@ -50,4 +55,27 @@ for sig in TERM HUP; do
 	ok $((rc == 0)) "run: SIG$sig: stele exits with QEMU, non-zero (got $rc)"
 	check "run: SIG$sig: nothing left in TMPDIR" -- bash -c '[ -z "$(ls -A tmp)" ]'
 done
+
+# --secret: a credential in SMBIOS type 11, read by QEMU from an inherited memfd
+printf 'top-secret-%s' "$RANDOM$RANDOM" >secret
+head -c 100 /dev/urandom >blob
+run "$STELE" run disk.img --console --secret app-token=secret --secret blob=blob
+is "--secret: exit status of QEMU" "$rc" 0
+is "--secret: QEMU read the credential as systemd's SMBIOS string" "$(sed -n 1p log.smbios)" \
+	"io.systemd.credential.binary:app-token=$(base64 -w0 <secret)"
+is "--secret: a binary one in base64" "$(sed -n 2p log.smbios)" \
+	"io.systemd.credential.binary:blob=$(base64 -w0 <blob)"
+check "--secret: the secret is not on QEMU's command line" -- bash -c "! grep -qF '$(cat secret)' log.argv"
+check "--secret: nothing left in TMPDIR" -- bash -c '[ -z "$(ls -A tmp)" ]'
+run "$STELE" run disk.img --console --secret ../x=secret
+is "--secret: a name with a slash: exit 2" "$rc" 2
+has "--secret: ... says what a name is" "$err" "expected NAME=FILE, NAME of letters, digits"
+run "$STELE" run disk.img --console --secret x=missing
+is "--secret: a missing file: exit 2" "$rc" 2
+has "--secret: ... naming it" "$err" "--secret x: missing"
+head -c 40000 /dev/zero >big
+run "$STELE" run disk.img --console --secret x=big
+is "--secret: over 32 KiB: exit 2" "$rc" 2
+has "--secret: ... says the limit" "$err" "larger than 32768 bytes"
+check "--secret refused: nothing left in TMPDIR" -- bash -c '[ -z "$(ls -A tmp)" ]'
 finish
