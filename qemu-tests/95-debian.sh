@@ -44,9 +44,14 @@ for _ in $(seq 20); do
 	ss -ltn 2>/dev/null | grep -q ":$p " || { port=$p; break; }
 done
 img=$(fresh_from upd/debian-v1/debian-1.0.0.img debian-one)
-boot "$img" debian-one --disk "$U/debian-v2/debian-2.0.0.bundle" --ssh "$port"
+head -c 32 /dev/urandom >"$WORK/app-token"
+token_sum=$(sha256sum <"$WORK/app-token" | cut -c1-16)
+boot "$img" debian-one --disk "$U/debian-v2/debian-2.0.0.bundle" --ssh "$port" \
+	--secret app-token="$WORK/app-token"
 wait_for "stele: ready slot=a version=1.0.0" "$T"
 ok $? "the Debian image boots to 'stele: ready slot=a version=1.0.0' (stele-health.service)"
+grep -aq "secret-seen: $token_sum in /run/credentials/stele-test-secret.service" <(since_boot)
+ok $? "a unit with LoadCredential=app-token read the secret stele run passed (SMBIOS)"
 shell_sync
 grep -aq "systemd\[1\]" "$serial"
 ok $? "under systemd"
@@ -98,6 +103,8 @@ ok $? "the host key survived the update"
 ok $? "the machine id survived the update"
 [ "$(ask snakeoil "$snake")" = "$snake1" ]
 ok $? "the snakeoil certificate survived the update"
+grep -aq "secret-seen: $token_sum" <(since_boot)
+ok $? "the unit read the secret again on v2"
 [ "$(ask varnew "tr ' ' _ </var/lib/stele-test/v2-only")" = from_v2 ]
 ok $? "a file v2 adds under /var appears on data after the update"
 [ "$(ask varshared "cat /var/lib/stele-test/shared")" = device ]
