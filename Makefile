@@ -20,7 +20,7 @@ BOOT_SRC     := bootloader/bootstate.c
 CORE_SRC     := builder/build.c builder/report.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
                 builder/fileutil.c builder/keys.c builder/elf.c builder/initramfs.c \
                 builder/systemd.c builder/progs.c builder/overlay.c builder/archive.c \
-                builder/secrets.c builder/diff.c
+                builder/secrets.c builder/diff.c builder/provision.c
 SOURCES_SRC  := builder/sources/source.c builder/sources/source-dir.c \
                 builder/sources/source-tar.c builder/sources/source-debs.c \
                 builder/sources/source-mmdebstrap.c builder/sources/source-image.c \
@@ -30,7 +30,8 @@ OUTPUTS_SRC  := builder/outputs/ext4.c builder/outputs/slotimg.c builder/outputs
                 builder/outputs/bundlewrite.c builder/outputs/output.c builder/outputs/pass.c \
                 builder/outputs/vdisk.c
 CMD_SRC      := builder/cmd/main.c builder/cmd/build.c builder/cmd/verity.c builder/cmd/keygen.c \
-                builder/cmd/verify.c builder/cmd/run.c builder/cmd/state.c builder/cmd/diff.c
+                builder/cmd/verify.c builder/cmd/run.c builder/cmd/state.c builder/cmd/diff.c \
+                builder/cmd/provision.c
 BUILDER_SRC  := $(CORE_SRC) $(SOURCES_SRC) $(OUTPUTS_SRC) $(BOOT_SRC)
 STELE_SRC    := $(CMD_SRC) $(BUILDER_SRC) $(LIB_SRC)
 # Device programs: rootfs/init (stele-init), rootfs/update (stele-update), rootfs/common (both)

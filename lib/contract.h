@@ -93,6 +93,9 @@ const struct contract_arch *contract_arch_find(const char *name);
 #define CONTRACT_DATA_ROLLBACK CONTRACT_DATA_STELE_DIR "/min_rollback_index"
 #define CONTRACT_DATA_JOURNAL CONTRACT_DATA_STELE_DIR "/journal"
 #define CONTRACT_DATA_MACHINE_ID CONTRACT_DATA_STELE_DIR "/machine-id"
+/* `stele provision --secret`: one disk's own credentials (0700 directory, 0600 files, root),
+ * which stele-init copies to CONTRACT_RUN_CREDSTORE at every boot */
+#define CONTRACT_DATA_CREDENTIALS CONTRACT_DATA_STELE_DIR "/credentials"
 
 /* Kernel parameters: stele.slot and stele.trial come from grub.cfg, stele.debug and
  * stele.timeout from the user. */

@@ -223,6 +223,39 @@ static void import(void)
 	put("dmi/11-2/raw", raw, len - 1); /* cut inside its last string's end */
 	ok(credentials_import(dmi, root, &n, &skipped, &e) == -EINVAL && strstr(e.msg, "11-2"),
 	   "import: a damaged entry: an error naming it (%s)", e.msg);
+
+	/* the disk's own (stele provision), imported first: of one name, the disk's wins */
+	char data[300], root2[300], target[400];
+	static char big[CREDENTIAL_SIZE_MAX + 1];
+
+	snprintf(data, sizeof(data), "%s/data/stele/credentials", tmp);
+	snprintf(root2, sizeof(root2), "%s/root2", tmp);
+	ok(credentials_import_dir(data, root2, &n, &skipped, &e) == 0 && n == 0,
+	   "dir: no credentials directory on data: nothing, no error");
+	put("data/stele/credentials/token", (const uint8_t *)"from-disk", 9);
+	put("data/stele/credentials/bad name", (const uint8_t *)"x", 1);
+	put("data/stele/credentials/sub/file", (const uint8_t *)"x", 1);
+	put("data/stele/credentials/big", (const uint8_t *)big, sizeof(big));
+	snprintf(path, sizeof(path), "%s/link", data);
+	snprintf(target, sizeof(target), "%s/token", data);
+	if (symlink(target, path) < 0)
+		abort();
+	put("root2/run/.keep", (const uint8_t *)"", 0);
+	ok(credentials_import_dir(data, root2, &n, &skipped, &e) == 0 && n == 1 && skipped == 4,
+	   "dir: a file taken; a bad name, a directory, a file over 32 KiB and a symlink skipped "
+	   "(%u, %u)", n, skipped);
+	len = structure(raw, a, 2);
+	put("dmi2/11-0/raw", raw, len);
+	snprintf(dmi, sizeof(dmi), "%s/dmi2", tmp);
+	ok(credentials_import(dmi, root2, &n, &skipped, &e) == 0 && n == 1,
+	   "dir then SMBIOS: only x is new");
+	snprintf(path, sizeof(path), "%s/run/credstore/token", root2);
+	f = fopen(path, "r");
+	len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
+	buf[len] = '\0';
+	if (f)
+		fclose(f);
+	is_str(buf, "from-disk", "dir then SMBIOS: of one name, the disk's wins");
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
 

@@ -19,6 +19,8 @@ int cmd_state(int argc, char **argv);
 void cmd_state_help(FILE *f);
 int cmd_verify(int argc, char **argv);
 void cmd_verify_help(FILE *f);
+int cmd_provision(int argc, char **argv);
+void cmd_provision_help(FILE *f);
 int cmd_diff(int argc, char **argv);
 void cmd_diff_help(FILE *f);
 

@@ -40,6 +40,8 @@ static const struct command commands[] = {
 	{"keygen", "make a CA and a signing key", cmd_keygen, cmd_keygen_help},
 	{"run", "boot an image in QEMU", cmd_run, cmd_run_help},
 	{"state", "show or change the boot state of a disk image", cmd_state, cmd_state_help},
+	{"provision", "put secrets on one disk's data partition", cmd_provision,
+	 cmd_provision_help},
 	{"diff", "what changed between two releases: manifest, packages, files", cmd_diff,
 	 cmd_diff_help},
 	{"version", "print the version", cmd_version, version_help},
@@ -107,7 +109,8 @@ int main(int argc, char **argv)
 	if (argc > 2 && (strcmp(argv[2], "--help") == 0 || strcmp(argv[2], "-h") == 0) &&
 	    c->run != cmd_build && c->run != cmd_verity &&
 	    c->run != cmd_keygen && c->run != cmd_verify && c->run != cmd_run &&
-	    c->run != cmd_state && c->run != cmd_diff) {
+	    c->run != cmd_state && c->run != cmd_diff &&
+	    c->run != cmd_provision) {
 		c->help(stdout);
 		return 0;
 	}

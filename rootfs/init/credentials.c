@@ -45,14 +45,11 @@ static int write_one(const char *name, const uint8_t *value, size_t len, void *u
 	return 0;
 }
 
-static int read_raw(int dir, const char *entry, uint8_t *buf, size_t cap, size_t *ret_len)
+static int read_file(int dir, const char *path, uint8_t *buf, size_t cap, size_t *ret_len)
 {
-	char path[300];
 	size_t len = 0;
-	int fd;
+	int fd = openat(dir, path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 
-	snprintf(path, sizeof(path), "%s/raw", entry);
-	fd = openat(dir, path, O_RDONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
 	while (len < cap) {
@@ -96,6 +93,60 @@ static int open_store(const char *root, struct err *e)
 	return fd;
 }
 
+int credentials_import_dir(const char *dir, const char *root, unsigned *ret_n,
+			   unsigned *ret_skipped, struct err *e)
+{
+	struct import im = {.dirfd = -1};
+	uint8_t *buf = NULL;
+	struct dirent *de;
+	DIR *d = opendir(dir);
+	int r = 0;
+
+	*ret_n = *ret_skipped = 0;
+	if (!d)
+		return errno == ENOENT ? 0 : err_sys(e, errno, "%s", dir);
+	while (r == 0 && (de = readdir(d))) {
+		struct stat st;
+		size_t len = 0;
+		int fd;
+
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		fd = openat(dirfd(d), de->d_name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+		if (fd < 0 || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+		    st.st_size > CREDENTIAL_SIZE_MAX ||
+		    !credential_name_ok(de->d_name, strlen(de->d_name))) {
+			if (fd >= 0)
+				close(fd);
+			(*ret_skipped)++;
+			continue;
+		}
+		close(fd);
+		if (!buf && !(buf = malloc(CREDENTIAL_SIZE_MAX))) {
+			r = err_set(e, ENOMEM, "out of memory");
+			break;
+		}
+		if ((r = read_file(dirfd(d), de->d_name, buf, CREDENTIAL_SIZE_MAX, &len)) < 0) {
+			r = err_sys(e, -r, "%s/%s", dir, de->d_name);
+			break;
+		}
+		if (im.dirfd < 0 && (im.dirfd = open_store(root, e)) < 0) {
+			r = im.dirfd;
+			break;
+		}
+		if ((r = write_one(de->d_name, buf, len, &im)) < 0)
+			r = err_sys(e, -r, "%s" CONTRACT_RUN_CREDSTORE "/%s", root, de->d_name);
+	}
+	closedir(d);
+	if (buf)
+		explicit_bzero(buf, CREDENTIAL_SIZE_MAX);
+	free(buf);
+	if (im.dirfd >= 0)
+		close(im.dirfd);
+	*ret_n = im.n;
+	return r;
+}
+
 int credentials_import(const char *dmi, const char *root, unsigned *ret_n, unsigned *ret_skipped,
 		       struct err *e)
 {
@@ -118,7 +169,10 @@ int credentials_import(const char *dmi, const char *root, unsigned *ret_n, unsig
 			r = err_set(e, ENOMEM, "out of memory");
 			break;
 		}
-		r = read_raw(dirfd(d), de->d_name, buf, CREDENTIAL_SMBIOS_MAX, &len);
+		char raw[300];
+
+		snprintf(raw, sizeof(raw), "%s/raw", de->d_name);
+		r = read_file(dirfd(d), raw, buf, CREDENTIAL_SMBIOS_MAX, &len);
 		if (r < 0) {
 			r = err_sys(e, -r, "%s/%s/raw", dmi, de->d_name);
 			break;

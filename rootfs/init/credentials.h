@@ -14,4 +14,10 @@
 int credentials_import(const char *dmi, const char *root, unsigned *ret_n, unsigned *ret_skipped,
 		       struct err *e);
 
+/* The same for the disk's own (`stele provision`): every regular file of dir (the data
+ * partition's CONTRACT_DATA_CREDENTIALS), at most CREDENTIAL_SIZE_MAX bytes, with a
+ * credential name; anything else is skipped and counted. A missing dir is no error. */
+int credentials_import_dir(const char *dir, const char *root, unsigned *ret_n,
+			   unsigned *ret_skipped, struct err *e);
+
 #endif

@@ -250,12 +250,44 @@ static int step_verity(struct init *in, struct err *e)
 	return rc;
 }
 
+/* Secrets come at boot, never in an image: the disk's own (`stele provision`, on data) and
+ * what the hypervisor passes (SMBIOS type 11) go to the new root's /run (tmpfs); of two of
+ * one name the disk's wins. None is no error; a malformed one is left out with a warning,
+ * and so is a failure to keep them: the system boots either way. */
+static void import_credentials(void)
+{
+	static const struct {
+		const char *what, *from;
+		int (*import)(const char *, const char *, unsigned *, unsigned *, struct err *);
+	} sources[] = {
+		{"from the data partition", SYSROOT_DATA_MNT CONTRACT_DATA_CREDENTIALS,
+		 credentials_import_dir},
+		{"from the hypervisor", CONTRACT_DMI_ENTRIES, credentials_import},
+	};
+
+	for (size_t i = 0; i < sizeof(sources) / sizeof(sources[0]); i++) {
+		struct err e = {{0}};
+		unsigned n = 0, skipped = 0;
+
+		if (sources[i].import(sources[i].from, SYSROOT_DIR, &n, &skipped, &e) < 0)
+			console_log("WARNING: credentials %s: %s", sources[i].what, e.msg);
+		if (skipped)
+			console_log("WARNING: %u malformed credential%s %s left out", skipped,
+				    skipped == 1 ? "" : "s", sources[i].what);
+		if (n)
+			console_log("%u credential%s %s in " CONTRACT_RUN_CREDSTORE, n,
+				    n == 1 ? "" : "s", sources[i].what);
+	}
+}
+
 static int step_sysroot(struct init *in, struct err *e)
 {
 	int rc = sysroot_mount_root(in->dm_node, SYSROOT_DIR, e);
 
 	if (rc == 0)
 		rc = sysroot_mount_tmpfs(SYSROOT_DIR, e);
+	if (rc == 0)
+		import_credentials(); /* data is still at SYSROOT_DATA_MNT */
 	return rc < 0 ? rc : sysroot_attach_data(SYSROOT_DIR, SYSROOT_DATA_MNT, e);
 }
 
@@ -268,26 +300,6 @@ static int step_record(struct init *in, struct err *e)
 	};
 
 	return sysroot_write_boot_record(SYSROOT_DIR, &b, e);
-}
-
-/* Secrets come at boot, never in an image: what the hypervisor passes goes to /run (tmpfs).
- * None is no error; a malformed one is left out with a warning, and so is a failure to keep
- * them: the system boots either way. */
-static int step_credentials(struct init *in, struct err *e)
-{
-	unsigned n = 0, skipped = 0;
-	int rc = credentials_import(CONTRACT_DMI_ENTRIES, SYSROOT_DIR, &n, &skipped, e);
-
-	(void)in;
-	if (rc < 0)
-		console_log("WARNING: credentials from the hypervisor: %s", e->msg);
-	if (skipped)
-		console_log("WARNING: %u malformed credential%s from the hypervisor left out", skipped,
-			    skipped == 1 ? "" : "s");
-	if (n)
-		console_log("%u credential%s from the hypervisor in " CONTRACT_RUN_CREDSTORE, n,
-			    n == 1 ? "" : "s");
-	return 0;
 }
 
 static int step_switch(struct init *in, struct err *e)
@@ -311,7 +323,6 @@ static const struct step {
 	{"setting up dm-verity", step_verity},
 	{"mounting the root", step_sysroot},
 	{"writing " CONTRACT_BOOT_JSON, step_record},
-	{"importing credentials", step_credentials},
 	{"switching root", step_switch},
 };
 
