@@ -166,6 +166,17 @@ static void put(const char *rel, const uint8_t *buf, size_t len)
 	fclose(f);
 }
 
+/* The first n - 1 bytes of path, NUL-terminated ("" when it cannot be read). */
+static void slurp(const char *path, char *buf, size_t n)
+{
+	FILE *f = fopen(path, "r");
+	size_t len = f ? fread(buf, 1, n - 1, f) : 0;
+
+	buf[len] = '\0';
+	if (f)
+		fclose(f);
+}
+
 static int rm_one(const char *p, const struct stat *sb, int type, struct FTW *f)
 {
 	(void)sb, (void)type, (void)f;
@@ -183,7 +194,6 @@ static void import(void)
 	struct err e = {{0}};
 	struct stat st;
 	size_t len;
-	FILE *f;
 
 	snprintf(tmp, sizeof(tmp), "/tmp/stele-test-credential.XXXXXX");
 	if (!mkdtemp(tmp))
@@ -204,11 +214,7 @@ static void import(void)
 	   e.msg);
 	ok(n == 2 && skipped == 1, "import: token and x written, a/b left out (%u, %u)", n, skipped);
 	snprintf(path, sizeof(path), "%s/run/credstore/token", root);
-	f = fopen(path, "r");
-	len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	buf[len] = '\0';
-	if (f)
-		fclose(f);
+	slurp(path, buf, sizeof(buf));
 	is_str(buf, "first", "import: of two credentials named token, the first wins");
 	ok(stat(path, &st) == 0 && (st.st_mode & 07777) == 0400, "import: the file is 0400");
 	snprintf(path, sizeof(path), "%s/run/credstore", root);
@@ -250,11 +256,7 @@ static void import(void)
 	ok(credentials_import(dmi, root2, &n, &skipped, &e) == 0 && n == 1,
 	   "dir then SMBIOS: only x is new");
 	snprintf(path, sizeof(path), "%s/run/credstore/token", root2);
-	f = fopen(path, "r");
-	len = f ? fread(buf, 1, sizeof(buf) - 1, f) : 0;
-	buf[len] = '\0';
-	if (f)
-		fclose(f);
+	slurp(path, buf, sizeof(buf));
 	is_str(buf, "from-disk", "dir then SMBIOS: of one name, the disk's wins");
 	nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
 }
