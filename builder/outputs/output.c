@@ -2,6 +2,7 @@
 
 #include <errno.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "lib/contract.h"
@@ -27,6 +28,76 @@ static int rootfs_stage(struct build_ctx *b, struct err *e)
 	return stage_file(b, CONTRACT_OUT_ROOTFS, &b->files.rootfs, e);
 }
 
+#define DPKG_INFO "/var/lib/dpkg/info"
+#define DPKG_LIST_MAX (16u << 20)
+
+/* Whether the text (a dpkg file list) has path as one whole line. */
+static bool listed(const char *text, const char *path)
+{
+	size_t n = strlen(path);
+
+	for (const char *p = text; (p = strstr(p, path)); p++)
+		if ((p == text || p[-1] == '\n') && (p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
+/* The package whose dpkg file list (the tree's DPKG_INFO/NAME.list) names path, into out
+ * ("libgnutls30"); on a merged-/usr tree dpkg lists /lib/... for /usr/lib/.... Only asked for
+ * the secret scan's hits, so reading every list each time costs nothing in a clean build. */
+static bool dpkg_owner(struct tree *t, const char *path, char *out, size_t n)
+{
+	struct tree_node *dir = tree_lookup(t, DPKG_INFO);
+	const char *alt = strncmp(path, "/usr/", 5) == 0 ? path + 4 : NULL;
+	bool found = false;
+
+	if (!dir || dir->inode->type != TREE_DIR)
+		return false;
+	for (size_t i = 0; i < dir->nchildren && !found; i++) {
+		const struct tree_node *c = dir->children[i];
+		size_t l = strlen(c->name);
+		struct tree_reader rd;
+		struct err e;
+		char *text;
+
+		if (l < 6 || strcmp(c->name + l - 5, ".list") != 0 || c->inode->type != TREE_REG ||
+		    c->inode->size > DPKG_LIST_MAX || !(text = malloc(c->inode->size + 1)))
+			continue;
+		if (tree_reader_open(t, c->inode, &rd, &e) == 0 &&
+		    tree_reader_pread(&rd, text, c->inode->size, 0, &e) == 0) {
+			text[c->inode->size] = '\0';
+			found = listed(text, path) || (alt && listed(text, alt));
+		}
+		tree_reader_close(&rd);
+		free(text);
+		if (found) /* "python3.11:amd64.list" -> "python3.11" */
+			snprintf(out, n, "%.*s", (int)strcspn(c->name, ":") < (int)(l - 5)
+							  ? (int)strcspn(c->name, ":")
+							  : (int)(l - 5),
+				 c->name);
+	}
+	return found;
+}
+
+/* A hit in a base ("base mmdebstrap", a tar, a host tree) becomes "package libgnutls30 (base
+ * mmdebstrap)" where dpkg's file lists know the file. */
+static void name_packages(struct build_ctx *b)
+{
+	char pkg[256], *origin;
+
+	for (size_t i = 0; i < b->secrets.nhits; i++) {
+		struct secret_hit *h = &b->secrets.hits[i];
+
+		/* a package's own files and the profile's entries say where they came from */
+		if (strncmp(h->origin, "package ", 8) == 0 || strstr(h->origin, ": files[") ||
+		    strcmp(h->origin, "stele") == 0 || !dpkg_owner(b->tree, h->path, pkg, sizeof(pkg)) ||
+		    asprintf(&origin, "package %s (%s)", pkg, h->origin) < 0)
+			continue;
+		free(h->origin);
+		h->origin = origin;
+	}
+}
+
 static int rootfs_begin(struct build_ctx *b, struct err *e)
 {
 	char line[700];
@@ -39,6 +110,7 @@ static int rootfs_begin(struct build_ctx *b, struct err *e)
 	b->ext4.scan = NULL;
 	if (r < 0)
 		return err_prefix(e, r, "writing the root filesystem");
+	name_packages(b);
 	for (size_t i = 0; i < b->secrets.nhits; i++) {
 		const struct secret_hit *h = &b->secrets.hits[i];
 

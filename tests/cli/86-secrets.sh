@@ -76,6 +76,18 @@ has "tar base: the key, from the archive" "$err" \
 has "tar base: the .git directory" "$err" "/opt/app/.git: git-directory"
 check "tar base: nothing written" -- no_outputs out-tar
 
+# a base with dpkg's file lists: the hit names the package that shipped the file (merged /usr:
+# dpkg lists /lib/... for /usr/lib/...)
+mkdir -p dp/var/lib/dpkg/info dp/usr/lib/app dp/etc
+cp sec/id_ed25519 dp/usr/lib/app/test.key
+printf '/.\n/lib\n/lib/app\n/lib/app/test.key\n' >dp/var/lib/dpkg/info/python3.11-app:amd64.list
+printf '/.\n/etc\n' >dp/var/lib/dpkg/info/base-files.list
+tar -C dp -cf dp.tar .
+build dpkg '{ "tar": "dp.tar" }' '[]'
+is "a key shipped by a package of a tar base: exit 1" "$rc" 1
+has "dpkg: the package that shipped it" "$err" \
+	"/usr/lib/app/test.key: private-key-pem (a PEM or OpenSSH private key) at byte 0, from package python3.11-app ($work/dp.tar)"
+
 # --- per-machine identity package scripts make: reported, replaced, not failed ---
 mkdir -p sd/etc/ssl/private sd/etc/ssl/certs sd/usr/lib/systemd
 cp sec/tls.key sd/etc/ssl/private/ssl-cert-snakeoil.key
