@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "image-files.h"
+#include "lib/contract.h"
 
 #define UNIT_DIR "/usr/lib/systemd/system"
 
@@ -59,12 +60,11 @@ static const struct unit_link snakeoil_links[] = {
 
 /* ssl-cert's postinst makes a key and a self-signed certificate; in the image they become
  * symlinks to the machine's own, which stele-ssl-snakeoil.service makes on data. */
-#define SNAKEOIL_DIR "/var/lib/stele/ssl" /* as rootfs/systemd/ssl-snakeoil writes it */
 static const struct {
 	const char *path, *target;
 } snakeoil[] = {
-	{"/etc/ssl/private/ssl-cert-snakeoil.key", SNAKEOIL_DIR "/ssl-cert-snakeoil.key"},
-	{"/etc/ssl/certs/ssl-cert-snakeoil.pem", SNAKEOIL_DIR "/ssl-cert-snakeoil.pem"},
+	{"/etc/ssl/private/ssl-cert-snakeoil.key", CONTRACT_VAR_SNAKEOIL_DIR "/ssl-cert-snakeoil.key"},
+	{"/etc/ssl/certs/ssl-cert-snakeoil.pem", CONTRACT_VAR_SNAKEOIL_DIR "/ssl-cert-snakeoil.pem"},
 };
 
 bool systemd_in_tree(const struct tree *t)

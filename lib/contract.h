@@ -88,6 +88,9 @@ const struct contract_arch *contract_arch_find(const char *name);
 #define CONTRACT_RUN_CREDENTIALS CONTRACT_RUN_DIR "/credentials"
 #define CONTRACT_DMI_ENTRIES "/sys/firmware/dmi/entries" /* SMBIOS type 11: "11-N/raw" */
 #define CONTRACT_DATA_DIR "/data" /* the data partition, in the switched root */
+/* The machine's own ssl-cert snakeoil pair, on data through /var (as
+ * rootfs/systemd/ssl-snakeoil writes it) */
+#define CONTRACT_VAR_SNAKEOIL_DIR "/var/lib/stele/ssl"
 /* On the data partition (paths from its root). */
 #define CONTRACT_DATA_STELE_DIR "/stele"
 #define CONTRACT_DATA_ROLLBACK CONTRACT_DATA_STELE_DIR "/min_rollback_index"
