@@ -260,6 +260,12 @@ static int add_entry(struct walk *w, const char *path, ext2_ino_t ino,
 	else
 		return err_set(w->e, EINVAL, "%s: " MSG_NAME_FMT ": unknown file type 0%o", s->name,
 			       MSG_NAME(path), m >> 12);
+	/* stele's writer refuses a tree whose files' full sizes exceed the filesystem; a larger
+	 * one (a hole of 2^60 bytes) would be hashed for days */
+	if (x->type == TREE_REG &&
+	    x->size > ext2fs_blocks_count(w->fs->super) * (uint64_t)EXT2_BLOCK_SIZE(w->fs->super))
+		return err_set(w->e, EFBIG, "%s: " MSG_NAME_FMT ": %" PRIu64 " bytes, more than the "
+			       "filesystem holds", s->name, MSG_NAME(path), x->size);
 	if (x->type == TREE_REG)
 		return read_content(w, ino, x, NULL);
 	if (x->type == TREE_SYMLINK) {

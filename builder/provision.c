@@ -4,6 +4,7 @@
 #include <ext2fs/ext2_fs.h>
 #include <ext2fs/ext2fs.h>
 #include <inttypes.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -71,9 +72,28 @@ static int remove_old(ext2_filsys fs, ext2_ino_t dir, const char *name, const ch
 		return 0;
 	if (!err)
 		err = ext2fs_read_inode(fs, ino, &in);
-	if (!err && LINUX_S_ISDIR(in.i_mode))
-		return err_set(e, EISDIR, "%s: data partition: credential %s is a directory", image,
-			       name);
+	if (!err && LINUX_S_ISREG(in.i_mode) && in.i_size) {
+		/* the old secret's bytes are overwritten before its blocks are freed */
+		static const char zeros[4096];
+		ext2_file_t f;
+		uint64_t left = EXT2_I_SIZE(&in);
+
+		err = ext2fs_file_open(fs, ino, EXT2_FILE_WRITE, &f);
+		while (!err && left) {
+			unsigned got = 0, n = left < sizeof(zeros) ? (unsigned)left : sizeof(zeros);
+
+			err = ext2fs_file_write(f, zeros, n, &got);
+			left -= got;
+			if (!err && !got)
+				err = EXT2_ET_SHORT_WRITE;
+		}
+		if (!err)
+			err = ext2fs_file_close(f);
+		else
+			ext2fs_file_close(f);
+		if (!err)
+			err = ext2fs_read_inode(fs, ino, &in);
+	}
 	if (!err)
 		err = ext2fs_unlink(fs, dir, name, ino, 0);
 	if (!err && --in.i_links_count == 0) {
@@ -142,6 +162,44 @@ static int write_secret(ext2_filsys fs, ext2_ino_t dir, const char *name, const 
 	return err ? fs_fail(err, image, name, e) : 0;
 }
 
+/* What could fail once writing starts, checked before: the directories are directories (or
+ * absent), each secret's name is absent or a regular file, and the free blocks and inodes
+ * hold it all (a file, its extent block and the directories' growth, generously). */
+static int precheck(ext2_filsys fs, const struct provision_secret *s, const size_t *lens,
+		    size_t n, const char *image, struct err *e)
+{
+	const char *names[] = {CONTRACT_DATA_STELE_DIR + 1, strrchr(CONTRACT_DATA_CREDENTIALS, '/') + 1};
+	uint64_t bs = EXT2_BLOCK_SIZE(fs->super), need = 4;
+	ext2_ino_t dir = EXT2_ROOT_INO, ino;
+	struct ext2_inode in;
+
+	for (size_t i = 0; i < 2; i++) {
+		errcode_t err = ext2fs_lookup(fs, dir, names[i], strlen(names[i]), NULL, &ino);
+
+		if (err == EXT2_ET_FILE_NOT_FOUND) {
+			dir = 0;
+			break;
+		}
+		if (err || (err = ext2fs_read_inode(fs, ino, &in)))
+			return fs_fail(err, image, names[i], e);
+		if (!LINUX_S_ISDIR(in.i_mode))
+			return err_set(e, ENOTDIR, "%s: data partition: %s is not a directory", image,
+				       CONTRACT_DATA_CREDENTIALS);
+		dir = ino;
+	}
+	for (size_t i = 0; i < n; i++) {
+		need += (lens[i] + bs - 1) / bs + 2;
+		if (dir && ext2fs_lookup(fs, dir, s[i].name, strlen(s[i].name), NULL, &ino) == 0 &&
+		    (ext2fs_read_inode(fs, ino, &in) || !LINUX_S_ISREG(in.i_mode)))
+			return err_set(e, EEXIST, "%s: data partition: " CONTRACT_DATA_CREDENTIALS
+				       "/%s exists and is not a regular file", image, s[i].name);
+	}
+	if (ext2fs_free_blocks_count(fs->super) < need || fs->super->s_free_inodes_count < n + 2)
+		return err_set(e, ENOSPC, "%s: the data partition has no room for %zu secret%s",
+			       image, n, n == 1 ? "" : "s");
+	return 0;
+}
+
 int provision_secrets(const char *image, const struct provision_secret *s, size_t n,
 		      struct err *e)
 {
@@ -151,6 +209,7 @@ int provision_secrets(const char *image, const struct provision_secret *s, size_
 	ext2_filsys fs = NULL;
 	ext2_ino_t stele, creds;
 	errcode_t err;
+	bool wrote = false;
 	int r = 0;
 
 	if (n == 0 || n > MAX_SECRETS)
@@ -192,17 +251,23 @@ int provision_secrets(const char *image, const struct provision_secret *s, size_
 		r = fs_fail(err, image, "reading the bitmaps", e);
 		goto out;
 	}
+	r = precheck(fs, s, lens, n, image, e);
+	if (r < 0)
+		goto out;
+	wrote = true;
 	r = dir_at(fs, EXT2_ROOT_INO, CONTRACT_DATA_STELE_DIR + 1, 0755, &stele, image, e);
 	if (r == 0)
 		r = dir_at(fs, stele, strrchr(CONTRACT_DATA_CREDENTIALS, '/') + 1, 0700, &creds, image, e);
 	for (size_t i = 0; r == 0 && i < n; i++)
 		r = write_secret(fs, creds, s[i].name, bufs[i], lens[i], image, e);
 out:
-	if (fs && r == 0) {
-		if ((err = ext2fs_close_free(&fs)))
-			r = fs_fail(err, image, "writing", e);
+	if (fs && !wrote) {
+		ext2fs_free(fs); /* refused before the first write: the image is as it was */
 	} else if (fs) {
-		ext2fs_free(fs); /* a failure: nothing more is flushed */
+		/* once writing began, libext2fs's state is consistent only when flushed whole:
+		 * bitmaps, counts and superblock with the inodes and entries already written */
+		if ((err = ext2fs_close_free(&fs)) && r == 0)
+			r = fs_fail(err, image, "writing", e);
 	}
 	for (size_t i = 0; i < n && i < MAX_SECRETS; i++) {
 		if (bufs[i])

@@ -296,10 +296,14 @@ static bool jwt(const uint8_t *p, size_t avail, int prev)
 
 	if (prev >= 0 && (is_url64(prev) || prev == '.'))
 		return false;
+	/* the header at most 512 bytes, the payload the rest of SECRET_SPAN but the signature's
+	 * 32 looked at: the match never reaches past what the scan guarantees */
+	static const size_t most[2] = {512, SECRET_SPAN - 512 - 2 - 32};
+
 	for (int part = 0; part < 2; part++) {
 		if (!starts(p + i, avail - i, "eyJ"))
 			return false;
-		n = run(p + i, avail - i, SECRET_SPAN, is_url64);
+		n = run(p + i, avail - i, most[part], is_url64);
 		if (n < 12 || i + n >= avail || p[i + n] != '.')
 			return false;
 		i += n + 1;

@@ -63,7 +63,7 @@ struct secret_hit {
 extern const struct secret_allow secret_known[];
 extern const size_t secret_nknown;
 
-#define SECRET_SPAN 1024u /* bytes from a match's first byte that any rule looks at */
+#define SECRET_SPAN 4096u /* bytes from a match's first byte that any rule looks at, at most */
 #define SECRET_MAX_HITS 1000
 
 struct secret_scan {

@@ -119,6 +119,7 @@ static int one_string(const char *s, size_t len, credential_fn fn, void *userdat
 		nm[eq - name] = '\0';
 		r = fn(nm, value, (size_t)n, userdata);
 	}
+	explicit_bzero(value, CREDENTIAL_SIZE_MAX);
 	free(value);
 	return r;
 }

@@ -16,7 +16,9 @@
 #define CREDENTIAL_BINARY_PREFIX "io.systemd.credential.binary:"
 #define CREDENTIAL_NAME_MAX 255
 #define CREDENTIAL_SIZE_MAX (32u << 10)
-#define CREDENTIAL_SMBIOS_MAX (64u << 10) /* bytes of one type 11 structure read */
+/* bytes of one type 11 structure read: QEMU puts all its type 11 strings in one, so 8
+ * credentials of CREDENTIAL_SIZE_MAX in base64 with their names must fit */
+#define CREDENTIAL_SMBIOS_MAX (512u << 10)
 
 /* [A-Za-z0-9_.-], 1 to CREDENTIAL_NAME_MAX bytes, not "." or "..". */
 bool credential_name_ok(const char *name, size_t len);

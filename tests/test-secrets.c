@@ -21,7 +21,7 @@ struct sample {
 	size_t offset;
 };
 
-static struct sample samples[64];
+static struct sample samples[80];
 static size_t nsamples;
 
 static void add(const char *what, const void *buf, size_t len, int rule, size_t offset)
@@ -242,6 +242,16 @@ static void text_samples(void)
 	       "eyJhbGciOiJIUzI1NiIsInR5cCI6IkpXVCJ9.eyJzdWIiOiIxMjM0NTY3ODkwIiwibmFtZSI6IkpvaG4ifQ."
 	       "SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c",
 	       "\n", SECRET_JWT);
+	{
+		/* an OIDC token of 2 KB: its payload runs far past 1 KiB */
+		static char big[2300];
+		size_t o = (size_t)snprintf(big, sizeof(big), "eyJhbGciOiJSUzI1NiJ9.eyJ");
+
+		for (; o < 2100; o++)
+			big[o] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_-"[o % 64];
+		snprintf(big + o, sizeof(big) - o, ".SflKxwRJSMeKKF2QT4fwpMeJf36POk6yJV_adQssw5c");
+		add_in("a 2 KB JWT", "id_token=", big, "\n", SECRET_JWT);
+	}
 	add_str("unsigned JWT (alg none)",
 		"eyJhbGciOiJub25lIiwidHlwIjoiSldUIn0.eyJzdWIiOiIxMjM0NTY3ODkwIn0.\n", -1, 0);
 	add_str("generic password line", "password=hunter2\ndb_password: s3cr3t\n", -1, 0);

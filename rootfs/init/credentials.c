@@ -13,17 +13,27 @@
 #include "lib/credential.h"
 
 struct import {
-	int dirfd; /* the credential store */
+	const char *root;
+	int dirfd; /* the credential store, opened with the first credential; -1 before */
 	unsigned n;
-	int err;
+	struct err *e;
 };
+
+static int open_store(const char *root, struct err *e);
 
 static int write_one(const char *name, const uint8_t *value, size_t len, void *userdata)
 {
 	struct import *im = userdata;
-	int fd = openat(im->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
 	size_t done = 0;
+	int fd;
 
+	if (im->dirfd < 0 && (im->dirfd = open_store(im->root, im->e)) < 0) {
+		int r = im->dirfd;
+
+		im->dirfd = -1;
+		return r;
+	}
+	fd = openat(im->dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0400);
 	if (fd < 0)
 		return errno == EEXIST ? 0 : -errno; /* the first of a name wins */
 	while (done < len) {
@@ -68,6 +78,8 @@ static int read_file(int dir, const char *path, uint8_t *buf, size_t cap, size_t
 		len += (size_t)r;
 	}
 	close(fd);
+	if (len == cap)
+		return -EFBIG; /* more than this reader takes: not silently cut */
 	*ret_len = len;
 	return 0;
 }
@@ -96,7 +108,7 @@ static int open_store(const char *root, struct err *e)
 int credentials_import_dir(const char *dir, const char *root, unsigned *ret_n,
 			   unsigned *ret_skipped, struct err *e)
 {
-	struct import im = {.dirfd = -1};
+	struct import im = {.root = root, .dirfd = -1, .e = e};
 	uint8_t *buf = NULL;
 	struct dirent *de;
 	DIR *d = opendir(dir);
@@ -122,24 +134,18 @@ int credentials_import_dir(const char *dir, const char *root, unsigned *ret_n,
 			continue;
 		}
 		close(fd);
-		if (!buf && !(buf = malloc(CREDENTIAL_SIZE_MAX))) {
+		if (!buf && !(buf = malloc(CREDENTIAL_SIZE_MAX + 1))) {
 			r = err_set(e, ENOMEM, "out of memory");
 			break;
 		}
-		if ((r = read_file(dirfd(d), de->d_name, buf, CREDENTIAL_SIZE_MAX, &len)) < 0) {
-			r = err_sys(e, -r, "%s/%s", dir, de->d_name);
-			break;
-		}
-		if (im.dirfd < 0 && (im.dirfd = open_store(root, e)) < 0) {
-			r = im.dirfd;
-			break;
-		}
-		if ((r = write_one(de->d_name, buf, len, &im)) < 0)
-			r = err_sys(e, -r, "%s" CONTRACT_RUN_CREDSTORE "/%s", root, de->d_name);
+		/* one that cannot be read or kept is left out; the others still come */
+		if (read_file(dirfd(d), de->d_name, buf, CREDENTIAL_SIZE_MAX + 1, &len) < 0 ||
+		    write_one(de->d_name, buf, len, &im) < 0)
+			(*ret_skipped)++;
 	}
 	closedir(d);
 	if (buf)
-		explicit_bzero(buf, CREDENTIAL_SIZE_MAX);
+		explicit_bzero(buf, CREDENTIAL_SIZE_MAX + 1);
 	free(buf);
 	if (im.dirfd >= 0)
 		close(im.dirfd);
@@ -150,46 +156,46 @@ int credentials_import_dir(const char *dir, const char *root, unsigned *ret_n,
 int credentials_import(const char *dmi, const char *root, unsigned *ret_n, unsigned *ret_skipped,
 		       struct err *e)
 {
-	struct import im = {.dirfd = -1};
+	struct err cur = {{0}};
+	struct import im = {.root = root, .dirfd = -1, .e = &cur};
 	uint8_t *buf = NULL;
 	struct dirent *de;
 	DIR *d = opendir(dmi);
-	int r = 0;
+	int first = 0;
 
 	*ret_n = *ret_skipped = 0;
 	if (!d)
 		return errno == ENOENT ? 0 : err_sys(e, errno, "%s", dmi);
-	while (r == 0 && (de = readdir(d))) {
-		size_t len = 0;
+	buf = malloc(CREDENTIAL_SMBIOS_MAX);
+	if (!buf) {
+		closedir(d);
+		return err_set(e, ENOMEM, "out of memory");
+	}
+	while ((de = readdir(d))) {
 		unsigned skipped = 0;
+		size_t len = 0;
+		char raw[300];
+		int r;
 
 		if (strncmp(de->d_name, "11-", 3) != 0)
 			continue;
-		if (!buf && !(buf = malloc(CREDENTIAL_SMBIOS_MAX))) {
-			r = err_set(e, ENOMEM, "out of memory");
-			break;
-		}
-		char raw[300];
-
 		snprintf(raw, sizeof(raw), "%s/raw", de->d_name);
 		r = read_file(dirfd(d), raw, buf, CREDENTIAL_SMBIOS_MAX, &len);
-		if (r < 0) {
-			r = err_sys(e, -r, "%s/%s/raw", dmi, de->d_name);
-			break;
-		}
-		if (im.dirfd < 0 && (im.dirfd = open_store(root, e)) < 0) {
-			r = im.dirfd;
-			break;
-		}
-		r = credential_smbios_parse(buf, len, write_one, &im, &skipped, e);
-		*ret_skipped += skipped;
 		if (r < 0)
-			r = err_prefix(e, r, "%s/%s", dmi, de->d_name);
+			r = err_sys(&cur, -r, "%s/%s/raw", dmi, de->d_name);
+		else if ((r = credential_smbios_parse(buf, len, write_one, &im, &skipped, &cur)) < 0)
+			r = err_prefix(&cur, r, "%s/%s", dmi, de->d_name);
+		*ret_skipped += skipped;
+		if (r < 0 && !first) { /* the first damaged entry is named; the others still come */
+			first = r;
+			*e = cur;
+		}
 	}
 	closedir(d);
+	explicit_bzero(buf, CREDENTIAL_SMBIOS_MAX);
 	free(buf);
 	if (im.dirfd >= 0)
 		close(im.dirfd);
 	*ret_n = im.n;
-	return r;
+	return first;
 }

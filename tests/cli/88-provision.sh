@@ -45,6 +45,8 @@ is "provision again: the secret is replaced" "$(debugfs -R 'cat /stele/credentia
 check "provision again: e2fsck clean" -- e2fsck -fn data.ext4
 check "provision again: blob is still there" -- bash -c \
 	"debugfs -R 'ls /stele/credentials' data.ext4 2>/dev/null | grep -q blob"
+check "provision again: the old secret's bytes are gone from the image, free blocks too" -- \
+	bash -c "! grep -qaF '$secret' <(sed 's/second-$secret//g' '$img')"
 
 cp --sparse=always "$img" before.img
 run "$STELE" provision "$img" --secret ../x=token
@@ -57,6 +59,15 @@ run "$STELE" provision "$img" --secret a=token --secret b=big
 is "one file over 32 KiB: exit 2" "$rc" 2
 has "over 32 KiB: says so" "$err" "larger than 32768 bytes"
 check "refused: the image is unchanged (the good secret before it was not written)" -- cmp "$img" before.img
+# a name that is a directory on data: refused before anything is written (the good one first)
+data
+debugfs -w -R "mkdir /stele/credentials/adir" data.ext4 >/dev/null 2>&1
+dd if=data.ext4 of="$img" bs=1M seek=$((data_off / 1048576)) conv=notrunc,sparse status=none
+cp --sparse=always "$img" before.img
+run "$STELE" provision "$img" --secret a=token --secret adir=token
+is "a secret whose name is a directory on data: exit 2" "$rc" 2
+has "a directory: says so" "$err" "/stele/credentials/adir exists and is not a regular file"
+check "a directory: the image is unchanged" -- cmp "$img" before.img
 run "$STELE" provision out/minimal-1.0.0.bundle --secret a=token
 is "a bundle: exit 2" "$rc" 2
 has "a bundle: names it" "$err" "minimal-1.0.0.bundle"
