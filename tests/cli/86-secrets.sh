@@ -1,6 +1,6 @@
 #!/bin/bash
-# Secrets refused at build: each kind of secret in a file overlay, in a tar base and inside a
-# .deb (local_debs) fails the build with exit 1, naming the path in the image, where it came
+# Secrets refused at build: each kind of secret (twelve) in a file overlay, in a tar base and
+# inside a .deb (local_debs) fails the build with exit 1, naming the path in the image, where it came
 # from, the offset and the rule, and writes nothing; a secrets.allow entry (path, rule,
 # reason) lets exactly that file through and the signed manifest records it; an entry of
 # another rule does not; an entry that matches nothing is a warning.
@@ -68,12 +68,25 @@ mkdir -p tarroot/etc tarroot/root/.ssh tarroot/opt/app/.git
 cp sec/id_ed25519 tarroot/root/.ssh/id_ed25519
 echo 'x' >tarroot/opt/app/.git/HEAD
 echo hello >tarroot/etc/motd
+# every kind, each under its own name, and the look-alikes
+kinds="ec.der:private-key-der store.p12:pkcs12 app.env:aws-secret-access-key
+credentials:aws-access-key-id gh.yml:github-token gl.txt:gitlab-token slack.conf:slack-token
+sa.json:gcp-service-account jwt.txt:jwt"
+mkdir -p tarroot/srv/kinds tarroot/root
+for k in $kinds; do cp "sec/${k%%:*}" "tarroot/srv/kinds/${k%%:*}"; done
+cp sec/history tarroot/root/.bash_history
+cp sec/pub.pem sec/cert.pem sec/harmless.conf tarroot/srv/kinds/
 tar -C tarroot -cf base.tar .
 build tar '{ "tar": "base.tar" }' '[]'
 is "a secret in a tar base: the build fails (exit 1)" "$rc" 1
 has "tar base: the key, from the archive" "$err" \
 	"/root/.ssh/id_ed25519: private-key-pem (a PEM or OpenSSH private key) at byte 0, from $work/base.tar"
 has "tar base: the .git directory" "$err" "/opt/app/.git: git-directory"
+for k in $kinds; do
+	has "tar base: ${k##*:}" "$err" "/srv/kinds/${k%%:*}: ${k##*:}"
+done
+has "tar base: the shell history" "$err" "/root/.bash_history: shell-history"
+is "tar base: twelve secrets, no look-alike" "$(grep -c '^stele: WARNING: secret: ' <<<"$err")" 12
 check "tar base: nothing written" -- no_outputs out-tar
 
 # a base with dpkg's file lists: the hit names the package that shipped the file (merged /usr:
@@ -121,12 +134,26 @@ if command -v dpkg-deb >/dev/null &&
 	printf 'Package: stele-test-app\nVersion: 1.2-3\nArchitecture: amd64\nMaintainer: t <t@t>\nDescription: t\n' \
 		>pkg/DEBIAN/control
 	cp sec/gh.yml pkg/opt/app/deploy.yml
+	mkdir -p pkg/opt/app/kinds pkg/opt/app/.git
+	for k in $kinds; do cp "sec/${k%%:*}" "pkg/opt/app/kinds/${k%%:*}"; done
+	cp sec/id_ed25519 pkg/opt/app/kinds/id_ed25519
+	cp sec/history pkg/opt/app/.bash_history
+	cp sec/pub.pem sec/cert.pem sec/harmless.conf pkg/opt/app/kinds/
+	echo x >pkg/opt/app/.git/HEAD
 	dpkg-deb -Zgzip --root-owner-group --build pkg app.deb >/dev/null
 	build deb '{ "debs": ["busybox-static"], "local_debs": ["app.deb"] }' '[]'
 	is "a secret inside a .deb: the build fails (exit 1)" "$rc" 1
 	has "deb: the path, rule and package" "$err" \
 		"/opt/app/deploy.yml: github-token (a GitHub token) at byte 7, from package stele-test-app 1.2-3 ($work/app.deb)"
+	for k in $kinds id_ed25519:private-key-pem; do
+		has "deb: ${k##*:}" "$err" "/opt/app/kinds/${k%%:*}: ${k##*:}"
+	done
+	has "deb: the shell history" "$err" "/opt/app/.bash_history: shell-history"
+	has "deb: the .git directory" "$err" "/opt/app/.git: git-directory (a .git directory) at byte 0, from package stele-test-app"
+	is "deb: thirteen secrets (twelve kinds and the token), no look-alike" \
+		"$(grep -c '^stele: WARNING: secret: ' <<<"$err")" 13
 	check "deb: nothing written" -- no_outputs out-deb
+	rm -rf pkg/opt/app/kinds pkg/opt/app/.git pkg/opt/app/.bash_history
 	cp sec/harmless.conf pkg/opt/app/deploy.yml
 	dpkg-deb -Zxz --root-owner-group --build pkg app2.deb >/dev/null
 	build deb2 '{ "debs": ["busybox-static"], "local_debs": ["app2.deb"] }' '[]'
