@@ -7,6 +7,7 @@
 #include <openssl/evp.h>
 #include <openssl/pem.h>
 #include <openssl/pkcs12.h>
+#include <openssl/rand.h>
 #include <openssl/x509.h>
 #include <stdlib.h>
 
@@ -168,17 +169,25 @@ static void key_samples(void)
 	EVP_PKEY_free(ed);
 }
 
-static const char b64_70[] =
-    "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAAAAtzc2gtZW";
+/* Key material for the armour samples, made at run time: no key-like text is committed. */
+static char material[80];
+
+static void make_material(void)
+{
+	unsigned char raw[51];
+
+	RAND_bytes(raw, sizeof(raw));
+	EVP_EncodeBlock((unsigned char *)material, raw, sizeof(raw)); /* 68 base64 bytes */
+}
 
 static void text_samples(void)
 {
 	char t[1024];
 
 	snprintf(t, sizeof(t), "-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n%s\n"
-		 "-----END OPENSSH PRIVATE KEY-----\n", b64_70, b64_70);
+		 "-----END OPENSSH PRIVATE KEY-----\n", material, material);
 	add_str("OpenSSH private key", t, SECRET_PEM_KEY, 0);
-	snprintf(t, sizeof(t), "-----BEGIN OPENSSH PRIVATE KEY-----\r\n%s\r\n", b64_70);
+	snprintf(t, sizeof(t), "-----BEGIN OPENSSH PRIVATE KEY-----\r\n%s\r\n", material);
 	add_str("OpenSSH key with CRLF", t, SECRET_PEM_KEY, 0);
 	add_str("legacy encrypted PEM", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
 		"DEK-Info: AES-128-CBC,0011\n\nabc\n", SECRET_PEM_KEY, 0);
@@ -190,9 +199,8 @@ static void text_samples(void)
 	add_str("armour header in documentation",
 		"a key file starts with -----BEGIN RSA PRIVATE KEY----- and ends ...\n", -1, 0);
 	add_str("armour header, then a short line", "-----BEGIN PRIVATE KEY-----\n...\n", -1, 0);
-	add_str("a private key header of a made-up kind, lower case",
-		"-----BEGIN my PRIVATE KEY-----\nMIIEvQIBADANBgkqhkiG9w0BAQEFAASCBKcwggSjAgEAAoIBAQ\n",
-		-1, 0);
+	snprintf(t, sizeof(t), "-----BEGIN my PRIVATE KEY-----\n%s\n", material);
+	add_str("a private key header of a made-up kind, lower case", t, -1, 0);
 
 	add_in("AWS access key id", "export AWS_ACCESS_KEY_ID=", "AKIAZ3MSJV7VN2QJ4WXY", "\n",
 	       SECRET_AWS_KEY_ID);
@@ -404,8 +412,7 @@ static void names(void)
 
 static void allow_and_verdict(void)
 {
-	static const char key[] = "-----BEGIN OPENSSH PRIVATE KEY-----\n"
-				  "b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQAAAAAAAAABAAAAMwAA\n";
+	char key[200];
 	const struct secret_allow allow[] = {
 		{"/etc/demo/*.key", SECRET_PEM_KEY, "the demo's published key"},
 		{"/etc/other.key", SECRET_DER_KEY, "wrong rule"},
@@ -415,6 +422,7 @@ static void allow_and_verdict(void)
 	struct err e;
 	int r;
 
+	snprintf(key, sizeof(key), "-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n", material);
 	secret_scan_init(&s, allow, 3, &e);
 	secret_scan_buffer(&s, "/etc/demo/a.key", (const uint8_t *)key, strlen(key));
 	secret_scan_buffer(&s, "/etc/demo/sub/b.key", (const uint8_t *)key, strlen(key));
@@ -484,6 +492,7 @@ static void rule_names(void)
 
 int main(void)
 {
+	make_material();
 	key_samples();
 	text_samples();
 	each_sample();
