@@ -20,7 +20,7 @@ BOOT_SRC     := bootloader/bootstate.c
 CORE_SRC     := builder/build.c builder/report.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
                 builder/fileutil.c builder/keys.c builder/elf.c builder/initramfs.c \
                 builder/systemd.c builder/progs.c builder/overlay.c builder/archive.c \
-                builder/secrets.c builder/diff.c builder/provision.c
+                builder/secrets.c builder/diff.c builder/provision.c builder/secureboot.c
 SOURCES_SRC  := builder/sources/source.c builder/sources/source-dir.c \
                 builder/sources/source-tar.c builder/sources/source-debs.c \
                 builder/sources/source-mmdebstrap.c builder/sources/source-image.c \
@@ -28,7 +28,7 @@ SOURCES_SRC  := builder/sources/source.c builder/sources/source-dir.c \
 OUTPUTS_SRC  := builder/outputs/ext4.c builder/outputs/slotimg.c builder/outputs/image.c \
                 builder/outputs/disk.c builder/outputs/esp.c builder/outputs/gptread.c \
                 builder/outputs/bundlewrite.c builder/outputs/output.c builder/outputs/pass.c \
-                builder/outputs/vdisk.c
+                builder/outputs/vdisk.c builder/outputs/uki.c
 CMD_SRC      := builder/cmd/main.c builder/cmd/build.c builder/cmd/verity.c builder/cmd/keygen.c \
                 builder/cmd/verify.c builder/cmd/run.c builder/cmd/state.c builder/cmd/diff.c \
                 builder/cmd/provision.c
@@ -39,7 +39,7 @@ COMMON_SRC   := rootfs/common/partitions.c rootfs/common/util.c rootfs/common/sl
                 rootfs/common/watchdog.c
 INIT_SRC     := rootfs/init/stele-init.c rootfs/init/cmdline.c rootfs/init/console.c \
                 rootfs/init/dm.c rootfs/init/fstree.c rootfs/init/grow.c rootfs/init/modules.c \
-                rootfs/init/sysroot.c rootfs/init/credentials.c $(COMMON_SRC) $(LIB_SRC)
+                rootfs/init/sysroot.c rootfs/init/credentials.c rootfs/init/slotfind.c bootloader/bootstate.c $(COMMON_SRC) $(LIB_SRC)
 UPDATE_MODS  := rootfs/update/bundle.c rootfs/update/checks.c \
                 rootfs/update/commit.c rootfs/update/ctx.c rootfs/update/fault.c \
                 rootfs/update/health.c rootfs/update/install.c rootfs/update/journal.c \
@@ -55,7 +55,7 @@ TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev liblzma-dev libssl-dev \
         libfdisk-dev libblkid-dev libguestfs-dev supermin grub-efi-amd64-bin grub-common dosfstools mtools \
-        qemu-system-x86 qemu-utils ovmf \
+        qemu-system-x86 qemu-utils ovmf systemd-boot-efi sbsigntool efitools \
         e2fsprogs dpkg apt mmdebstrap util-linux fdisk procps coreutils tar bc cryptsetup-bin \
         openssl clang openssh-client iproute2 \
         libclang-rt-14-dev
@@ -68,7 +68,7 @@ A := build/asan
 
 .PHONY: all image check deps unit cli bench clean qemu-test
 all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/update/stele-update.c),$(B)/stele-update) \
-     $(B)/BOOTX64.EFI
+     $(B)/BOOTX64.EFI $(B)/mkgrub.sh $(B)/grub.cfg
 
 # Device programs: never sanitizer builds (they run inside the images).
 INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
@@ -80,6 +80,12 @@ $(B)/stele-update: $(UPDATE_SRC) $(HDRS_ALL) Makefile | $(B)
 
 $(B)/BOOTX64.EFI: bootloader/grub.cfg bootloader/mkgrub.sh | $(B)
 	bootloader/mkgrub.sh bootloader/grub.cfg $@
+
+# A Secure Boot build makes its own GRUB (with the product's OpenPGP key in) from these.
+$(B)/mkgrub.sh: bootloader/mkgrub.sh | $(B)
+	cp $< $@
+$(B)/grub.cfg: bootloader/grub.cfg | $(B)
+	cp $< $@
 
 GEN := $(B)/gen/default-profile.h $(B)/gen/image-files.h
 HDRS = $(HDRS_ALL)

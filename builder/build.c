@@ -13,6 +13,7 @@
 #include "builder/outputs/output.h"
 #include "initramfs.h"
 #include "keys.h"
+#include "secureboot.h"
 #include "progs.h"
 #include "overlay.h"
 #include "systemd.h"
@@ -264,8 +265,12 @@ static int put_boot_files(const struct build_ctx *b, const char *trust_pem, stru
 {
 	const struct profile *p = b->p;
 	struct tree *t = b->tree;
+	/* with Secure Boot stele-init reads the trial flag from the boot state on the ESP */
+	static char *const esp_modules[] = {"vfat", "nls_cp437", "nls_ascii"};
 	struct initramfs_opts io = {.trust_pem = trust_pem, .product = p->product,
 				    .modules = p->modules, .nmodules = p->nmodules,
+				    .extra_modules = esp_modules,
+				    .nextra_modules = p->secure_boot ? 3 : 0,
 				    .epoch = b->o->epoch};
 	struct initramfs_result res;
 	char init[4096], *pem;
@@ -294,6 +299,8 @@ static int put_boot_files(const struct build_ctx *b, const char *trust_pem, stru
 		return err_prefix(e, r, "initramfs");
 	reportf(b->report, BUILD_PROGRESS, "initramfs: kernel %s, %zu modules, %zu libraries, "
 		"%zu KiB", res.kernel_version, res.nmodules, res.nlibs, len >> 10);
+	snprintf(b->art->kernel_version, sizeof(b->art->kernel_version), "%s",
+		 res.kernel_version);
 	r = put_mem_file(t, CONTRACT_SLOT_INITRD, buf, len, 0644, e);
 	return r < 0 ? r : put_boot_env(p, t, e);
 }
@@ -312,6 +319,7 @@ static void derive_seed(const struct profile *p, const uint8_t digest[SHA256_LEN
 
 struct key_paths {
 	char key[4096], cert[4096], trust[4096];
+	char dir[4096]; /* where the Secure Boot keys are: beside the signing key */
 };
 
 static int dev_keys_dir(char *out, size_t n)
@@ -338,15 +346,20 @@ static void keys_in_dir(struct key_paths *k, const char *dir)
 static int resolve_keys(const struct profile *p, const struct build_opts *o,
 			struct key_paths *k, struct err *e)
 {
-	char dir[4096];
+	char dir[4096], sb[4200];
 	int r;
 
 	memset(k, 0, sizeof(*k));
 	if (o->keys_dir) {
 		keys_in_dir(k, o->keys_dir);
+		snprintf(k->dir, sizeof(k->dir), "%s", o->keys_dir);
 		return 0;
 	}
 	if (p->sign.key && p->sign.cert) {
+		const char *slash = strrchr(p->sign.key, '/');
+
+		snprintf(k->dir, sizeof(k->dir), "%.*s", slash ? (int)(slash - p->sign.key) : 1,
+			 slash ? p->sign.key : ".");
 		snprintf(k->key, sizeof(k->key), "%s", p->sign.key);
 		snprintf(k->cert, sizeof(k->cert), "%s", p->sign.cert);
 		if (p->sign.ntrust)
@@ -356,10 +369,19 @@ static int resolve_keys(const struct profile *p, const struct build_opts *o,
 	if (dev_keys_dir(dir, sizeof(dir)) < 0)
 		return err_set(e, ENAMETOOLONG, "development key directory name too long");
 	keys_in_dir(k, dir);
+	snprintf(k->dir, sizeof(k->dir), "%s", dir);
 	if (access(k->key, F_OK) != 0) {
 		reportf(&o->report, BUILD_WARNING, "no signing keys given (--keys or the profile's "
 			"\"sign\"): creating DEVELOPMENT keys in %s", dir);
 		r = keys_generate(dir, KEY_RSA3072, e);
+		if (r < 0)
+			return err_prefix(e, r, "creating development keys");
+	}
+	snprintf(sb, sizeof(sb), "%s/%s.key", dir, keys_sb_names[KEYS_SB_DB]);
+	if (p->secure_boot && access(sb, F_OK) != 0) {
+		reportf(&o->report, BUILD_WARNING, "creating DEVELOPMENT Secure Boot keys in %s",
+			dir);
+		r = keys_generate_secure_boot(dir, e);
 		if (r < 0)
 			return err_prefix(e, r, "creating development keys");
 	}
@@ -387,6 +409,21 @@ void build_artifacts_free(struct build_artifacts *a)
 	memset(a, 0, sizeof(*a));
 }
 
+/* What a Secure Boot build needs, checked before anything is written. */
+static int check_secure_boot(const char *dir, struct err *e)
+{
+	static const char *const need[] = {SB_STUB, SB_OVMF_VARS_TEMPLATE};
+	struct sb_keys k;
+	int r = sb_keys_find(dir, &k, e);
+
+	for (size_t i = 0; r == 0 && i < sizeof(need) / sizeof(*need); i++)
+		if (access(need[i], R_OK) != 0)
+			r = err_set(e, ENOENT, "\"secure_boot\": %s is missing (make deps installs "
+					       "systemd-boot-efi, sbsigntool, efitools and ovmf)",
+				    need[i]);
+	return r;
+}
+
 /* Everything before the outputs: keys, the tree, what the boot needs in it, its digest. */
 static int prepare(struct build_ctx *b, struct err *e)
 {
@@ -398,6 +435,9 @@ static int prepare(struct build_ctx *b, struct err *e)
 		r = resolve_keys(b->p, b->o, &kp, e);
 		if (r == 0)
 			r = load_keys(&kp, &b->key, &b->trust, e);
+		snprintf(b->sb_dir, sizeof(b->sb_dir), "%s", kp.dir);
+		if (r == 0 && b->p->secure_boot)
+			r = check_secure_boot(b->sb_dir, e);
 	}
 	if (r == 0) {
 		cleanup_watch(b->o->cleanup, &b->stage);

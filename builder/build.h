@@ -16,6 +16,7 @@
 #include "builder/outputs/pass.h"
 #include "builder/outputs/slotimg.h"
 #include "fileutil.h"
+#include "keys.h"
 #include "profile.h"
 #include "report.h"
 
@@ -37,13 +38,20 @@ struct build_artifacts {
 	uint8_t tree_sha256[SHA256_LEN]; /* of the composed tree */
 	struct ext4_result ext4;         /* the rootfs */
 	struct slotimg_out slot;         /* hashes, manifest and signature (not --rootfs-only) */
+	char kernel_version[128];        /* of a bootable tree */
 };
 
 void build_artifacts_free(struct build_artifacts *a);
 
+/* The Secure Boot outputs (builder/outputs/uki.h). */
+struct uki_files {
+	const char *uki, *uki_sig, *vars, *esl[KEYS_SB_COUNT], *auth[KEYS_SB_COUNT];
+};
+
 /* The staged (temporary) paths of a build's output files; NULL when not made. */
 struct build_files {
 	const char *rootfs, *verity, *manifest, *signature, *img, *qcow2, *vmdk, *vhdx, *bundle;
+	struct uki_files sb;
 };
 
 /* One build in progress, as every output handler (builder/outputs/output.h) sees it. */
@@ -65,6 +73,8 @@ struct build_ctx {
 	struct image_disk disk;
 	struct bundle_file bundle;
 	struct secret_scan secrets; /* what the rootfs writer found */
+	char sb_dir[4096];          /* the Secure Boot keys' directory (with "secure_boot") */
+	char sb_grub[4096];         /* the signed GRUB, in the scratch directory */
 };
 
 /* Builds p into o->outdir; *ret is filled (and must be freed with build_artifacts_free)

@@ -23,7 +23,7 @@ int run_capture(char *const argv[], const char *cwd, size_t max, char **ret_out,
 int run_capture_len(char *const argv[], const char *cwd, size_t max, char **ret_out,
 		    size_t *ret_len, struct err *e);
 
-#define STAGE_MAX 16
+#define STAGE_MAX 32
 #define STAGE_MAX_DEPTH 16
 
 /* Outputs of one build: each is written to a hidden temporary name in the output directory,

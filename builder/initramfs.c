@@ -368,7 +368,7 @@ static int add_modules(struct tree *t, struct cpio *c, const struct initramfs_op
 		return r;
 	snprintf(moddir, sizeof(moddir), "/lib/modules/%s", res->kernel_version);
 	dir = tree_resolve(t, moddir);
-	if (!dir && o->nmodules)
+	if (!dir && (o->nmodules || o->nextra_modules))
 		return err_set(c->e, ENOENT, "kernel.modules: no %s in the tree", moddir);
 	snprintf(path, sizeof(path), "%s", moddir);
 	r = dir ? index_modules(&m, dir, path, strlen(path), c->e) : 0;
@@ -376,6 +376,8 @@ static int add_modules(struct tree *t, struct cpio *c, const struct initramfs_op
 		r = read_builtin(t, &m, moddir, c->e);
 	for (size_t i = 0; r == 0 && i < o->nmodules; i++)
 		r = order_module(t, &m, o->modules[i], 0, c->e);
+	for (size_t i = 0; r == 0 && i < o->nextra_modules; i++)
+		r = order_module(t, &m, o->extra_modules[i], 0, c->e);
 	for (size_t i = 0; r == 0 && i < m.norder; i++) {
 		const struct module *x = NULL;
 		uint8_t *buf;

@@ -19,6 +19,8 @@ struct initramfs_opts {
 	const char *product;
 	char *const *modules;    /* as named in the profile ("dm-verity", "virtio_blk") */
 	size_t nmodules;
+	char *const *extra_modules; /* what the build adds (the ESP's vfat with Secure Boot) */
+	size_t nextra_modules;
 	int64_t epoch;
 };
 

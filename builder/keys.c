@@ -35,6 +35,9 @@ int keys_new_key(enum key_type type, EVP_PKEY **ret, struct err *e)
 	EVP_PKEY *k = NULL;
 
 	switch (type) {
+	case KEY_RSA2048:
+		k = EVP_RSA_gen(2048);
+		break;
 	case KEY_RSA3072:
 		k = EVP_RSA_gen(3072);
 		break;
@@ -221,3 +224,63 @@ int keys_generate(const char *dir, enum key_type type, struct err *e)
 	X509_free(sc);
 	return r;
 }
+
+/* Each key self-signed: UEFI matches db entries against the signer itself, it walks no
+ * chain, so nothing is gained by issuing one from another. */
+static int make_sb_key(const char *dir, const char *name, const char *cn, int64_t now,
+		       struct err *e)
+{
+	struct cert_spec spec = {.cn = cn, .ca = true, .not_before = now - 3600,
+				 .not_after = now + 20 * YEAR,
+				 .key_usage = "critical,digitalSignature,keyCertSign"};
+	char kpath[4096], cpath[4096];
+	EVP_PKEY *k = NULL;
+	X509 *c = NULL;
+	int r;
+
+	snprintf(kpath, sizeof(kpath), "%s/%s.key", dir, name);
+	snprintf(cpath, sizeof(cpath), "%s/%s.crt", dir, name);
+	r = keys_new_key(KEY_RSA2048, &k, e);
+	if (r == 0)
+		r = keys_make_cert(k, &spec, NULL, NULL, &c, e);
+	if (r == 0)
+		r = keys_write_key(kpath, k, e);
+	if (r == 0)
+		r = keys_write_cert(cpath, c, e);
+	EVP_PKEY_free(k);
+	X509_free(c);
+	return r;
+}
+
+int keys_generate_secure_boot(const char *dir, struct err *e)
+{
+	static const char *const cns[KEYS_SB_COUNT] = {"stele Secure Boot PK",
+						       "stele Secure Boot KEK",
+						       "stele Secure Boot db"};
+	int64_t now = (int64_t)time(NULL);
+	char path[4096];
+	struct stat st;
+	int r = mkdir_p(dir, e);
+
+	for (int i = 0; r == 0 && i < KEYS_SB_COUNT; i++) {
+		for (int c = 0; r == 0 && c < 2; c++) {
+			snprintf(path, sizeof(path), "%s/%s.%s", dir, keys_sb_names[i],
+				 c ? "crt" : "key");
+			if (lstat(path, &st) == 0)
+				r = err_set(e, EEXIST, "%s exists; stele never overwrites keys",
+					    path);
+		}
+	}
+	for (int i = 0; r == 0 && i < KEYS_SB_COUNT; i++)
+		r = make_sb_key(dir, keys_sb_names[i], cns[i], now, e);
+	if (r < 0 && r != -EEXIST) /* no half-written key set */
+		for (int i = 0; i < KEYS_SB_COUNT; i++)
+			for (int c = 0; c < 2; c++) {
+				snprintf(path, sizeof(path), "%s/%s.%s", dir, keys_sb_names[i],
+					 c ? "crt" : "key");
+				unlink(path);
+			}
+	return r;
+}
+
+const char *const keys_sb_names[KEYS_SB_COUNT] = {"sb-pk", "sb-kek", "sb-db"};

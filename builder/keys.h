@@ -12,7 +12,7 @@
 
 #include "lib/err.h"
 
-enum key_type { KEY_RSA3072, KEY_RSA4096, KEY_ECDSA_P256 };
+enum key_type { KEY_RSA2048, KEY_RSA3072, KEY_RSA4096, KEY_ECDSA_P256 };
 
 struct cert_spec {
 	const char *cn;
@@ -32,5 +32,11 @@ int keys_write_cert(const char *path, X509 *cert, struct err *e);
 
 /* Writes DIR/ca.key, ca.crt, signing.key, signing.crt; refuses if any exists. */
 int keys_generate(const char *dir, enum key_type type, struct err *e);
+
+/* Secure Boot: DIR/sb-pk, sb-kek and sb-db (.key and .crt), RSA-2048 (what every UEFI
+ * firmware verifies), each self-signed; refuses if any exists. */
+enum { KEYS_SB_PK, KEYS_SB_KEK, KEYS_SB_DB, KEYS_SB_COUNT };
+extern const char *const keys_sb_names[KEYS_SB_COUNT];
+int keys_generate_secure_boot(const char *dir, struct err *e);
 
 #endif

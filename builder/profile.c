@@ -219,6 +219,7 @@ static const struct jfield top_fields[] = {
 	{.key = "outputs", .kind = J_ARRAY, .elem = J_STRING, .choices = outputs},
 	{.key = "rollback_index", .kind = J_INT, .min = 0, .max = 1L << 40},
 	{.key = "console_shell", .kind = J_BOOL},
+	{.key = "secure_boot", .kind = J_BOOL},
 	{0},
 };
 
@@ -766,6 +767,7 @@ static int extract_misc(struct profile *p, struct err *e)
 
 	p->has_kernel = cJSON_GetObjectItemCaseSensitive(p->doc, "kernel") != NULL;
 	p->console_shell = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "console_shell"));
+	p->secure_boot = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "secure_boot"));
 	r = dup_str(verity, "hash", "sha256", &p->verity_hash, e);
 	if (r == 0)
 		r = dup_str(sign, "key", NULL, &p->sign.key, e);

@@ -97,6 +97,7 @@ struct profile {
 	uint64_t rollback_index; /* monotonic; devices refuse lower ones (default 0) */
 	bool has_kernel;         /* a "kernel" section: the tree must have one */
 	bool console_shell;      /* a root shell on the console (testers) */
+	bool secure_boot;        /* a signed UKI per slot and a signed GRUB (docs/boot.md) */
 	char *verity_hash;       /* verity.hash */
 	char **outputs;          /* "outputs": "raw", "qcow2", "bundle" */
 	size_t noutputs;

@@ -77,6 +77,10 @@ const struct contract_arch *contract_arch_find(const char *name);
 /* The ESP (paths from its root, no leading slash). */
 #define CONTRACT_ESP_LOADER "EFI/BOOT/BOOTX64.EFI"
 #define CONTRACT_ESP_GRUBENV "EFI/stele/grubenv" /* the boot state (bootloader/bootstate.h) */
+/* With Secure Boot, each slot's signed kernel image and GRUB's OpenPGP signature of it. */
+#define CONTRACT_ESP_UKI_A "EFI/stele/a.efi"
+#define CONTRACT_ESP_UKI_B "EFI/stele/b.efi"
+#define CONTRACT_ESP_UKI_SIG ".sig"
 
 /* The running device: what stele-init leaves for stele-update. */
 #define CONTRACT_RUN_DIR "/run/stele"
@@ -104,6 +108,9 @@ const struct contract_arch *contract_arch_find(const char *name);
  * stele.timeout from the user. */
 #define CONTRACT_CMDLINE_SLOT "stele.slot"
 #define CONTRACT_CMDLINE_TRIAL "stele.trial"
+/* With Secure Boot the command line is the UKI's own, signed, the same in either slot: it
+ * names the root hash, and stele-init finds the slot that holds it (rootfs/README.md). */
+#define CONTRACT_CMDLINE_ROOTHASH "stele.roothash"
 
 /* The boot state: a GRUB environment block of these variables (bootloader/bootstate.h). */
 #define CONTRACT_ENV_HEADER "# GRUB Environment Block\n"

@@ -21,35 +21,52 @@ static int set_times(const char *path, int64_t epoch, struct err *e)
 	return 0;
 }
 
-/* A staging tree EFI/BOOT/BOOTX64.EFI + EFI/stele/grubenv, every time set to epoch. */
-static int stage(const char *dir, const char *bootx64, const char grubenv[1024], int64_t epoch,
-		 struct err *e)
+static int copy_in(const char *src, const char *dst, struct err *e)
 {
-	static const char *const dirs[] = {"EFI", "EFI/BOOT", "EFI/stele"};
-	char path[4096], *efi = NULL;
+	char *buf = NULL;
 	size_t len;
-	int r;
+	int r = file_read_all(src, ESP_FILE_MAX, &buf, &len, e);
 
-	for (size_t i = 0; i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, dirs[i]);
+	if (r == 0)
+		r = file_write(dst, buf, len, e);
+	free(buf);
+	return r;
+}
+
+static const char *const stage_dirs[] = {"EFI", "EFI/BOOT", "EFI/stele"};
+static const char *const stage_files[] = {CONTRACT_ESP_LOADER, ESP_GRUBENV_PATH,
+					  CONTRACT_ESP_UKI_A,
+					  CONTRACT_ESP_UKI_A CONTRACT_ESP_UKI_SIG};
+#define NDIRS (sizeof(stage_dirs) / sizeof(*stage_dirs))
+#define NFILES (sizeof(stage_files) / sizeof(*stage_files))
+
+/* A staging tree of the ESP's files (the kernel image of slot a and its signature only with
+ * Secure Boot), every time set to epoch. */
+static int stage(const char *dir, const struct esp_files *f, const char grubenv[1024],
+		 int64_t epoch, struct err *e)
+{
+	const char *src[NFILES] = {f->bootx64, NULL, f->uki, f->uki_sig};
+	char path[4096];
+	int r = 0;
+
+	for (size_t i = 0; r == 0 && i < NDIRS; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, stage_dirs[i]);
 		if (mkdir(path, 0755) < 0)
-			return err_sys(e, errno, "%s", path);
+			r = err_sys(e, errno, "%s", path);
 	}
-	r = file_read_all(bootx64, 64u << 20, &efi, &len, e);
-	snprintf(path, sizeof(path), "%s/%s", dir, CONTRACT_ESP_LOADER);
-	if (r == 0)
-		r = file_write(path, efi, len, e);
-	free(efi);
-	snprintf(path, sizeof(path), "%s/%s", dir, ESP_GRUBENV_PATH);
-	if (r == 0)
-		r = file_write(path, grubenv, 1024, e);
-	for (int i = 2; r == 0 && i >= 0; i--) {
-		const char *files[] = {CONTRACT_ESP_LOADER, ESP_GRUBENV_PATH, NULL};
-		snprintf(path, sizeof(path), "%s/%s", dir, i < 2 ? files[i] : dirs[0]);
-		r = set_times(path, epoch, e);
+	for (size_t i = 0; r == 0 && i < NFILES; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, stage_files[i]);
+		if (i == 1)
+			r = file_write(path, grubenv, 1024, e);
+		else if (src[i])
+			r = copy_in(src[i], path, e);
+		else
+			continue;
+		if (r == 0)
+			r = set_times(path, epoch, e);
 	}
-	for (size_t i = 0; r == 0 && i < 3; i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, dirs[i]);
+	for (size_t i = NDIRS; r == 0 && i-- > 0;) {
+		snprintf(path, sizeof(path), "%s/%s", dir, stage_dirs[i]);
 		r = set_times(path, epoch, e);
 	}
 	return r;
@@ -57,19 +74,21 @@ static int stage(const char *dir, const char *bootx64, const char grubenv[1024],
 
 static void remove_stage(const char *dir)
 {
-	static const char *const paths[] = {CONTRACT_ESP_LOADER, ESP_GRUBENV_PATH, "EFI/BOOT",
-					    "EFI/stele", "EFI", ""};
 	char path[4096];
 
-	for (size_t i = 0; i < sizeof(paths) / sizeof(*paths); i++) {
-		snprintf(path, sizeof(path), "%s/%s", dir, paths[i]);
-		if (unlink(path) < 0)
-			rmdir(path);
+	for (size_t i = 0; i < NFILES; i++) {
+		snprintf(path, sizeof(path), "%s/%s", dir, stage_files[i]);
+		unlink(path);
 	}
+	for (size_t i = NDIRS; i-- > 0;) {
+		snprintf(path, sizeof(path), "%s/%s", dir, stage_dirs[i]);
+		rmdir(path);
+	}
+	rmdir(dir);
 }
 
-int esp_make(const char *path, uint64_t size, const char *bootx64, const char grubenv[1024],
-	     uint32_t volume_id, int64_t epoch, struct err *e)
+int esp_make(const char *path, uint64_t size, const struct esp_files *files,
+	     const char grubenv[1024], uint32_t volume_id, int64_t epoch, struct err *e)
 {
 	char volid[16], tmp[4096], src[4096];
 	char *mkfs[] = {"mkfs.vfat", "-F", "32", "-n", "STELE-ESP", "-i", volid, "--invariant",
@@ -96,7 +115,7 @@ int esp_make(const char *path, uint64_t size, const char *bootx64, const char gr
 	snprintf(tmp, sizeof(tmp), "%s/stele-esp-XXXXXX", tmpdir && *tmpdir ? tmpdir : "/tmp");
 	if (!mkdtemp(tmp))
 		return err_sys(e, errno, "creating a staging directory");
-	r = stage(tmp, bootx64, grubenv, epoch, e);
+	r = stage(tmp, files, grubenv, epoch, e);
 	snprintf(src, sizeof(src), "%s/EFI", tmp);
 	if (r == 0) {
 		r = run_capture(mcopy, NULL, 1 << 16, NULL, e);

@@ -12,8 +12,15 @@
 
 #define ESP_GRUBENV_PATH CONTRACT_ESP_GRUBENV
 
-int esp_make(const char *path, uint64_t size, const char *bootx64, const char grubenv[1024],
-	     uint32_t volume_id, int64_t epoch, struct err *e);
+#define ESP_FILE_MAX (256u << 20)
+
+struct esp_files {
+	const char *bootx64;       /* GRUB */
+	const char *uki, *uki_sig; /* slot a's with Secure Boot, else NULL */
+};
+
+int esp_make(const char *path, uint64_t size, const struct esp_files *files,
+	     const char grubenv[1024], uint32_t volume_id, int64_t epoch, struct err *e);
 
 /* "IMAGE@@OFFSET" of a disk image's ESP, as mtools takes it (IMAGE as /proc/self/fd/N, a
  * descriptor left open, when the path itself holds "@@"). */

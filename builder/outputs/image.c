@@ -77,7 +77,7 @@ static int make_esp(const struct image_in *in, const char *path, uint64_t size, 
 		return r;
 	sub_seed(in->seed, "esp", s);
 	volid = (uint32_t)s[0] << 24 | (uint32_t)s[1] << 16 | (uint32_t)s[2] << 8 | s[3];
-	return esp_make(path, size, in->bootx64, env, volid, in->epoch, e);
+	return esp_make(path, size, &in->esp, env, volid, in->epoch, e);
 }
 
 static int make_data(const struct image_in *in, const char *path, uint64_t size, struct err *e)

@@ -12,12 +12,13 @@
 #include "lib/hash.h"
 #include "builder/profile.h"
 #include "disk.h"
+#include "esp.h"
 
 struct image_in {
 	const struct profile *p;
 	const char *rootfs, *verity;  /* this build's slot (the rootfs is copied in by the caller) */
 	const char *img;              /* output (a temporary) */
-	const char *bootx64;          /* GRUB */
+	struct esp_files esp;         /* GRUB, and slot a's kernel image with Secure Boot */
 	int64_t epoch;
 	uint8_t seed[SHA256_LEN];
 };

@@ -10,6 +10,7 @@
 #include "ext4.h"
 #include "image.h"
 #include "slotimg.h"
+#include "uki.h"
 #include "vdisk.h"
 
 /* Reserves <product>-<version>.<suffix> in the output directory. */
@@ -208,12 +209,17 @@ static int raw_write(struct build_ctx *b, struct err *e)
 {
 	struct image_in in;
 	char bootx64[4096];
-	int r = build_libexec("BOOTX64.EFI", bootx64, sizeof(bootx64), e);
+	int r = b->p->secure_boot ? 0 : build_libexec("BOOTX64.EFI", bootx64, sizeof(bootx64), e);
 
 	if (r < 0)
 		return r;
 	image_input(b, &in);
-	in.bootx64 = bootx64;
+	in.esp.bootx64 = bootx64;
+	if (b->p->secure_boot) {
+		in.esp.bootx64 = b->sb_grub;
+		in.esp.uki = b->files.sb.uki;
+		in.esp.uki_sig = b->files.sb.uki_sig;
+	}
 	reportf(b->report, BUILD_PROGRESS, "writing the disk image %s-%s.img", b->p->product,
 		b->p->version);
 	r = image_finish(&in, &b->disk, e);
@@ -301,7 +307,11 @@ const struct output_handler output_handlers[OUTPUT_COUNT] = {
 	[OUTPUT_ROOTFS] = {.name = NULL, .stage = rootfs_stage, .begin = rootfs_begin},
 	[OUTPUT_SLOT] = {.name = NULL, .needs = OUTPUT_BIT(OUTPUT_ROOTFS), .stage = slot_stage,
 			 .write = slot_write},
-	[OUTPUT_RAW] = {.name = "raw", .needs = OUTPUT_BIT(OUTPUT_ROOTFS) | OUTPUT_BIT(OUTPUT_SLOT),
+	[OUTPUT_UKI] = {.name = NULL, .needs = OUTPUT_BIT(OUTPUT_SLOT), .bootable = true,
+			.secure_boot = true, .stage = uki_stage, .write = uki_write},
+	[OUTPUT_RAW] = {.name = "raw",
+			.needs = OUTPUT_BIT(OUTPUT_ROOTFS) | OUTPUT_BIT(OUTPUT_SLOT) |
+				 OUTPUT_BIT(OUTPUT_UKI),
 			.bootable = true, .stage = raw_stage, .begin = raw_begin,
 			.write = raw_write},
 	[OUTPUT_QCOW2] = {.name = "qcow2", .needs = OUTPUT_BIT(OUTPUT_RAW), .bootable = true,
@@ -325,13 +335,17 @@ unsigned output_select(const struct profile *p, bool rootfs_only, bool bootable)
 	for (int i = 0; i < OUTPUT_COUNT; i++) {
 		const struct output_handler *h = &output_handlers[i];
 
-		if ((!h->bootable || bootable) && (!h->name || profile_wants(p, h->name)))
+		if ((!h->bootable || bootable) && (!h->secure_boot || p->secure_boot) &&
+		    (!h->name || profile_wants(p, h->name)))
 			want |= OUTPUT_BIT(i);
 	}
 	/* a handler needs only earlier ones: one pass from the last closes the set */
 	for (int i = OUTPUT_COUNT - 1; i >= 0; i--)
 		if (want & OUTPUT_BIT(i))
 			want |= output_handlers[i].needs;
+	/* the disk image needs the signed kernel image only when there is one */
+	if (!p->secure_boot)
+		want &= ~OUTPUT_BIT(OUTPUT_UKI);
 	return want;
 }
 

@@ -12,7 +12,7 @@
 #include "lib/err.h"
 #include "builder/build.h"
 
-enum output_id { OUTPUT_ROOTFS, OUTPUT_SLOT, OUTPUT_RAW, OUTPUT_QCOW2, OUTPUT_VMDK, OUTPUT_VHDX, OUTPUT_BUNDLE, OUTPUT_COUNT };
+enum output_id { OUTPUT_ROOTFS, OUTPUT_SLOT, OUTPUT_UKI, OUTPUT_RAW, OUTPUT_QCOW2, OUTPUT_VMDK, OUTPUT_VHDX, OUTPUT_BUNDLE, OUTPUT_COUNT };
 
 #define OUTPUT_BIT(id) (1u << (id))
 
@@ -20,6 +20,7 @@ struct output_handler {
 	const char *name;  /* in the profile's "outputs"; NULL: part of every full build */
 	unsigned needs;    /* OUTPUT_BIT()s of the handlers whose output it reads */
 	bool bootable;     /* only for a tree with a kernel (/boot/vmlinuz) */
+	bool secure_boot;  /* only with the profile's "secure_boot" */
 	int (*stage)(struct build_ctx *b, struct err *e); /* reserves its files' names */
 	int (*begin)(struct build_ctx *b, struct err *e); /* NULL: nothing before the pass */
 	int (*write)(struct build_ctx *b, struct err *e); /* NULL: all done in begin */

@@ -40,6 +40,18 @@ static int parse_slot(const char *value, struct boot_opts *o, struct err *e)
 	return 0;
 }
 
+static int parse_roothash(const char *value, struct boot_opts *o, struct err *e)
+{
+	size_t n = value ? strlen(value) : 0;
+
+	if (n < 2 || n > CMDLINE_ROOT_HASH_MAX || n % 2 ||
+	    strspn(value, "0123456789abcdef") != n)
+		return err_set(e, EINVAL, CONTRACT_CMDLINE_ROOTHASH "=%.140s: expected 2 to %d "
+				  "lowercase hex digits", value ? value : "", CMDLINE_ROOT_HASH_MAX);
+	memcpy(o->root_hash, value, n + 1);
+	return 0;
+}
+
 static int parse_debug(const char *value, struct boot_opts *o, struct err *e)
 {
 	return parse_bool("stele.debug", value, &o->debug, e);
@@ -84,6 +96,7 @@ static int parse_verity(const char *value, struct boot_opts *o, struct err *e)
 
 static const struct param params[] = {
 	{CONTRACT_CMDLINE_SLOT, parse_slot},
+	{CONTRACT_CMDLINE_ROOTHASH, parse_roothash},
 	{"stele.debug", parse_debug},
 	{CONTRACT_CMDLINE_TRIAL, parse_trial},
 	{"stele.timeout", parse_timeout},
@@ -160,7 +173,7 @@ int cmdline_parse(const char *cmdline, struct boot_opts *ret, struct err *e)
 	rc = each_param(cmdline, apply, &c);
 	if (rc < 0)
 		return rc;
-	if (!o.slot)
+	if (!o.slot && !o.root_hash[0])
 		return err_set(e, EINVAL, "no " CONTRACT_CMDLINE_SLOT "= on the kernel command line "
 					  "(the bootloader passes " CONTRACT_CMDLINE_SLOT "=a or b)");
 	*ret = o;

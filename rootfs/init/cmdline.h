@@ -1,5 +1,7 @@
 /* The stele.* parameters of the kernel command line:
- *   stele.slot=a|b                 which slot GRUB booted (required)
+ *   stele.slot=a|b                 which slot GRUB booted (required without stele.roothash)
+ *   stele.roothash=HEX             the root hash of the slot to boot (a Secure Boot kernel
+ *                                  image's own command line; rootfs/init/slotfind.h)
  *   stele.debug[=1|0]              debug lines, and a shell instead of a reboot on failure
  *   stele.timeout=N                seconds to wait for the partitions (default 20)
  *   stele.verity=restart|panic|eio what dm-verity does on a corrupted block (default restart)
@@ -16,8 +18,11 @@
 #define CMDLINE_DEFAULT_TIMEOUT 20
 #define CMDLINE_MAX_TIMEOUT 3600
 
+#define CMDLINE_ROOT_HASH_MAX 128 /* hex digits: sha512 */
+
 struct boot_opts {
-	char slot; /* 'a' or 'b' */
+	char slot; /* 'a' or 'b'; 0 when the root hash names it */
+	char root_hash[CMDLINE_ROOT_HASH_MAX + 1];
 	bool debug, trial;
 	unsigned timeout; /* seconds */
 	enum dm_verity_mode verity_mode;

@@ -17,6 +17,7 @@
 #include "lib/contract.h"
 #include "lib/err.h"
 #include "cmdline.h"
+#include "slotfind.h"
 #include "console.h"
 #include "credentials.h"
 #include "dm.h"
@@ -118,13 +119,22 @@ static int step_modules(struct init *in, struct err *e)
 
 static int step_partitions(struct init *in, struct err *e)
 {
+	int rc = 0;
+
+	if (!in->opts.slot) { /* a Secure Boot kernel image: the same in both slots */
+		rc = slotfind_by_hash(in->opts.root_hash, CONTRACT_INITRD_TRUST,
+				      in->opts.timeout * 1000u, &in->opts.slot, &in->opts.trial, e);
+		if (rc < 0)
+			return rc;
+		console_log("slot %c holds root hash %.16s...%s", in->opts.slot,
+			    in->opts.root_hash, in->opts.trial ? ", a trial" : "");
+	}
 	bool a = in->opts.slot == 'a';
 	const char *labels[PART_COUNT] = {
 		gpt_part_labels[a ? GPT_PART_ROOT_A : GPT_PART_ROOT_B],
 		gpt_part_labels[a ? GPT_PART_VERITY_A : GPT_PART_VERITY_B],
 		gpt_part_labels[GPT_PART_DATA],
 	};
-	int rc;
 
 	/* partitions_find also checks the disk's partition table (lib/gpt.h) */
 	rc = partitions_find(labels, PART_COUNT, in->opts.timeout * 1000u, in->parts, e);
@@ -170,6 +180,11 @@ static int step_verify(struct init *in, struct err *e)
 	int rc;
 
 	rc = slotcheck_read(node, CONTRACT_INITRD_TRUST, &in->slot, e);
+	/* the signed command line's root hash, when it has one, is the only one to mount */
+	if (rc == 0 && in->opts.root_hash[0] &&
+	    strcmp(in->slot.m.verity.root_hash, in->opts.root_hash) != 0)
+		rc = err_set(e, EPERM, "its root hash %.64s is not the kernel image's %.64s",
+			     in->slot.m.verity.root_hash, in->opts.root_hash);
 	if (rc == 0)
 		rc = check_device(&in->slot.m, e);
 	if (rc < 0)
