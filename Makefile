@@ -50,7 +50,7 @@ UPDATE_SRC   := rootfs/update/stele-update.c $(UPDATE_MODS)
 HDRS_ALL      = $(wildcard lib/*.h bootloader/*.h builder/*.h builder/*/*.h rootfs/*/*.h) $(GEN)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
-TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c
+TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c tests/pgpsign.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev liblzma-dev libssl-dev \
@@ -153,6 +153,10 @@ $(A)/mkbundle: tests/mkbundle.c builder/outputs/bundlewrite.c builder/outputs/pa
                lib/err.c $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 
+$(A)/pgpsign: tests/pgpsign.c builder/secureboot.c builder/fileutil.c builder/keys.c lib/err.c lib/input.c lib/io.c lib/hash.c \
+              $(HDRS) | $(A)
+	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)
+
 # stele-update under the sanitizers, for its host tests (tests/cli/90-update.sh)
 $(A)/stele-update: $(UPDATE_SRC) $(HDRS_ALL) Makefile | $(A)
 	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ $(UPDATE_SRC) $(INIT_LIBS)
@@ -170,11 +174,11 @@ image: deps
 
 check: deps
 	$(MAKE) -j$(shell nproc 2>/dev/null || echo 2) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture \
-		$(A)/blkid-parts $(A)/gptedit $(A)/mkbundle $(A)/stele-update
+		$(A)/blkid-parts $(A)/gptedit $(A)/mkbundle $(A)/pgpsign $(A)/stele-update
 	./tests/run.sh $(A)
 
 qemu-test: deps
-	$(MAKE) all $(A)/gptedit
+	$(MAKE) all $(A)/gptedit $(A)/pgpsign
 	./qemu-tests/run.sh
 
 bench: deps

@@ -48,6 +48,9 @@ for p in debian-v1 debian-v2 debian-health-fails debian-hangs; do
 done
 build_set v2 "$WORK/other-keys" && mv "$WORK/upd/v2/minimal-2.0.0.bundle" "$WORK/upd/untrusted.bundle"
 build_set v2 "$WORK/keys"
+# Secure Boot: the image of another product's keys, then this product's
+build_set sb "$WORK/other-keys" && mv "$WORK/upd/sb/minimal-1.0.0.img" "$WORK/upd/sb-foreign.img"
+build_set sb "$WORK/keys"
 
 failed=0
 n=0

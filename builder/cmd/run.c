@@ -22,6 +22,7 @@
 
 #define OVMF_CODE "/usr/share/OVMF/OVMF_CODE_4M.fd"
 #define OVMF_VARS "/usr/share/OVMF/OVMF_VARS_4M.fd"
+#define OVMF_CODE_SB "/usr/share/OVMF/OVMF_CODE_4M.secboot.fd"
 #define MAX_DISKS 4
 #define MAX_SECRETS 8
 
@@ -63,6 +64,11 @@ void cmd_run_help(FILE *f)
 		"                       stele-init puts it in /run/credstore/NAME (tmpfs; also\n"
 		"                       /run/stele/credentials/NAME), where LoadCredential=NAME\n"
 		"                       finds it; never on a disk (repeatable, up to 8)\n"
+		"      --secure-boot    Secure Boot enforcing: OVMF's secboot firmware (SMM) with\n"
+		"                       the variable store the build wrote beside IMAGE\n"
+		"                       (<product>-<version>.ovmf-vars.fd: the product's PK, KEK\n"
+		"                       and db enrolled), or --vars FILE\n"
+		"      --vars FILE      the UEFI variable store to start from (a copy is used)\n"
 		"      --accel kvm|tcg  accelerator (default: $STELE_ACCEL, else KVM when a probe\n"
 		"                       boot proves it works, else TCG)\n"
 		"      --dry-run        print the QEMU command line instead of running it\n"
@@ -158,8 +164,8 @@ static const char *image_format(const char *path)
 }
 
 struct run_opts {
-	bool snapshot, console, dry_run, print_accel;
-	const char *accel, *memory;
+	bool snapshot, console, dry_run, print_accel, secure_boot;
+	const char *accel, *memory, *vars;
 	const char *disks[MAX_DISKS];
 	int ndisks;
 	const char *secrets[MAX_SECRETS]; /* NAME=FILE */
@@ -184,7 +190,9 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"disk", required_argument, NULL, 'd'}, {"memory", required_argument, NULL, 'm'},
 		{"accel", required_argument, NULL, 'a'}, {"dry-run", no_argument, NULL, 'n'},
 		{"print-accel", no_argument, NULL, 'p'}, {"ssh", required_argument, NULL, 'S'},
-		{"secret", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'}, {0},
+		{"secret", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
+		{"secure-boot", no_argument, NULL, 'B'}, {"vars", required_argument, NULL, 'V'},
+		{0},
 	};
 	int c;
 
@@ -195,6 +203,8 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		case 'c': o->console = true; break;
 		case 'n': o->dry_run = true; break;
 		case 'p': o->print_accel = true; break;
+		case 'B': o->secure_boot = true; break;
+		case 'V': o->vars = optarg; break;
 		case 'm': o->memory = optarg; break;
 		case 'a':
 			if (strcmp(optarg, "kvm") != 0 && strcmp(optarg, "tcg") != 0)
@@ -238,7 +248,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 
 /* A private copy of the UEFI variable store, so runs do not share boot entries, in a private
  * directory under $TMPDIR that is removed when QEMU exits (or we are killed). */
-static int vars_copy(char *dir, size_t dn, char *out, size_t n)
+static int vars_copy(const char *from, char *dir, size_t dn, char *out, size_t n)
 {
 	const char *t = getenv("TMPDIR");
 	int r;
@@ -247,7 +257,7 @@ static int vars_copy(char *dir, size_t dn, char *out, size_t n)
 	if (!mkdtemp(dir))
 		return -errno;
 	snprintf(out, n, "%s/OVMF_VARS.fd", dir);
-	r = copy_file(OVMF_VARS, out);
+	r = copy_file(from, out);
 	if (r < 0) {
 		unlink(out);
 		rmdir(dir);
@@ -358,25 +368,47 @@ int cmd_run(int argc, char **argv)
 			strerror(errno));
 		return EXIT_USAGE;
 	}
-	if (!o.dry_run && (rc = vars_copy(vdir, sizeof(vdir), vars, sizeof(vars))) < 0) {
-		fprintf(stderr, "stele run: copying %s: %s\n", OVMF_VARS, strerror(-rc));
+	const char *code_file = o.secure_boot ? OVMF_CODE_SB : OVMF_CODE;
+	char sb_vars[4200];
+	if (o.secure_boot && !o.vars) { /* minimal-1.0.0.img -> minimal-1.0.0.ovmf-vars.fd */
+		const char *dot = strrchr(argv[optind], '.'), *slash = strrchr(argv[optind], '/');
+		int stem = dot && (!slash || dot > slash) ? (int)(dot - argv[optind])
+							  : (int)strlen(argv[optind]);
+		snprintf(sb_vars, sizeof(sb_vars), "%.*s.ovmf-vars.fd", stem, argv[optind]);
+		o.vars = sb_vars;
+	}
+	if (access(code_file, R_OK) != 0 || (o.vars && access(o.vars, R_OK) != 0)) {
+		fprintf(stderr, "stele run: %s: %s%s\n", access(code_file, R_OK) ? code_file : o.vars,
+			strerror(errno), o.secure_boot && access(code_file, R_OK) == 0
+					 ? " (a build with \"secure_boot\" writes it; or --vars)" : "");
+		return EXIT_USAGE;
+	}
+	if (!o.dry_run && (rc = vars_copy(o.vars ? o.vars : OVMF_VARS, vdir, sizeof(vdir), vars,
+					  sizeof(vars))) < 0) {
+		fprintf(stderr, "stele run: copying %s: %s\n", o.vars ? o.vars : OVMF_VARS,
+			strerror(-rc));
 		return 1;
 	}
 	if (o.dry_run)
 		snprintf(vars, sizeof(vars), "OVMF_VARS_COPY");
 	o.accel = choose_accel(o.accel);
-	snprintf(code, sizeof(code), "if=pflash,format=raw,unit=0,readonly=on,file=%s", OVMF_CODE);
+	snprintf(code, sizeof(code), "if=pflash,format=raw,unit=0,readonly=on,file=%s", code_file);
 	snprintf(vars_arg, sizeof(vars_arg), "if=pflash,format=raw,unit=1,file=%s", vars);
 	snprintf(drives[0], sizeof(drives[0]), "if=virtio,format=%s,file=%s%s",
 		 image_format(argv[optind]), argv[optind], o.snapshot ? ",snapshot=on" : "");
 	for (int i = 0; i < o.ndisks; i++)
 		snprintf(drives[i + 1], sizeof(drives[0]), "if=virtio,format=%s,file=%s",
 			 image_format(o.disks[i]), o.disks[i]);
-	const char *fixed[] = {"qemu-system-x86_64", "-machine", "q35", "-accel", o.accel,
+	const char *fixed[] = {"qemu-system-x86_64", "-machine", o.secure_boot ? "q35,smm=on" : "q35",
+			       "-accel", o.accel,
 			       "-m", o.memory, "-smp", "2", "-drive", code, "-drive", vars_arg,
 			       "-device", "i6300esb", "-no-user-config"};
 	for (size_t i = 0; i < sizeof(fixed) / sizeof(*fixed); i++)
 		args[n++] = (char *)fixed[i];
+	if (o.secure_boot) { /* the variable store is writable only from SMM */
+		args[n++] = "-global";
+		args[n++] = "driver=cfi.pflash01,property=secure,value=on";
+	}
 	args[n++] = "-nic";
 	if (o.ssh_port) {
 		/* only this one forward, bound to the host's loopback; restrict=on cuts the guest
