@@ -5,6 +5,9 @@
 #include <openssl/bn.h>
 #include <openssl/core_names.h>
 #include <openssl/err.h>
+#include <openssl/pem.h>
+#include <openssl/pkcs7.h>
+#include <openssl/x509.h>
 #include <openssl/rsa.h>
 #include <openssl/sha.h>
 #include <stdio.h>
@@ -77,6 +80,28 @@ static int file_size(const char *path, uint64_t *ret, struct err *e)
 	return 0;
 }
 
+/* objcopy stamps the PE header with the time it runs (TimeDateStamp, and CheckSum after it):
+ * both set from epoch and zero, so that two builds sign the same bytes. */
+static int pe_set_time(const char *path, int64_t epoch, struct err *e)
+{
+	uint8_t h[0x200], t[4] = {(uint8_t)epoch, (uint8_t)(epoch >> 8), (uint8_t)(epoch >> 16),
+				  (uint8_t)(epoch >> 24)}, zero[4] = {0};
+	int fd = open(path, O_RDWR | O_CLOEXEC), r = 0;
+	uint32_t pe;
+
+	if (fd < 0)
+		return err_sys(e, errno, "%s", path);
+	if (pread(fd, h, sizeof(h), 0) != (ssize_t)sizeof(h))
+		r = err_set(e, EINVAL, "%s: too short for a PE image", path);
+	pe = r == 0 ? le32(h + 0x3c) : 0;
+	if (r == 0 && (pe > sizeof(h) - 24 - 68 || memcmp(h + pe, "PE\0\0", 4) != 0))
+		r = err_set(e, EINVAL, "%s: no PE header", path);
+	if (r == 0 && (pwrite(fd, t, 4, pe + 8) != 4 || pwrite(fd, zero, 4, pe + 24 + 64) != 4))
+		r = err_sys(e, errno, "writing %s", path);
+	close(fd);
+	return r;
+}
+
 /* Sections in the order of the UAPI UKI specification's table; each starts on a page after
  * the previous one, so none overlaps whatever its size. */
 int sb_uki_make(const struct sb_uki_in *in, const char *out, struct err *e)
@@ -134,6 +159,8 @@ int sb_uki_make(const struct sb_uki_in *in, const char *out, struct err *e)
 	argv[n] = NULL;
 	if (r == 0)
 		r = run_capture(argv, NULL, 1 << 16, NULL, e);
+	if (r == 0)
+		r = pe_set_time(out, in->epoch, e);
 	for (size_t i = 0; i < NSEC; i++)
 		if (!sec[i].file) {
 			snprintf(path[i], sizeof(path[i]), "%s/%s", dir, sec[i].name + 1);
@@ -143,14 +170,137 @@ int sb_uki_make(const struct sb_uki_in *in, const char *out, struct err *e)
 	return r < 0 ? err_prefix(e, r, "making the kernel image (objcopy)") : 0;
 }
 
+static void put_le32_at(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+}
+
+/* The PE checksum (the optional header's CheckSum): 16-bit one's-complement-style sum of the
+ * file with the field itself taken as zero, plus the file's length. */
+static uint32_t pe_checksum(const uint8_t *b, size_t len, size_t field)
+{
+	uint64_t sum = 0;
+
+	for (size_t i = 0; i < len; i += 2) {
+		if (i == field || i == field + 2)
+			continue;
+		sum += (uint32_t)b[i] | (i + 1 < len ? (uint32_t)b[i + 1] << 8 : 0);
+		sum = (sum & 0xffff) + (sum >> 16);
+	}
+	sum = (sum & 0xffff) + (sum >> 16);
+	return (uint32_t)(sum + len);
+}
+
+/* The Authenticode signature's PKCS#7 DER inside the PE image b (its security directory,
+ * a WIN_CERTIFICATE of type PKCS_SIGNED_DATA), every offset checked. */
+static int pe_signature(const uint8_t *b, size_t len, size_t *ret_off, size_t *ret_len,
+			size_t *ret_csum, struct err *e)
+{
+	uint32_t pe = len >= 0x40 ? le32(b + 0x3c) : 0, off, size, wlen;
+	size_t opt = (size_t)pe + 24;
+
+	if (len < 0x40 || pe > len || len - pe < 24 + 112 + 5 * 8 || memcmp(b + pe, "PE\0\0", 4) ||
+	    b[opt] != 0x0b || b[opt + 1] != 0x02 || le32(b + opt + 108) < 5)
+		return err_set(e, EINVAL, "not a PE32+ image with a security directory");
+	off = le32(b + opt + 112 + 4 * 8);
+	size = le32(b + opt + 112 + 4 * 8 + 4);
+	if (size < 8 || off > len || size > len - off)
+		return err_set(e, EINVAL, "security directory %u+%u outside the file", off, size);
+	wlen = le32(b + off);
+	if (wlen < 8 || wlen > size || b[off + 6] != 0x02 || b[off + 7] != 0x00)
+		return err_set(e, EINVAL, "no PKCS#7 WIN_CERTIFICATE at %u", off);
+	*ret_off = off + 8;
+	*ret_len = wlen - 8;
+	*ret_csum = opt + 64;
+	return 0;
+}
+
+/* sbsign puts the time it runs in the signature (signingTime): replaced by epoch and the
+ * signer's signature over the attributes made again, so two builds give the same bytes. */
+static int resign_time(PKCS7 *p7, EVP_PKEY *key, int64_t epoch, struct err *e)
+{
+	STACK_OF(PKCS7_SIGNER_INFO) *sis = PKCS7_get_signer_info(p7);
+	PKCS7_SIGNER_INFO *si = sis && sk_PKCS7_SIGNER_INFO_num(sis) == 1
+					? sk_PKCS7_SIGNER_INFO_value(sis, 0) : NULL;
+	ASN1_TIME *t = NULL;
+	int idx, ok;
+
+	if (!si)
+		return err_set(e, EINVAL, "the signature has not exactly one signer");
+	while ((idx = X509at_get_attr_by_NID(si->auth_attr, NID_pkcs9_signingTime, -1)) >= 0)
+		X509_ATTRIBUTE_free(X509at_delete_attr(si->auth_attr, idx));
+	t = ASN1_TIME_set(NULL, (time_t)epoch);
+	ok = t && PKCS7_add0_attrib_signing_time(si, t);
+	if (!ok)
+		ASN1_TIME_free(t);
+	EVP_PKEY_up_ref(key);
+	EVP_PKEY_free(si->pkey);
+	si->pkey = key;
+	ok = ok && PKCS7_SIGNER_INFO_sign(si) == 1;
+	if (!ok) {
+		ERR_clear_error();
+		return err_set(e, EIO, "re-signing the signature's attributes failed");
+	}
+	return 0;
+}
+
+static int pe_fix_signing_time(const char *path, const char *key_path, int64_t epoch,
+			       struct err *e)
+{
+	char *f = NULL;
+	size_t len, off = 0, dlen = 0, csum = 0;
+	unsigned char *der = NULL;
+	PKCS7 *p7 = NULL;
+	EVP_PKEY *key = NULL;
+	FILE *kf;
+	int r = file_read_all(path, PE_MAX, &f, &len, e), n = 0;
+
+	if (r == 0)
+		r = pe_signature((uint8_t *)f, len, &off, &dlen, &csum, e);
+	if (r == 0) {
+		const unsigned char *p = (const unsigned char *)f + off;
+
+		p7 = d2i_PKCS7(NULL, &p, (long)dlen);
+		if (!p7)
+			r = err_set(e, EINVAL, "the signature is not PKCS#7");
+	}
+	if (r == 0 && !(kf = fopen(key_path, "re")))
+		r = err_sys(e, errno, "%s", key_path);
+	else if (r == 0) {
+		key = PEM_read_PrivateKey(kf, NULL, NULL, NULL);
+		fclose(kf);
+		if (!key)
+			r = err_set(e, EINVAL, "%s: not a PEM private key", key_path);
+	}
+	if (r == 0)
+		r = resign_time(p7, key, epoch, e);
+	if (r == 0 && ((n = i2d_PKCS7(p7, &der)) <= 0 || (size_t)n > dlen))
+		r = err_set(e, EINVAL, "the re-signed signature (%d bytes) does not fit %zu", n,
+			    dlen);
+	if (r == 0) {
+		memcpy(f + off, der, (size_t)n);
+		memset(f + off + n, 0, dlen - (size_t)n);
+		put_le32_at((uint8_t *)f + csum, pe_checksum((uint8_t *)f, len, csum));
+		r = file_write(path, f, len, e);
+	}
+	OPENSSL_free(der);
+	PKCS7_free(p7);
+	EVP_PKEY_free(key);
+	ERR_clear_error();
+	free(f);
+	return r < 0 ? err_prefix(e, r, "%s", path) : 0;
+}
+
 int sb_sign_pe(const char *in, const char *out, const char *key, const char *cert,
-	       struct err *e)
+	       int64_t epoch, struct err *e)
 {
 	char *argv[] = {"sbsign", "--key", (char *)key, "--cert", (char *)cert, "--output",
 			(char *)out, (char *)in, NULL};
 	int r = run_capture(argv, NULL, 1 << 16, NULL, e);
 
-	return r < 0 ? err_prefix(e, r, "signing %s (sbsign)", in) : 0;
+	if (r < 0)
+		return err_prefix(e, r, "signing %s (sbsign)", in);
+	return pe_fix_signing_time(out, key, epoch, e);
 }
 
 /* ---- OpenPGP ---- */

@@ -28,14 +28,16 @@ int sb_keys_find(const char *dir, struct sb_keys *ret, struct err *e)
 struct sb_uki_in {
 	const char *stub, *kernel, *initrd;
 	const char *cmdline, *osrel, *uname;
+	int64_t epoch; /* the PE header's time stamp */
 };
 /* Writes the unsigned UKI to out with objcopy, sections placed after the stub's image. */
 int sb_uki_make(const struct sb_uki_in *in, const char *out, struct err *e)
 	__attribute__((warn_unused_result));
 
-/* sbsign: Authenticode-signs the PE in into out. */
+/* sbsign: Authenticode-signs the PE in into out, with epoch as its signing time (sbsign
+ * would put the time it runs there). */
 int sb_sign_pe(const char *in, const char *out, const char *key, const char *cert,
-	       struct err *e) __attribute__((warn_unused_result));
+	       int64_t epoch, struct err *e) __attribute__((warn_unused_result));
 
 /* OpenPGP (RFC 4880) v4 RSA public key packet of key, as grub-mkimage --pubkey reads it. */
 int sb_pgp_pubkey(EVP_PKEY *key, int64_t created, uint8_t **ret, size_t *ret_len,

@@ -61,7 +61,7 @@ tamper() {
 	rm -f "$f" "$f.sig"
 }
 # two tampered slots per boot, both good with tries: GRUB must refuse each, nothing runs
-both_tampered() { # NAME SECTION-A SECTION-B DESC-A DESC-B
+both_tampered() { # NAME SECTION-A SECTION-B DESC-A DESC-B WHO-REFUSED-B
 	local t
 	t=$(fresh_from upd/sb/minimal-1.0.0.img "$1")
 	tamper "$t" a "$2"
@@ -71,12 +71,17 @@ both_tampered() { # NAME SECTION-A SECTION-B DESC-A DESC-B
 	grep -aq "stele: slot a could not be loaded" "$serial" &&
 		grep -aq "stele: slot b could not be loaded" "$serial"
 	ok $? "... GRUB tried both slots and loaded neither"
+	[ "$(count 'error: bad signature')" -ge 1 ]
+	ok $? "... GRUB's check refused slot a ('bad signature')"
+	[ "$(count "$6")" -ge 1 ]
+	ok $? "... and slot b: '$6'"
 	rm -f "$t"
 }
 both_tampered sb-tamper1 .linux .initrd "a flipped byte in the kernel (slot a) is refused" \
-	"one in the initramfs (slot b), by GRUB's signature check; nothing runs"
+	"one in the initramfs (slot b), by GRUB's signature check; nothing runs" "error: bad signature"
 both_tampered sb-tamper2 .cmdline unsigned "a flipped byte in the command line (slot a) is refused" \
-	"an image GRUB accepts but without Authenticode signature (slot b) by the firmware"
+	"an image GRUB accepts but without Authenticode signature (slot b) by the firmware" \
+	"error: cannot load image"
 
 t=$(fresh_from upd/sb/minimal-1.0.0.img sb-grub)
 mcopy -n -i "$(esp_spec "$t")" ::/EFI/BOOT/BOOTX64.EFI "$WORK/sb-grub.efi"

@@ -48,6 +48,13 @@ static const struct row {
 	{"stele.slot", -EINVAL, 0, 0, 0, 0, 0, "stele.slot=: expected a or b"},
 	{"stele.slot=", -EINVAL, 0, 0, 0, 0, 0, "stele.slot=: expected a or b"},
 	{"stele.slot=c", -EINVAL, 0, 0, 0, 0, 0, "stele.slot=c: expected a or b"},
+	/* a Secure Boot kernel image's own line: the root hash names the slot (slot 0 here) */
+	{"stele.roothash=799b831b403519ff0edc1620ee69989c74c4fa33968c93de1fda1e71db077680 panic=10 ro console=ttyS0", 0, 0, 0, 0, 20, R, NULL},
+	{"stele.roothash=", -EINVAL, 0, 0, 0, 0, 0, "stele.roothash=: expected 2 to 128"},
+	{"stele.roothash", -EINVAL, 0, 0, 0, 0, 0, "stele.roothash=: expected"},
+	{"stele.roothash=ABCD", -EINVAL, 0, 0, 0, 0, 0, "stele.roothash=ABCD: expected"},
+	{"stele.roothash=abc", -EINVAL, 0, 0, 0, 0, 0, "stele.roothash=abc: expected"},
+	{"stele.roothash=ab/cd", -EINVAL, 0, 0, 0, 0, 0, "stele.roothash=ab/cd: expected"},
 	{"stele.slot=A", -EINVAL, 0, 0, 0, 0, 0, "stele.slot=A"},
 	{"stele.slot=ab", -EINVAL, 0, 0, 0, 0, 0, "stele.slot=ab"},
 	{"stele.slot=a\"\"b", -EINVAL, 0, 0, 0, 0, 0, "stele.slot=ab"},
@@ -166,6 +173,19 @@ static void test_long(void)
 	memset(line, '"', big);
 	line[big] = '\0';
 	ok(cmdline_parse(line, &o, &e) == -EINVAL, "64 KiB of quotes: no slot");
+
+	/* the root hash: kept whole up to 128 digits (sha512), refused beyond */
+	strcpy(line, "ro stele.roothash=");
+	memset(line + strlen(line), 'f', CMDLINE_ROOT_HASH_MAX);
+	line[18 + CMDLINE_ROOT_HASH_MAX] = '\0';
+	ok(cmdline_parse(line, &o, &e) == 0 && o.slot == 0 &&
+		   strlen(o.root_hash) == CMDLINE_ROOT_HASH_MAX && o.root_hash[0] == 'f',
+	   "a 128-digit stele.roothash is kept whole, and names no slot");
+	strcat(line, "ff");
+	rc = cmdline_parse(line, &o, &e);
+	ok(rc == -EINVAL && strstr(e.msg, "expected 2 to 128"), "a 130-digit one is refused: %s",
+	   e.msg);
+	ok(strlen(e.msg) < sizeof(e.msg), "its message is bounded (%zu bytes)", strlen(e.msg));
 	free(line);
 }
 

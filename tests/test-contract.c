@@ -62,7 +62,8 @@ static void test_grub_cfg(void)
 		return;
 	/* the boot state: its file on the ESP, its variables */
 	cfg_has(cfg, "gpt%d)/%s\"", CONTRACT_PARTNO_ESP, CONTRACT_ESP_GRUBENV);
-	cfg_has(cfg, "load_env --file \"$stele_env\" %s %s %s %s %s; then", CONTRACT_VAR_ORDER,
+	cfg_has(cfg, "load_env --skip-sig --file \"$stele_env\" %s %s %s %s %s; then",
+		CONTRACT_VAR_ORDER,
 		CONTRACT_VAR_A_STATE, CONTRACT_VAR_A_TRIES, CONTRACT_VAR_B_STATE,
 		CONTRACT_VAR_B_TRIES);
 	cfg_has(cfg, "save_env --file \"$stele_env\" %s\n", CONTRACT_VAR_A_TRIES);
@@ -81,6 +82,17 @@ static void test_grub_cfg(void)
 		CONTRACT_VAR_A_TRIES);
 	cfg_has(cfg, "stele_try b %d \"$%s\" \"$%s\"", CONTRACT_PARTNO_ROOT_B, CONTRACT_VAR_B_STATE,
 		CONTRACT_VAR_B_TRIES);
+	/* Secure Boot: each slot's kernel image on the ESP, as the build and stele-init name it */
+	{
+		size_t n = strlen(CONTRACT_ESP_UKI_A) - strlen("a.efi");
+
+		ok(strcmp(CONTRACT_ESP_UKI_A + n, "a.efi") == 0 &&
+			   strncmp(CONTRACT_ESP_UKI_B, CONTRACT_ESP_UKI_A, n) == 0 &&
+			   strcmp(CONTRACT_ESP_UKI_B + n, "b.efi") == 0,
+		   "the slots' kernel images differ only in the slot's name");
+		cfg_has(cfg, "set root=\"($stele_disk,gpt%d)\"", CONTRACT_PARTNO_ESP);
+		cfg_has(cfg, "chainloader \"/%.*s$1.efi\"", (int)n, CONTRACT_ESP_UKI_A);
+	}
 	cfg_has(cfg, "stele_boot a %d %s", CONTRACT_PARTNO_ROOT_A, CONTRACT_STATE_GOOD);
 	cfg_has(cfg, "stele_boot b %d %s", CONTRACT_PARTNO_ROOT_B, CONTRACT_STATE_GOOD);
 	free(cfg);

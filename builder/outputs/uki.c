@@ -114,7 +114,7 @@ static int make_uki(struct build_ctx *b, const struct sb_keys *k, EVP_PKEY *db,
 	char kernel[4096], initrd[4096], raw[4096], cmdline[2048], osrel[512];
 	struct sb_uki_in in = {.stub = SB_STUB, .kernel = kernel, .initrd = initrd,
 			       .cmdline = cmdline, .osrel = osrel,
-			       .uname = b->art->kernel_version};
+			       .uname = b->art->kernel_version, .epoch = b->o->epoch};
 	uint8_t *sig;
 	size_t sig_len;
 	int r;
@@ -133,7 +133,8 @@ static int make_uki(struct build_ctx *b, const struct sb_keys *k, EVP_PKEY *db,
 	if (r == 0)
 		r = sb_uki_make(&in, raw, e);
 	if (r == 0)
-		r = sb_sign_pe(raw, b->files.sb.uki, k->key[KEYS_SB_DB], k->cert[KEYS_SB_DB], e);
+		r = sb_sign_pe(raw, b->files.sb.uki, k->key[KEYS_SB_DB], k->cert[KEYS_SB_DB],
+			       b->o->epoch, e);
 	if (r == 0)
 		r = sb_pgp_sign_file(b->files.sb.uki, db, b->o->epoch, &sig, &sig_len, e);
 	if (r == 0)
@@ -170,7 +171,8 @@ static int make_grub(struct build_ctx *b, const struct sb_keys *k, EVP_PKEY *db,
 			err_prefix(e, r, "building GRUB (grub-mkimage)");
 	}
 	if (r == 0)
-		r = sb_sign_pe(raw, b->sb_grub, k->key[KEYS_SB_DB], k->cert[KEYS_SB_DB], e);
+		r = sb_sign_pe(raw, b->sb_grub, k->key[KEYS_SB_DB], k->cert[KEYS_SB_DB],
+			       b->o->epoch, e);
 	unlink(pub);
 	unlink(raw);
 	return r;

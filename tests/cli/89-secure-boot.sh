@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 apt-cache show --no-all-versions busybox-static linux-image-cloud-amd64 >/dev/null 2>&1 ||
 	skip_all "no apt lists for the minimal profile"
-for t in sbverify sbsign objdump objcopy sig-list-to-certs sign-efi-sig-list mcopy debugfs gpg; do
+for t in sbverify sbsign objdump objcopy sig-list-to-certs sign-efi-sig-list mcopy debugfs gpg zstd cpio; do
 	command -v $t >/dev/null || skip_all "$t missing"
 done
 [ -r /usr/lib/systemd/boot/efi/linuxx64.efi.stub ] || skip_all "systemd-boot-efi missing"
@@ -64,7 +64,7 @@ check "its .linux is the slot's kernel" -- cmp linux.bin vmlinuz
 section .initrd initrd.bin && debugfs -R "dump /boot/initrd.img initrd.img" "$s.rootfs.ext4" 2>/dev/null
 check "its .initrd is the slot's initramfs" -- cmp initrd.bin initrd.img
 has "the initramfs loads vfat (stele-init reads the boot state on the ESP)" \
-	"$(zcat initrd.img | cpio -i --to-stdout etc/stele/modules 2>/dev/null)" "vfat.ko"
+	"$(zstd -dc initrd.img | cpio -i --to-stdout etc/stele/modules 2>/dev/null)" "vfat.ko"
 
 packets=$(GNUPGHOME=$work/gnupg gpg --list-packets "$s.efi.sig" 2>&1)
 has "gpg reads GRUB's signature: RSA, SHA-256, binary" "$packets" "digest algo 8"
