@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "lib/contract.h"
@@ -220,6 +221,9 @@ static int make_enrollment(struct build_ctx *b, const struct sb_keys *k, struct 
 			if (r < 0)
 				err_prefix(e, r, "signing the %s update (sign-efi-sig-list)",
 					   var_names[i]);
+			/* public, like the lists (sign-efi-sig-list makes it 0600) */
+			else if (chmod(f->auth[i], 0644) < 0)
+				r = err_sys(e, errno, "%s", f->auth[i]);
 		}
 	}
 	if (r == 0)

@@ -89,6 +89,7 @@ for v in PK KEK db; do
 	check "$v.auth ends with the same list (a signed update of it)" -- \
 		bash -c "tail -c $(stat -c %s "$s.$v.esl") $s.$v.auth | cmp - $s.$v.esl"
 done
+is "the signed updates are readable by all, like the lists" "$(stat -c %a "$s.db.auth")" 644
 is "the OVMF store is the template's size" "$(stat -c %s "$s.ovmf-vars.fd")" "$(stat -c %s /usr/share/OVMF/OVMF_VARS_4M.fd)"
 check "... with the db certificate in it" -- bash -c "grep -c -F -f <(head -c 64 want.der | od -An -tx1 | tr -d ' \n') <(od -An -tx1 $s.ovmf-vars.fd | tr -d ' \n')"
 
