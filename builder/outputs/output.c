@@ -13,8 +13,7 @@
 #include "uki.h"
 #include "vdisk.h"
 
-/* Reserves <product>-<version>.<suffix> in the output directory. */
-static int stage_file(struct build_ctx *b, const char *suffix, const char **ret, struct err *e)
+int output_stage_file(struct build_ctx *b, const char *suffix, const char **ret, struct err *e)
 {
 	char name[256];
 	int r;
@@ -26,7 +25,7 @@ static int stage_file(struct build_ctx *b, const char *suffix, const char **ret,
 
 static int rootfs_stage(struct build_ctx *b, struct err *e)
 {
-	return stage_file(b, CONTRACT_OUT_ROOTFS, &b->files.rootfs, e);
+	return output_stage_file(b, CONTRACT_OUT_ROOTFS, &b->files.rootfs, e);
 }
 
 #define DPKG_INFO "/var/lib/dpkg/info"
@@ -139,12 +138,12 @@ static int rootfs_begin(struct build_ctx *b, struct err *e)
 
 static int slot_stage(struct build_ctx *b, struct err *e)
 {
-	int r = stage_file(b, CONTRACT_OUT_VERITY, &b->files.verity, e);
+	int r = output_stage_file(b, CONTRACT_OUT_VERITY, &b->files.verity, e);
 
 	if (r == 0)
-		r = stage_file(b, CONTRACT_OUT_MANIFEST, &b->files.manifest, e);
+		r = output_stage_file(b, CONTRACT_OUT_MANIFEST, &b->files.manifest, e);
 	if (r == 0)
-		r = stage_file(b, CONTRACT_OUT_SIGNATURE, &b->files.signature, e);
+		r = output_stage_file(b, CONTRACT_OUT_SIGNATURE, &b->files.signature, e);
 	return r;
 }
 
@@ -182,7 +181,7 @@ static int slot_write(struct build_ctx *b, struct err *e)
 
 static int raw_stage(struct build_ctx *b, struct err *e)
 {
-	return stage_file(b, "img", &b->files.img, e);
+	return output_stage_file(b, "img", &b->files.img, e);
 }
 
 static void image_input(const struct build_ctx *b, struct image_in *in)
@@ -241,7 +240,7 @@ static int vdisk_write(struct build_ctx *b, const char *format, const char *out,
 
 static int qcow2_stage(struct build_ctx *b, struct err *e)
 {
-	return stage_file(b, "qcow2", &b->files.qcow2, e);
+	return output_stage_file(b, "qcow2", &b->files.qcow2, e);
 }
 
 static int qcow2_write(struct build_ctx *b, struct err *e)
@@ -251,7 +250,7 @@ static int qcow2_write(struct build_ctx *b, struct err *e)
 
 static int vmdk_stage(struct build_ctx *b, struct err *e)
 {
-	return stage_file(b, "vmdk", &b->files.vmdk, e);
+	return output_stage_file(b, "vmdk", &b->files.vmdk, e);
 }
 
 static int vmdk_write(struct build_ctx *b, struct err *e)
@@ -261,7 +260,7 @@ static int vmdk_write(struct build_ctx *b, struct err *e)
 
 static int vhdx_stage(struct build_ctx *b, struct err *e)
 {
-	return stage_file(b, "vhdx", &b->files.vhdx, e);
+	return output_stage_file(b, "vhdx", &b->files.vhdx, e);
 }
 
 static int vhdx_write(struct build_ctx *b, struct err *e)
@@ -271,7 +270,7 @@ static int vhdx_write(struct build_ctx *b, struct err *e)
 
 static int bundle_stage(struct build_ctx *b, struct err *e)
 {
-	return stage_file(b, "bundle", &b->files.bundle, e);
+	return output_stage_file(b, "bundle", &b->files.bundle, e);
 }
 
 /* Created before the slot pass, with room for the rootfs where one-page manifest and

@@ -33,6 +33,9 @@ extern const struct output_handler output_handlers[OUTPUT_COUNT];
  * is), plus what they need. */
 unsigned output_select(const struct profile *p, bool rootfs_only, bool bootable);
 
+/* Reserves <product>-<version>.<suffix> in the output directory (for a handler's stage). */
+int output_stage_file(struct build_ctx *b, const char *suffix, const char **ret, struct err *e);
+
 /* Runs the handlers of want (from output_select) on b; what they open is closed again. */
 int output_run(struct build_ctx *b, unsigned want, struct err *e);
 

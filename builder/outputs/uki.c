@@ -15,35 +15,26 @@
 #include "builder/fileutil.h"
 #include "builder/secureboot.h"
 #include "builder/tree.h"
+#include "output.h"
 
 static const char *const var_names[KEYS_SB_COUNT] = {"PK", "KEK", "db"};
-
-static int stage_one(struct build_ctx *b, const char *suffix, const char **ret, struct err *e)
-{
-	char name[256];
-	int r;
-
-	snprintf(name, sizeof(name), "%s-%s.%s", b->p->product, b->p->version, suffix);
-	r = stage_add(&b->stage, name, ret, e);
-	return r < 0 ? r : 0;
-}
 
 int uki_stage(struct build_ctx *b, struct err *e)
 {
 	struct uki_files *f = &b->files.sb;
 	char suffix[32];
-	int r = stage_one(b, "efi", &f->uki, e);
+	int r = output_stage_file(b, "efi", &f->uki, e);
 
 	if (r == 0)
-		r = stage_one(b, "efi" CONTRACT_ESP_UKI_SIG, &f->uki_sig, e);
+		r = output_stage_file(b, "efi" CONTRACT_ESP_UKI_SIG, &f->uki_sig, e);
 	if (r == 0)
-		r = stage_one(b, "ovmf-vars.fd", &f->vars, e);
+		r = output_stage_file(b, "ovmf-vars.fd", &f->vars, e);
 	for (int i = 0; r == 0 && i < KEYS_SB_COUNT; i++) {
 		snprintf(suffix, sizeof(suffix), "%s.esl", var_names[i]);
-		r = stage_one(b, suffix, &f->esl[i], e);
+		r = output_stage_file(b, suffix, &f->esl[i], e);
 		snprintf(suffix, sizeof(suffix), "%s.auth", var_names[i]);
 		if (r == 0)
-			r = stage_one(b, suffix, &f->auth[i], e);
+			r = output_stage_file(b, suffix, &f->auth[i], e);
 	}
 	return r;
 }
