@@ -358,8 +358,11 @@ static int resolve_keys(const struct profile *p, const struct build_opts *o,
 	if (p->sign.key && p->sign.cert) {
 		const char *slash = strrchr(p->sign.key, '/');
 
-		snprintf(k->dir, sizeof(k->dir), "%.*s", slash ? (int)(slash - p->sign.key) : 1,
-			 slash ? p->sign.key : ".");
+		if (slash == p->sign.key) /* "/k.key" */
+			snprintf(k->dir, sizeof(k->dir), "/");
+		else
+			snprintf(k->dir, sizeof(k->dir), "%.*s",
+				 slash ? (int)(slash - p->sign.key) : 1, slash ? p->sign.key : ".");
 		snprintf(k->key, sizeof(k->key), "%s", p->sign.key);
 		snprintf(k->cert, sizeof(k->cert), "%s", p->sign.cert);
 		if (p->sign.ntrust)
@@ -410,12 +413,16 @@ void build_artifacts_free(struct build_artifacts *a)
 }
 
 /* What a Secure Boot build needs, checked before anything is written. */
-static int check_secure_boot(const char *dir, struct err *e)
+static int check_secure_boot(const char *dir, int64_t epoch, struct err *e)
 {
 	static const char *const need[] = {SB_STUB, SB_OVMF_VARS_TEMPLATE};
 	struct sb_keys k;
 	int r = sb_keys_find(dir, &k, e);
 
+	/* PKCS#7's signing time is a UTCTime (two-digit years) and OpenPGP's a 32-bit count */
+	if (r == 0 && (epoch < 0 || epoch >= SB_EPOCH_MAX))
+		r = err_set(e, ERANGE, "\"secure_boot\": SOURCE_DATE_EPOCH %lld is outside 1970 to "
+				       "2049", (long long)epoch);
 	for (size_t i = 0; r == 0 && i < sizeof(need) / sizeof(*need); i++)
 		if (access(need[i], R_OK) != 0)
 			r = err_set(e, ENOENT, "\"secure_boot\": %s is missing (make deps installs "
@@ -437,7 +444,7 @@ static int prepare(struct build_ctx *b, struct err *e)
 			r = load_keys(&kp, &b->key, &b->trust, e);
 		snprintf(b->sb_dir, sizeof(b->sb_dir), "%s", kp.dir);
 		if (r == 0 && b->p->secure_boot)
-			r = check_secure_boot(b->sb_dir, e);
+			r = check_secure_boot(b->sb_dir, b->o->epoch, e);
 	}
 	if (r == 0) {
 		cleanup_watch(b->o->cleanup, &b->stage);

@@ -252,6 +252,22 @@ static int make_sb_key(const char *dir, const char *name, const char *cn, int64_
 	return r;
 }
 
+int keys_secure_boot_absent(const char *dir, struct err *e)
+{
+	char path[4096];
+	struct stat st;
+
+	for (int i = 0; i < KEYS_SB_COUNT; i++)
+		for (int c = 0; c < 2; c++) {
+			snprintf(path, sizeof(path), "%s/%s.%s", dir, keys_sb_names[i],
+				 c ? "crt" : "key");
+			if (lstat(path, &st) == 0)
+				return err_set(e, EEXIST, "%s exists; stele never overwrites keys",
+					       path);
+		}
+	return 0;
+}
+
 int keys_generate_secure_boot(const char *dir, struct err *e)
 {
 	static const char *const cns[KEYS_SB_COUNT] = {"stele Secure Boot PK",
@@ -259,18 +275,10 @@ int keys_generate_secure_boot(const char *dir, struct err *e)
 						       "stele Secure Boot db"};
 	int64_t now = (int64_t)time(NULL);
 	char path[4096];
-	struct stat st;
 	int r = mkdir_p(dir, e);
 
-	for (int i = 0; r == 0 && i < KEYS_SB_COUNT; i++) {
-		for (int c = 0; r == 0 && c < 2; c++) {
-			snprintf(path, sizeof(path), "%s/%s.%s", dir, keys_sb_names[i],
-				 c ? "crt" : "key");
-			if (lstat(path, &st) == 0)
-				r = err_set(e, EEXIST, "%s exists; stele never overwrites keys",
-					    path);
-		}
-	}
+	if (r == 0)
+		r = keys_secure_boot_absent(dir, e);
 	for (int i = 0; r == 0 && i < KEYS_SB_COUNT; i++)
 		r = make_sb_key(dir, keys_sb_names[i], cns[i], now, e);
 	if (r < 0 && r != -EEXIST) /* no half-written key set */

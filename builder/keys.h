@@ -38,5 +38,7 @@ int keys_generate(const char *dir, enum key_type type, struct err *e);
 enum { KEYS_SB_PK, KEYS_SB_KEK, KEYS_SB_DB, KEYS_SB_COUNT };
 extern const char *const keys_sb_names[KEYS_SB_COUNT];
 int keys_generate_secure_boot(const char *dir, struct err *e);
+/* 0 when none of DIR's sb-* files exists, else -EEXIST naming it. */
+int keys_secure_boot_absent(const char *dir, struct err *e);
 
 #endif

@@ -37,7 +37,8 @@ static int check_fail(struct err *e, const char *file, const char *path, const c
 
 /* The boot manager passes the command line to the kernel from a GRUB environment block:
  * one line of printable ASCII without backslashes (GRUB's escape), quotes balanced (the
- * kernel's quoting), and no stele.slot or stele.trial, which the boot manager sets itself. */
+ * kernel's quoting), and no stele.slot, stele.trial or stele.roothash, which the boot manager
+ * and the build set themselves. */
 static int check_cmdline(const cJSON *v, const char *file, const char *path, struct err *e)
 {
 	const char *s = v->valuestring;
@@ -62,9 +63,10 @@ static int check_cmdline(const cJSON *v, const char *file, const char *path, str
 	for (const char *w = s; *w; w += strcspn(w, " ")) {
 		w += strspn(w, " ");
 		if (strncmp(w, CONTRACT_CMDLINE_SLOT, strlen(CONTRACT_CMDLINE_SLOT)) == 0 ||
-		    strncmp(w, CONTRACT_CMDLINE_TRIAL, strlen(CONTRACT_CMDLINE_TRIAL)) == 0)
-			return check_fail(e, file, path, "stele.slot and stele.trial are set by the "
-							 "boot manager");
+		    strncmp(w, CONTRACT_CMDLINE_TRIAL, strlen(CONTRACT_CMDLINE_TRIAL)) == 0 ||
+		    strncmp(w, CONTRACT_CMDLINE_ROOTHASH, strlen(CONTRACT_CMDLINE_ROOTHASH)) == 0)
+			return check_fail(e, file, path, "stele.slot, stele.trial and stele.roothash "
+							 "are set by the build and the boot manager");
 	}
 	return 0;
 }

@@ -642,10 +642,11 @@ static void put_var(struct buf *b, const char *name, const char *guid, uint32_t 
 static void efi_time(int64_t epoch, uint8_t t[16])
 {
 	time_t s = (time_t)epoch;
-	struct tm tm;
+	struct tm tm = {0};
 
-	gmtime_r(&s, &tm);
 	memset(t, 0, 16);
+	if (!gmtime_r(&s, &tm))
+		return;
 	t[0] = (uint8_t)(tm.tm_year + 1900), t[1] = (uint8_t)((tm.tm_year + 1900) >> 8);
 	t[2] = (uint8_t)(tm.tm_mon + 1);
 	t[3] = (uint8_t)tm.tm_mday;
@@ -674,6 +675,8 @@ static int store_start(const uint8_t *f, size_t len, size_t *ret_off, size_t *re
 	for (size_t i = hlen + 28; i < hlen + size; i++)
 		if (f[i] != 0xff)
 			return err_set(e, EINVAL, "%s: the variable store is not empty", path);
+	if ((hlen + 28) % 4) /* variables are 4-byte aligned from the store's start */
+		return err_set(e, EINVAL, "%s: variable store at %zu not 4-byte aligned", path, hlen);
 	*ret_off = hlen + 28;
 	*ret_end = hlen + size;
 	return 0;

@@ -16,6 +16,7 @@
 
 #define SB_STUB "/usr/lib/systemd/boot/efi/linuxx64.efi.stub"
 #define SB_OVMF_VARS_TEMPLATE "/usr/share/OVMF/OVMF_VARS_4M.fd"
+#define SB_EPOCH_MAX 2524608000LL /* 2050-01-01: the last UTCTime year is 2049 */
 
 struct sb_keys {
 	char key[KEYS_SB_COUNT][4096], cert[KEYS_SB_COUNT][4096];

@@ -55,6 +55,12 @@ static const struct row {
 	{"stele.roothash=ABCD", -EINVAL, 0, 0, 0, 0, 0, "stele.roothash=ABCD: expected"},
 	{"stele.roothash=abc", -EINVAL, 0, 0, 0, 0, 0, "stele.roothash=abc: expected"},
 	{"stele.roothash=ab/cd", -EINVAL, 0, 0, 0, 0, 0, "stele.roothash=ab/cd: expected"},
+	/* nothing after the signed line may replace its root hash or name a slot */
+	{"stele.roothash=aa ro stele.roothash=bb", -EINVAL, 0, 0, 0, 0, 0, "given twice"},
+	{"stele.roothash=aa ro stele.slot=b", -EINVAL, 0, 0, 0, 0, 0, "by the root hash alone"},
+	{"stele.slot=a stele.roothash=aa", -EINVAL, 0, 0, 0, 0, 0, "by the root hash alone"},
+	{"stele.roothash=aa stele.trial=1", -EINVAL, 0, 0, 0, 0, 0, "by the root hash alone"},
+	{"stele.roothash=aa stele.trial=0", -EINVAL, 0, 0, 0, 0, 0, "by the root hash alone"},
 	{"stele.slot=A", -EINVAL, 0, 0, 0, 0, 0, "stele.slot=A"},
 	{"stele.slot=ab", -EINVAL, 0, 0, 0, 0, 0, "stele.slot=ab"},
 	{"stele.slot=a\"\"b", -EINVAL, 0, 0, 0, 0, 0, "stele.slot=ab"},

@@ -411,6 +411,7 @@ static const struct bad_value {
 	{"'kernel': {'cmdline': 'x=\\'a b'}", "kernel.cmdline", "unbalanced double quote"},
 	{"'kernel': {'cmdline': 'quiet stele.slot=b'}", "kernel.cmdline", "boot manager"},
 	{"'kernel': {'cmdline': 'stele.trial=1'}", "kernel.cmdline", "boot manager"},
+	{"'kernel': {'cmdline': 'ro stele.roothash=00'}", "kernel.cmdline", "stele.roothash"},
 	{"'kernel': {'modules': ['virtio_blk', '../evil']}", "kernel.modules[1]", "module name"},
 	{"'kernel': {'modules': ['']}", "kernel.modules[0]", "module name"},
 	{"'kernel': {'modules': ['a b']}", "kernel.modules[0]", "module name"},

@@ -63,7 +63,9 @@ int cmd_keygen(int argc, char **argv)
 		fprintf(stderr, "stele keygen: expected one directory\n");
 		return EXIT_USAGE;
 	}
-	if ((!sb_only && keys_generate(argv[optind], type, &e) < 0) ||
+	/* every file checked first, so that a refusal writes none */
+	if (keys_secure_boot_absent(argv[optind], &e) < 0 ||
+	    (!sb_only && keys_generate(argv[optind], type, &e) < 0) ||
 	    keys_generate_secure_boot(argv[optind], &e) < 0) {
 		fprintf(stderr, "stele keygen: %s\n", e.msg);
 		return 1;

@@ -192,8 +192,8 @@ static int make_enrollment(struct build_ctx *b, const struct sb_keys *k, struct 
 		 "%02x%02x%02x%02x%02x%02x", owner[3], owner[2], owner[1], owner[0], owner[5],
 		 owner[4], owner[7], owner[6], owner[8], owner[9], owner[10], owner[11],
 		 owner[12], owner[13], owner[14], owner[15]);
-	gmtime_r(&t, &tm);
-	strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm);
+	if (!gmtime_r(&t, &tm) || !strftime(stamp, sizeof(stamp), "%Y-%m-%d %H:%M:%S", &tm))
+		return err_set(e, EINVAL, "SOURCE_DATE_EPOCH %lld: no date", (long long)t);
 	for (int i = 0; r == 0 && i < KEYS_SB_COUNT; i++) {
 		X509 *c = NULL;
 
@@ -232,10 +232,11 @@ int uki_write(struct build_ctx *b, struct err *e)
 	X509 *dbc = NULL;
 	int r = sb_keys_find(b->sb_dir, &k, e);
 
-	reportf(b->report, BUILD_PROGRESS, "Secure Boot: signing the kernel image and GRUB with %s",
-		k.cert[KEYS_SB_DB]);
-	if (r == 0)
+	if (r == 0) {
+		reportf(b->report, BUILD_PROGRESS, "Secure Boot: signing the kernel image and "
+			"GRUB with %s", k.cert[KEYS_SB_DB]);
 		r = load_pem(k.key[KEYS_SB_DB], k.cert[KEYS_SB_DB], &db, &dbc, e);
+	}
 	if (r == 0)
 		r = make_uki(b, &k, db, e);
 	if (r == 0)

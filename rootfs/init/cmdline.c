@@ -44,6 +44,10 @@ static int parse_roothash(const char *value, struct boot_opts *o, struct err *e)
 {
 	size_t n = value ? strlen(value) : 0;
 
+	/* one only: the signed kernel image's; a second one (appended by whatever adds to the
+	 * command line) must not replace it */
+	if (o->root_hash[0])
+		return err_set(e, EINVAL, CONTRACT_CMDLINE_ROOTHASH " given twice");
 	if (n < 2 || n > CMDLINE_ROOT_HASH_MAX || n % 2 ||
 	    strspn(value, "0123456789abcdef") != n)
 		return err_set(e, EINVAL, CONTRACT_CMDLINE_ROOTHASH "=%.140s: expected 2 to %d "
@@ -59,6 +63,7 @@ static int parse_debug(const char *value, struct boot_opts *o, struct err *e)
 
 static int parse_trial(const char *value, struct boot_opts *o, struct err *e)
 {
+	o->trial_given = true;
 	return parse_bool(CONTRACT_CMDLINE_TRIAL, value, &o->trial, e);
 }
 
@@ -173,6 +178,12 @@ int cmdline_parse(const char *cmdline, struct boot_opts *ret, struct err *e)
 	rc = each_param(cmdline, apply, &c);
 	if (rc < 0)
 		return rc;
+	/* with a root hash the slot and the trial come from the disk, never from words that
+	 * might have been added after the signed command line */
+	if (o.root_hash[0] && (o.slot || o.trial_given))
+		return err_set(e, EINVAL, CONTRACT_CMDLINE_ROOTHASH " with " CONTRACT_CMDLINE_SLOT
+				  " or " CONTRACT_CMDLINE_TRIAL ": a signed kernel image names its "
+				  "slot by the root hash alone");
 	if (!o.slot && !o.root_hash[0])
 		return err_set(e, EINVAL, "no " CONTRACT_CMDLINE_SLOT "= on the kernel command line "
 					  "(the bootloader passes " CONTRACT_CMDLINE_SLOT "=a or b)");

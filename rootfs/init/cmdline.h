@@ -24,6 +24,7 @@ struct boot_opts {
 	char slot; /* 'a' or 'b'; 0 when the root hash names it */
 	char root_hash[CMDLINE_ROOT_HASH_MAX + 1];
 	bool debug, trial;
+	bool trial_given; /* stele.trial was on the line (refused with stele.roothash) */
 	unsigned timeout; /* seconds */
 	enum dm_verity_mode verity_mode;
 };

@@ -23,6 +23,9 @@ done
 run "$STELE" keygen keys --secure-boot
 is "keygen --secure-boot on a directory that has them: exit 1" "$rc" 1
 has "... naming the file" "$err" "keys/sb-pk.key exists"
+mkdir half && cp keys/sb-db.key half/
+run "$STELE" keygen half
+is "keygen into a directory with one Secure Boot key: exit 1, nothing written" "$rc:$(ls half)" "1:sb-db.key"
 mkdir old && cp keys/ca.* keys/signing.* old/
 run "$STELE" keygen old --secure-boot
 is "keygen --secure-boot adds them to a key directory without them" "$rc:$(ls old | wc -l)" "0:10"
@@ -40,6 +43,14 @@ printf '{ "extends": "%s/profiles/minimal.json", "secure_boot": "yes" }\n' "$TOP
 run "$STELE" build bad.json -o none --keys keys -q
 is "secure_boot must be a boolean: exit 2" "$rc" 2
 has "... naming the field" "$err" "secure_boot"
+printf '{ "extends": "%s/profiles/minimal.json", "kernel": { "cmdline": "ro stele.roothash=00" } }\n' "$TOP" >rh.json
+run "$STELE" build rh.json -o none --keys keys -q
+is "kernel.cmdline with stele.roothash: exit 2" "$rc" 2
+has "... the build sets it" "$err" "are set by the build and the boot manager"
+run env SOURCE_DATE_EPOCH=2524608000 "$STELE" build p.json -o none --keys keys -q
+is "secure_boot with a SOURCE_DATE_EPOCH in 2050: exit 1" "$rc" 1
+has "... naming the range" "$err" "outside 1970 to 2049"
+check "... and nothing written" -- test ! -e none/minimal-1.0.0.img
 
 run "$STELE" build p.json -o a --keys keys -q
 is "a Secure Boot build: exit 0" "$rc" 0
