@@ -88,17 +88,17 @@ static void key_samples(void)
 	b = BIO_new(BIO_s_mem());
 	PEM_write_bio_PrivateKey_traditional(b, rsa, NULL, NULL, 0, NULL, NULL);
 	t = bio_text(b, &n);
-	add("PEM RSA PRIVATE KEY", t, n, SECRET_PEM_KEY, 0);
+	add("PEM RSA key, traditional", t, n, SECRET_PEM_KEY, 0);
 	free(t);
 	b = BIO_new(BIO_s_mem());
 	PEM_write_bio_PrivateKey_traditional(b, ec, NULL, NULL, 0, NULL, NULL);
 	t = bio_text(b, &n);
-	add("PEM EC PRIVATE KEY", t, n, SECRET_PEM_KEY, 0);
+	add("PEM EC key, traditional", t, n, SECRET_PEM_KEY, 0);
 	free(t);
 	b = BIO_new(BIO_s_mem());
 	PEM_write_bio_PKCS8PrivateKey(b, rsa, EVP_aes_256_cbc(), NULL, 0, NULL, (void *)"pw");
 	t = bio_text(b, &n);
-	add("PEM ENCRYPTED PRIVATE KEY", t, n, SECRET_PEM_KEY, 0);
+	add("PEM encrypted PKCS#8 key", t, n, SECRET_PEM_KEY, 0);
 	free(t);
 	/* a public key and a certificate request: the same armour, not secret */
 	b = BIO_new(BIO_s_mem());
@@ -172,6 +172,16 @@ static void key_samples(void)
 /* Key material for the armour samples, made at run time: no key-like text is committed. */
 static char material[80];
 
+/* An armour line (five dashes, BEGIN or END, the kind, the two words of a private key, five
+ * dashes), joined at run time from its words (kind "" for PKCS#8's, suffix " BLOCK" for
+ * PGP's), so that the source holds no line that looks like a key file's. */
+static const char *armour(char buf[80], const char *edge, const char *kind, const char *suffix)
+{
+	snprintf(buf, 80, "-----%s %s%s%s %s%s-----", edge, kind, *kind ? " " : "", "PRIVATE",
+		 "KEY", suffix);
+	return buf;
+}
+
 static void make_material(void)
 {
 	unsigned char raw[51];
@@ -182,24 +192,32 @@ static void make_material(void)
 
 static void text_samples(void)
 {
-	char t[1024];
+	char t[1024], h[80], h2[80];
+	size_t n;
 
-	snprintf(t, sizeof(t), "-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n%s\n"
-		 "-----END OPENSSH PRIVATE KEY-----\n", material, material);
+	snprintf(t, sizeof(t), "%s\n%s\n%s\n%s\n", armour(h, "BEGIN", "OPENSSH", ""), material,
+		 material, armour(h2, "END", "OPENSSH", ""));
 	add_str("OpenSSH private key", t, SECRET_PEM_KEY, 0);
-	snprintf(t, sizeof(t), "-----BEGIN OPENSSH PRIVATE KEY-----\r\n%s\r\n", material);
+	snprintf(t, sizeof(t), "%s\r\n%s\r\n", armour(h, "BEGIN", "OPENSSH", ""), material);
 	add_str("OpenSSH key with CRLF", t, SECRET_PEM_KEY, 0);
-	add_str("legacy encrypted PEM", "-----BEGIN RSA PRIVATE KEY-----\nProc-Type: 4,ENCRYPTED\n"
-		"DEK-Info: AES-128-CBC,0011\n\nabc\n", SECRET_PEM_KEY, 0);
-	add_str("PGP private key block", "-----BEGIN PGP PRIVATE KEY BLOCK-----\n"
-		"Comment: x\n\nlQOYBF...\n", SECRET_PEM_KEY, 0);
+	snprintf(t, sizeof(t), "%s\nProc-Type: 4,ENCRYPTED\nDEK-Info: AES-128-CBC,0011\n\nabc\n",
+		 armour(h, "BEGIN", "RSA", ""));
+	add_str("legacy encrypted PEM", t, SECRET_PEM_KEY, 0);
+	snprintf(t, sizeof(t), "%s\nComment: x\n\nlQOYBF...\n", armour(h, "BEGIN", "PGP", " BLOCK"));
+	add_str("PGP private key block", t, SECRET_PEM_KEY, 0);
 	/* what libcrypto, ssh-keygen and man pages hold: the header alone */
-	add("armour header in a binary",
-	    "\0-----BEGIN OPENSSH PRIVATE KEY-----\n\0-----END", 46, -1, 0);
-	add_str("armour header in documentation",
-		"a key file starts with -----BEGIN RSA PRIVATE KEY----- and ends ...\n", -1, 0);
-	add_str("armour header, then a short line", "-----BEGIN PRIVATE KEY-----\n...\n", -1, 0);
-	snprintf(t, sizeof(t), "-----BEGIN my PRIVATE KEY-----\n%s\n", material);
+	armour(h, "BEGIN", "OPENSSH", "");
+	n = strlen(h);
+	t[0] = '\0';
+	memcpy(t + 1, h, n);
+	memcpy(t + 1 + n, "\n\0-----END", 10);
+	add("armour header in a binary", t, n + 11, -1, 0);
+	snprintf(t, sizeof(t), "a key file starts with %s and ends ...\n",
+		 armour(h, "BEGIN", "RSA", ""));
+	add_str("armour header in documentation", t, -1, 0);
+	snprintf(t, sizeof(t), "%s\n...\n", armour(h, "BEGIN", "", ""));
+	add_str("armour header, then a short line", t, -1, 0);
+	snprintf(t, sizeof(t), "%s\n%s\n", armour(h, "BEGIN", "my", ""), material);
 	add_str("a private key header of a made-up kind, lower case", t, -1, 0);
 
 	add_in("AWS access key id", "export AWS_ACCESS_KEY_ID=", "AKIAZ3MSJV7VN2QJ4WXY", "\n",
@@ -241,9 +259,10 @@ static void text_samples(void)
 	       "hooks.slack.com/services/T01ABCDEF/B02GHIJKL/AbCdEfGhIjKlMnOpQrStUvWx", "\n",
 	       SECRET_SLACK);
 	add_str("Slack token placeholder", "SLACK=xoxb-your-token-here\n", -1, 0);
+	snprintf(t, sizeof(t), ",\n  \"private_key\": \"%s\\nMIIE...\"\n}\n",
+		 armour(h, "BEGIN", "", ""));
 	add_in("GCP service account key", "{\n  \"type\": \"service_account\",\n  ",
-	       "\"private_key_id\": \"0123456789abcdef0123456789abcdef01234567\"",
-	       ",\n  \"private_key\": \"-----BEGIN PRIVATE KEY-----\\nMIIE...\"\n}\n",
+	       "\"private_key_id\": \"0123456789abcdef0123456789abcdef01234567\"", t,
 	       SECRET_GCP_ACCOUNT);
 	add_str("GCP key id placeholder", "\"private_key_id\": \"KEY_ID\"\n", -1, 0);
 	add_in("signed JWT", "Authorization: Bearer ",
@@ -422,7 +441,9 @@ static void allow_and_verdict(void)
 	struct err e;
 	int r;
 
-	snprintf(key, sizeof(key), "-----BEGIN OPENSSH PRIVATE KEY-----\n%s\n", material);
+	char h[80];
+
+	snprintf(key, sizeof(key), "%s\n%s\n", armour(h, "BEGIN", "OPENSSH", ""), material);
 	secret_scan_init(&s, allow, 3, &e);
 	secret_scan_buffer(&s, "/etc/demo/a.key", (const uint8_t *)key, strlen(key));
 	secret_scan_buffer(&s, "/etc/demo/sub/b.key", (const uint8_t *)key, strlen(key));
