@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fileutil.h"
+#include "lib/le.h"
 
 #define PE_MAX (256u << 20) /* a UKI: kernel and initramfs */
 #define STUB_MAX (4u << 20)
@@ -40,7 +41,7 @@ int sb_keys_find(const char *dir, struct sb_keys *k, struct err *e)
 
 static uint32_t le32(const uint8_t *p)
 {
-	return (uint32_t)p[0] | (uint32_t)p[1] << 8 | (uint32_t)p[2] << 16 | (uint32_t)p[3] << 24;
+	return (uint32_t)le_get(p, 4);
 }
 
 /* The end of the stub's image in memory (SizeOfImage), read from its PE headers. */
@@ -170,11 +171,6 @@ int sb_uki_make(const struct sb_uki_in *in, const char *out, struct err *e)
 	return r < 0 ? err_prefix(e, r, "making the kernel image (objcopy)") : 0;
 }
 
-static void put_le32_at(uint8_t *p, uint32_t v)
-{
-	p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
-}
-
 /* The PE checksum (the optional header's CheckSum): 16-bit one's-complement-style sum of the
  * file with the field itself taken as zero, plus the file's length. */
 static uint32_t pe_checksum(const uint8_t *b, size_t len, size_t field)
@@ -280,7 +276,7 @@ static int pe_fix_signing_time(const char *path, const char *key_path, int64_t e
 	if (r == 0) {
 		memcpy(f + off, der, (size_t)n);
 		memset(f + off + n, 0, dlen - (size_t)n);
-		put_le32_at((uint8_t *)f + csum, pe_checksum((uint8_t *)f, len, csum));
+		le_put((uint8_t *)f + csum, pe_checksum((uint8_t *)f, len, csum), 4);
 		r = file_write(path, f, len, e);
 	}
 	OPENSSL_free(der);
@@ -572,8 +568,9 @@ static void guid_parse(const char *s, uint8_t g[16])
 
 static void put_le32(struct buf *b, uint32_t v)
 {
-	uint8_t c[4] = {(uint8_t)v, (uint8_t)(v >> 8), (uint8_t)(v >> 16), (uint8_t)(v >> 24)};
+	uint8_t c[4];
 
+	le_put(c, v, 4);
 	put(b, c, 4);
 }
 

@@ -1,5 +1,7 @@
 #include "vdisk.h"
 
+#include "lib/le.h"
+
 #include <errno.h>
 #include <stdbool.h>
 #include <stdio.h>
@@ -16,21 +18,6 @@
 #define KIB 1024u
 #define MIB (1024u * 1024u)
 
-static uint64_t le(const uint8_t *p, int n)
-{
-	uint64_t v = 0;
-
-	for (int i = n - 1; i >= 0; i--)
-		v = v << 8 | p[i];
-	return v;
-}
-
-static void put_le(uint8_t *p, uint64_t v, int n)
-{
-	for (int i = 0; i < n; i++, v >>= 8)
-		p[i] = (uint8_t)v;
-}
-
 /* sha256(seed, what, index): the replacement for the index-th random value of a kind. */
 static void derive(const uint8_t seed[SHA256_LEN], const char *what, unsigned index,
 		   uint8_t out[SHA256_LEN])
@@ -40,7 +27,7 @@ static void derive(const uint8_t seed[SHA256_LEN], const char *what, unsigned in
 
 	memcpy(buf, seed, SHA256_LEN);
 	memcpy(buf + SHA256_LEN, what, n);
-	put_le(buf + SHA256_LEN + n, index, 4);
+	le_put(buf + SHA256_LEN + n, index, 4);
 	sha256_buf(buf, SHA256_LEN + n + 4, out);
 }
 
@@ -128,11 +115,11 @@ int vdisk_settle_vmdk(int fd, const char *path, const char *name, const uint8_t 
 				  : io_pread_full(fd, h, sizeof(h), 0, path, e);
 	if (r < 0)
 		return r;
-	if (memcmp(h, "KDMV", 4) != 0 || le(h + 4, 4) < 1 || le(h + 4, 4) > 3)
+	if (memcmp(h, "KDMV", 4) != 0 || le_get(h + 4, 4) < 1 || le_get(h + 4, 4) > 3)
 		return err_set(e, EINVAL, "%s: not a VMDK 4 sparse extent (magic or version)",
 			       path);
-	off = le(h + 28, 8);
-	len = le(h + 36, 8);
+	off = le_get(h + 28, 8);
+	len = le_get(h + 36, 8);
 	/* qemu-img: 20 sectors at sector 1; a descriptor of up to 1 MiB is accepted */
 	if (off < 1 || len < 1 || len > 2048 || off > size / SECTOR ||
 	    len > size / SECTOR - off)
@@ -157,7 +144,7 @@ int vdisk_settle_vmdk(int fd, const char *path, const char *name, const uint8_t 
 	derive(seed, "vmdk CID", 0, s);
 	/* ffffffff means "no parent" in parentCID; a CID never takes it */
 	snprintf(cid, sizeof(cid), "%08x",
-		 le(s, 4) == 0xffffffffu ? 0xfffffffeu : (unsigned)le(s, 4));
+		 le_get(s, 4) == 0xffffffffu ? 0xfffffffeu : (unsigned)le_get(s, 4));
 	r = vmdk_descriptor(in, cid, name, out, len, path, e);
 	if (r == 0)
 		r = io_pwrite_full(fd, out, len, off * SECTOR, path, e);
@@ -231,19 +218,19 @@ static int guid_settle(struct guid_map *m, uint8_t g[16], const char *path, stru
 
 static bool crc_ok(uint8_t *buf, size_t len)
 {
-	uint32_t stored = (uint32_t)le(buf + 4, 4);
+	uint32_t stored = (uint32_t)le_get(buf + 4, 4);
 	bool ok;
 
-	put_le(buf + 4, 0, 4);
+	le_put(buf + 4, 0, 4);
 	ok = vdisk_crc32c(buf, len) == stored;
-	put_le(buf + 4, stored, 4);
+	le_put(buf + 4, stored, 4);
 	return ok;
 }
 
 static void crc_set(uint8_t *buf, size_t len)
 {
-	put_le(buf + 4, 0, 4);
-	put_le(buf + 4, vdisk_crc32c(buf, len), 4);
+	le_put(buf + 4, 0, 4);
+	le_put(buf + 4, vdisk_crc32c(buf, len), 4);
 }
 
 /* The log entries from the start of the log (read into buf): each GUID settled, its checksum
@@ -256,7 +243,7 @@ static int vhdx_log(uint8_t *buf, uint64_t off, uint64_t len, struct guid_map *m
 
 	while (r == 0 && len - pos >= VHDX_HEADER_SIZE && memcmp(buf + pos, "loge", 4) == 0) {
 		uint8_t *entry = buf + pos;
-		uint64_t n = le(entry + 8, 4);
+		uint64_t n = le_get(entry + 8, 4);
 
 		if (n < VHDX_HEADER_SIZE || n % VHDX_HEADER_SIZE || n > len - pos)
 			return err_set(e, EINVAL, "%s: vhdx: log entry at byte %llu: length %llu",
@@ -285,31 +272,31 @@ static int vhdx_page83(int fd, const char *path, uint64_t size, struct guid_map 
 		return r;
 	if (memcmp(t, "regi", 4) != 0 || !crc_ok(t, sizeof(t)))
 		return err_set(e, EINVAL, "%s: vhdx: region table: bad signature or checksum", path);
-	n = (unsigned)le(t + 8, 4);
+	n = (unsigned)le_get(t + 8, 4);
 	if (n > 2047)
 		return err_set(e, EINVAL, "%s: vhdx: region table: %u entries", path, n);
 	for (unsigned i = 0; i < n; i++)
 		if (memcmp(t + 16 + 32 * i, metadata_region, 16) == 0) {
-			moff = le(t + 16 + 32 * i + 16, 8);
-			mlen = le(t + 16 + 32 * i + 24, 4);
+			moff = le_get(t + 16 + 32 * i + 16, 8);
+			mlen = le_get(t + 16 + 32 * i + 24, 4);
 		}
 	if (moff % MIB || moff == 0 || mlen < VHDX_TABLE_SIZE || moff > size || mlen > size - moff)
 		return err_set(e, EINVAL, "%s: vhdx: no metadata region inside the file", path);
 	r = io_pread_full(fd, t, sizeof(t), moff, path, e);
 	if (r < 0)
 		return r;
-	if (memcmp(t, "metadata", 8) != 0 || (n = (unsigned)le(t + 10, 2)) > 2047)
+	if (memcmp(t, "metadata", 8) != 0 || (n = (unsigned)le_get(t + 10, 2)) > 2047)
 		return err_set(e, EINVAL, "%s: vhdx: metadata table: bad signature or count", path);
 	for (unsigned i = 0; i < n; i++) {
 		const uint8_t *it = t + 32 + 32 * i;
 
 		if (memcmp(it, page83_item, 16) != 0)
 			continue;
-		ioff = le(it + 16, 4);
-		if (le(it + 20, 4) != 16 || ioff < VHDX_TABLE_SIZE || ioff > mlen - 16)
+		ioff = le_get(it + 16, 4);
+		if (le_get(it + 20, 4) != 16 || ioff < VHDX_TABLE_SIZE || ioff > mlen - 16)
 			return err_set(e, EINVAL, "%s: vhdx: page 83 data: offset %llu, length "
 						  "%llu", path, (unsigned long long)ioff,
-				       (unsigned long long)le(it + 20, 4));
+				       (unsigned long long)le_get(it + 20, 4));
 	}
 	if (!ioff)
 		return err_set(e, EINVAL, "%s: vhdx: no page 83 data (VirtualDiskId)", path);
@@ -339,11 +326,11 @@ static int vhdx_settle(int fd, const char *path, uint64_t size, struct guid_map 
 		if (memcmp(h[i], "head", 4) != 0 || !crc_ok(h[i], VHDX_HEADER_SIZE))
 			return err_set(e, EINVAL, "%s: vhdx: header %d: bad signature or checksum",
 				       path, i + 1);
-		seq[i] = le(h[i] + 8, 8);
+		seq[i] = le_get(h[i] + 8, 8);
 	}
-	log_len = le(h[0] + 68, 4);
-	log_off = le(h[0] + 72, 8);
-	if (log_len != le(h[1] + 68, 4) || log_off != le(h[1] + 72, 8) || log_off % MIB ||
+	log_len = le_get(h[0] + 68, 4);
+	log_off = le_get(h[0] + 72, 8);
+	if (log_len != le_get(h[1] + 68, 4) || log_off != le_get(h[1] + 72, 8) || log_off % MIB ||
 	    log_off == 0 || log_len % MIB || log_len > VHDX_LOG_MAX || log_off > size ||
 	    log_len > size - log_off)
 		return err_set(e, EINVAL, "%s: vhdx: the headers' log (%llu bytes at %llu) is not "
@@ -352,7 +339,7 @@ static int vhdx_settle(int fd, const char *path, uint64_t size, struct guid_map 
 	/* the current header is the one with the higher sequence number: kept so */
 	low = seq[0] < seq[1] ? seq[0] : seq[1];
 	for (int i = 0; i < 2 && r == 0; i++) {
-		put_le(h[i] + 8, 1 + (seq[i] - low), 8);
+		le_put(h[i] + 8, 1 + (seq[i] - low), 8);
 		for (int g = 0; g < 3 && r == 0; g++) /* FileWrite, DataWrite, Log */
 			r = guid_settle(m, h[i] + 16 + 16 * g, path, e);
 		crc_set(h[i], VHDX_HEADER_SIZE);
