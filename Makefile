@@ -15,7 +15,7 @@ VERSION := $(shell cat VERSION)
 # Sources per folder (docs/architecture.md has the map).
 LIB_SRC      := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
                 lib/input.c lib/gpt.c lib/gptgrow.c lib/contract.c lib/io.c lib/policy.c lib/rollback.c \
-                lib/credential.c
+                lib/credential.c lib/authenticode.c
 BOOT_SRC     := bootloader/bootstate.c
 CORE_SRC     := builder/build.c builder/report.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
                 builder/fileutil.c builder/keys.c builder/elf.c builder/initramfs.c \
@@ -153,7 +153,7 @@ $(A)/mkbundle: tests/mkbundle.c builder/outputs/bundlewrite.c builder/outputs/pa
                lib/err.c $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 
-$(A)/pgpsign: tests/pgpsign.c builder/secureboot.c builder/fileutil.c builder/keys.c lib/err.c lib/input.c lib/io.c lib/hash.c \
+$(A)/pgpsign: tests/pgpsign.c builder/secureboot.c builder/fileutil.c builder/keys.c lib/err.c lib/input.c lib/io.c lib/hash.c lib/authenticode.c \
               $(HDRS) | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $(filter %.c,$^) $(LIBS)
 

@@ -18,6 +18,7 @@
 #include <unistd.h>
 
 #include "fileutil.h"
+#include "lib/authenticode.h"
 #include "lib/le.h"
 
 #define PE_MAX (256u << 20) /* a UKI: kernel and initramfs */
@@ -187,27 +188,23 @@ static uint32_t pe_checksum(const uint8_t *b, size_t len, size_t field)
 	return (uint32_t)(sum + len);
 }
 
-/* The Authenticode signature's PKCS#7 DER inside the PE image b (its security directory,
- * a WIN_CERTIFICATE of type PKCS_SIGNED_DATA), every offset checked. */
+/* The Authenticode signature's PKCS#7 DER inside the PE image b (the first WIN_CERTIFICATE
+ * of its certificate table, of type PKCS_SIGNED_DATA), every offset checked. */
 static int pe_signature(const uint8_t *b, size_t len, size_t *ret_off, size_t *ret_len,
 			size_t *ret_csum, struct err *e)
 {
-	uint32_t pe = len >= 0x40 ? le32(b + 0x3c) : 0, off, size, wlen;
-	size_t opt = (size_t)pe + 24;
+	struct pe_layout l;
+	size_t wlen;
+	int r = pe_layout(b, len, &l, e);
 
-	if (len < 0x40 || pe > len || len - pe < 24 + 112 + 5 * 8 || memcmp(b + pe, "PE\0\0", 4) ||
-	    b[opt] != 0x0b || b[opt + 1] != 0x02 || le32(b + opt + 108) < 5)
-		return err_set(e, EINVAL, "not a PE32+ image with a security directory");
-	off = le32(b + opt + 112 + 4 * 8);
-	size = le32(b + opt + 112 + 4 * 8 + 4);
-	if (size < 8 || off > len || size > len - off)
-		return err_set(e, EINVAL, "security directory %u+%u outside the file", off, size);
-	wlen = le32(b + off);
-	if (wlen < 8 || wlen > size || b[off + 6] != 0x02 || b[off + 7] != 0x00)
-		return err_set(e, EINVAL, "no PKCS#7 WIN_CERTIFICATE at %u", off);
-	*ret_off = off + 8;
+	if (r < 0)
+		return r;
+	wlen = l.cert_size >= 8 ? le_get(b + l.cert_off, 4) : 0;
+	if (wlen < 8 || wlen > l.cert_size || b[l.cert_off + 6] != 0x02 || b[l.cert_off + 7] != 0)
+		return err_set(e, EINVAL, "no PKCS#7 WIN_CERTIFICATE at %zu", l.cert_off);
+	*ret_off = l.cert_off + 8;
 	*ret_len = wlen - 8;
-	*ret_csum = opt + 64;
+	*ret_csum = l.checksum;
 	return 0;
 }
 

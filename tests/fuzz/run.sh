@@ -41,6 +41,21 @@ while read -r name srcs; do
 		rm -f "$work/k.pem" "$work/k.der"
 		corpus="$corpus $work/seeds"
 	fi
+	# the authenticode target's seed: the PKCS#7 signature sbsign makes over systemd's stub
+	# with a key made here (input byte 0: a signature for the small PE the target builds)
+	stub=/usr/lib/systemd/boot/efi/linuxx64.efi.stub
+	if [ "$name" = authenticode ] && [ -r $stub ] && command -v sbsign objdump >/dev/null; then
+		mkdir -p "$work/seeds"
+		if openssl req -new -x509 -newkey rsa:2048 -nodes -subj /CN=fuzz -days 3 \
+			-keyout "$work/k" -out "$work/c" 2>/dev/null &&
+			sbsign --key "$work/k" --cert "$work/c" --output "$work/s.efi" $stub >/dev/null 2>&1; then
+			read -r _ _ off len _ < <(objdump -p "$work/s.efi" | grep 'Security Directory')
+			{ printf '\000'; tail -c +$((16#$off + 9)) "$work/s.efi" | head -c $((16#$len - 8)); } \
+				>"$work/seeds/pkcs7"
+		fi
+		rm -f "$work/k" "$work/c" "$work/s.efi"
+		corpus="$corpus $work/seeds"
+	fi
 	"$out/fuzz-$name" -max_total_time="$secs" -max_len=65536 -timeout=10 -rss_limit_mb=2048 \
 		-artifact_prefix="$work/" "$work" $corpus >"$work/log" 2>&1
 	# (unquoted $corpus: the committed corpus and the made seeds, if any)
