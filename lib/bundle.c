@@ -12,7 +12,8 @@ struct bundle_header_disk {
 	uint32_t version;
 	uint32_t header_size;
 	uint64_t manifest_size, signature_size, verity_size, rootfs_size;
-	uint8_t reserved[32];
+	uint64_t uki_size, uki_sig_size; /* format 2; zero, as reserved, in format 1 */
+	uint8_t reserved[16];
 	uint8_t checksum[32]; /* sha256 of the bytes above */
 } __attribute__((packed));
 _Static_assert(sizeof(struct bundle_header_disk) == 112, "bundle header layout");
@@ -36,14 +37,22 @@ int bundle_layout(struct bundle_header *h, struct err *e)
 	if (h->rootfs_size == 0 || h->rootfs_size > BUNDLE_ROOTFS_MAX || h->rootfs_size % 4096)
 		return err_set(e, EINVAL, "bundle: rootfs size %llu out of range",
 			       (unsigned long long)h->rootfs_size);
+	if ((h->uki_size == 0) != (h->uki_sig_size == 0) || h->uki_size > BUNDLE_UKI_MAX ||
+	    h->uki_sig_size > BUNDLE_UKI_SIG_MAX)
+		return err_set(e, EINVAL, "bundle: kernel image size %llu, its signature's %llu: "
+			       "out of range", (unsigned long long)h->uki_size,
+			       (unsigned long long)h->uki_sig_size);
 	h->manifest_offset = BUNDLE_HEADER_SIZE;
 	h->signature_offset = h->manifest_offset + pad(h->manifest_size);
 	h->verity_offset = h->signature_offset + pad(h->signature_size);
-	h->rootfs_offset = h->verity_offset + pad(h->verity_size);
+	h->uki_offset = h->verity_offset + pad(h->verity_size);
+	h->uki_sig_offset = h->uki_offset + pad(h->uki_size);
+	h->rootfs_offset = h->uki_sig_offset + pad(h->uki_sig_size);
 	h->total_size = h->rootfs_offset + h->rootfs_size;
 	/* the limits keep every sum far below 2^64; the parts follow each other in order */
 	_Static_assert(BUNDLE_HEADER_SIZE + BUNDLE_MANIFEST_MAX + BUNDLE_SIGNATURE_MAX +
-			       BUNDLE_VERITY_MAX + BUNDLE_ROOTFS_MAX + 3 * 4096 <
+			       BUNDLE_VERITY_MAX + BUNDLE_ROOTFS_MAX + BUNDLE_UKI_MAX +
+			       BUNDLE_UKI_SIG_MAX + 5 * 4096 <
 			   (1ULL << 63),
 		       "bundle sizes cannot overflow");
 	return 0;
@@ -60,12 +69,14 @@ void bundle_header_encode(const struct bundle_header *h, uint8_t out[BUNDLE_HEAD
 
 	memset(&d, 0, sizeof(d));
 	memcpy(d.magic, BUNDLE_MAGIC, 8);
-	d.version = htole32(BUNDLE_VERSION);
+	d.version = htole32(h->uki_size ? BUNDLE_VERSION_UKI : BUNDLE_VERSION);
 	d.header_size = htole32(BUNDLE_HEADER_SIZE);
 	d.manifest_size = htole64(h->manifest_size);
 	d.signature_size = htole64(h->signature_size);
 	d.verity_size = htole64(h->verity_size);
 	d.rootfs_size = htole64(h->rootfs_size);
+	d.uki_size = htole64(h->uki_size);
+	d.uki_sig_size = htole64(h->uki_sig_size);
 	checksum(&d, d.checksum);
 	memset(out, 0, BUNDLE_HEADER_SIZE);
 	memcpy(out, &d, sizeof(d));
@@ -119,6 +130,7 @@ int bundle_header_decode(const uint8_t *buf, size_t len, enum bundle_input kind,
 	struct bundle_header_disk d;
 	struct bundle_header h;
 	uint8_t sum[32];
+	uint32_t version;
 	int r;
 
 	if (len < sizeof(d))
@@ -126,9 +138,10 @@ int bundle_header_decode(const uint8_t *buf, size_t len, enum bundle_input kind,
 	memcpy(&d, buf, sizeof(d));
 	if (memcmp(d.magic, BUNDLE_MAGIC, 8) != 0)
 		return err_set(e, EINVAL, "bundle: bad magic (not a stele bundle)");
-	if (le32toh(d.version) != BUNDLE_VERSION)
-		return err_set(e, EINVAL, "bundle: version %u (this stele reads %u)",
-			       le32toh(d.version), BUNDLE_VERSION);
+	version = le32toh(d.version);
+	if (version != BUNDLE_VERSION && version != BUNDLE_VERSION_UKI)
+		return err_set(e, EINVAL, "bundle: version %u (this stele reads %u and %u)",
+			       version, BUNDLE_VERSION, BUNDLE_VERSION_UKI);
 	if (len != BUNDLE_HEADER_SIZE)
 		return err_set(e, EINVAL, "bundle: truncated header (%zu bytes, expected %d)", len,
 			       BUNDLE_HEADER_SIZE);
@@ -149,6 +162,11 @@ int bundle_header_decode(const uint8_t *buf, size_t len, enum bundle_input kind,
 	h.signature_size = le64toh(d.signature_size);
 	h.verity_size = le64toh(d.verity_size);
 	h.rootfs_size = le64toh(d.rootfs_size);
+	h.uki_size = le64toh(d.uki_size);
+	h.uki_sig_size = le64toh(d.uki_sig_size);
+	if ((version == BUNDLE_VERSION_UKI) != (h.uki_size != 0))
+		return err_set(e, EINVAL, "bundle: version %u %s a kernel image", version,
+			       h.uki_size ? "with" : "without");
 	r = bundle_layout(&h, e);
 	if (r == 0)
 		r = check_size(&h, kind, size, e);

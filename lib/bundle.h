@@ -6,7 +6,14 @@
  *   4096   manifest (JSON), padded to 4096
  *   ...    its detached CMS signature (DER), padded to 4096
  *   ...    the slot's verity partition image (lib/slot.h), padded to 4096
+ *   ...    format 2 only: the slot's signed kernel image (UKI), padded to 4096
+ *   ...    format 2 only: its OpenPGP signature for GRUB, padded to 4096
  *   ...    the rootfs image, manifest.rootfs.size bytes
+ *
+ * Format 2 is format 1 with the two parts of a Secure Boot slot (docs/boot.md); a build
+ * without Secure Boot still writes format 1, which every stele-update reads. The kernel
+ * image comes before the rootfs, so that an installer checks its hash (in the signed
+ * manifest) and its Authenticode signature before it writes anything.
  *
  * An installer checks the signature and compatibility from the first few KiB, then the whole
  * hash tree against the signed root hash, then every rootfs block against the tree as it
@@ -23,16 +30,21 @@
 
 #define BUNDLE_HEADER_SIZE 4096
 #define BUNDLE_MAGIC "STELBNDL"
-#define BUNDLE_VERSION 1
+#define BUNDLE_VERSION 1     /* without a kernel image */
+#define BUNDLE_VERSION_UKI 2 /* with one */
 #define BUNDLE_MANIFEST_MAX (1u << 20)
 #define BUNDLE_SIGNATURE_MAX (64u << 10)
 #define BUNDLE_VERITY_MAX (1ULL << 32)
 #define BUNDLE_ROOTFS_MAX (1ULL << 42)
+#define BUNDLE_UKI_MAX (256u << 20)
+#define BUNDLE_UKI_SIG_MAX (64u << 10)
 
 struct bundle_header {
 	uint64_t manifest_size, signature_size, verity_size, rootfs_size;
+	uint64_t uki_size, uki_sig_size; /* both 0 (format 1) or both set (format 2) */
 	/* derived by bundle_header_decode/bundle_layout: */
-	uint64_t manifest_offset, signature_offset, verity_offset, rootfs_offset, total_size;
+	uint64_t manifest_offset, signature_offset, verity_offset, uki_offset, uki_sig_offset;
+	uint64_t rootfs_offset, total_size;
 };
 
 /* What the bundle is read from, for the size check of bundle_header_decode. */

@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bundle.h"
 #include "hash.h"
 #include "input.h"
 #include "policy.h"
@@ -90,6 +91,28 @@ static int parse_verity(const cJSON *v, struct manifest *m, struct err *e)
 	return 0;
 }
 
+static int parse_uki(const cJSON *u, struct manifest *m, struct err *e)
+{
+	struct manifest_uki *k = &m->uki;
+	int r = cJSON_IsObject(u) ? 0 : err_set(e, EINVAL, "manifest: kernel.uki: expected an object");
+
+	if (r == 0)
+		r = get_u64(u, "kernel.uki.", "size", BUNDLE_UKI_MAX, &k->size, e);
+	if (r == 0)
+		r = get_str(u, "kernel.uki.", "sha256", k->sha256, sizeof(k->sha256), e);
+	if (r == 0)
+		r = get_u64(u, "kernel.uki.", "signature_size", BUNDLE_UKI_SIG_MAX, &k->sig_size, e);
+	if (r == 0)
+		r = get_str(u, "kernel.uki.", "signature_sha256", k->sig_sha256,
+			    sizeof(k->sig_sha256), e);
+	if (r == 0 && (k->size == 0 || k->sig_size == 0))
+		r = err_set(e, EINVAL, "manifest: kernel.uki: a size of 0");
+	if (r == 0 && (!is_hex(k->sha256, 64, 64) || !is_hex(k->sig_sha256, 64, 64)))
+		r = err_set(e, EINVAL, "manifest: kernel.uki: sha256: expected 64 hex digits");
+	m->has_uki = r == 0;
+	return r;
+}
+
 static int parse_top(const cJSON *doc, struct manifest *m, struct err *e)
 {
 	const cJSON *rootfs = get(doc, "rootfs"), *kernel = get(doc, "kernel");
@@ -123,6 +146,8 @@ static int parse_top(const cJSON *doc, struct manifest *m, struct err *e)
 		r = err_set(e, EINVAL, "manifest: kernel: expected an object");
 	if (r == 0)
 		r = get_str(kernel, "kernel.", "cmdline", m->cmdline, sizeof(m->cmdline), e);
+	if (r == 0 && get(kernel, "uki"))
+		r = parse_uki(get(kernel, "uki"), m, e);
 	return r;
 }
 
@@ -204,6 +229,13 @@ int manifest_write(const struct manifest_in *in, char **ret, struct err *e)
 	cJSON_AddNumberToObject(o, "hash_offset", (double)vp->hash_offset);
 	o = cJSON_AddObjectToObject(m, "kernel");
 	cJSON_AddStringToObject(o, "cmdline", in->cmdline);
+	if (in->uki) {
+		o = cJSON_AddObjectToObject(o, "uki");
+		cJSON_AddNumberToObject(o, "size", (double)in->uki->size);
+		cJSON_AddStringToObject(o, "sha256", in->uki->sha256);
+		cJSON_AddNumberToObject(o, "signature_size", (double)in->uki->sig_size);
+		cJSON_AddStringToObject(o, "signature_sha256", in->uki->sig_sha256);
+	}
 	cJSON_AddItemToObject(m, "health", health);
 	cJSON_AddItemToObject(m, "provenance", in->provenance);
 	text = cJSON_Print(m);

@@ -5,6 +5,7 @@
 #ifndef STELE_LIB_MANIFEST_H
 #define STELE_LIB_MANIFEST_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -12,6 +13,13 @@
 #include "verity.h"
 
 #define MANIFEST_FORMAT_VERSION 1
+
+/* A Secure Boot slot's signed kernel image (docs/boot.md) and GRUB's OpenPGP signature of it:
+ * "kernel": {"uki": {"size", "sha256", "signature_size", "signature_sha256"}}. */
+struct manifest_uki {
+	uint64_t size, sig_size;
+	char sha256[65], sig_sha256[65];
+};
 
 struct manifest {
 	int format_version;
@@ -27,6 +35,8 @@ struct manifest {
 		char root_hash[129];
 	} verity;
 	char cmdline[4096];
+	bool has_uki;
+	struct manifest_uki uki;
 };
 
 int manifest_parse(const char *buf, size_t len, struct manifest *ret, struct err *e);
@@ -39,6 +49,7 @@ struct manifest_in {
 	const char *rootfs_sha256, *root_hash;  /* hex */
 	const struct verity_params *verity;      /* salt and sizes; hash_offset as in the slot */
 	const struct cJSON *health;              /* the profile's (lib/policy.h policy_complete) */
+	const struct manifest_uki *uki;          /* NULL: no kernel image (no Secure Boot) */
 	struct cJSON *provenance;                /* taken over by manifest_write, even on failure */
 };
 /* The manifest text that manifest_parse reads back (JSON of format MANIFEST_FORMAT_VERSION

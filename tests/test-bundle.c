@@ -51,13 +51,63 @@ static void trailing(const uint8_t *buf, const struct bundle_header *h)
 	   "a header block of 4095 bytes rejected");
 }
 
+/* Format 2: the kernel image and its signature between the verity image and the rootfs; a
+ * version that does not match the parts, one part without the other, or a size over its limit
+ * is refused. */
+static void format2(void)
+{
+	struct bundle_header h = sample(), got;
+	uint8_t buf[BUNDLE_HEADER_SIZE], bad[BUNDLE_HEADER_SIZE];
+	struct err e = {{0}};
+
+	h.uki_size = 19 << 20 | 5;
+	h.uki_sig_size = 287;
+	is_int(bundle_layout(&h, &e), 0, "format 2: a layout%s", e.msg);
+	ok(h.uki_offset == h.verity_offset + ((h.verity_size + 4095) & ~4095ULL) &&
+		   h.uki_sig_offset == h.uki_offset + ((h.uki_size + 4095) & ~4095ULL) &&
+		   h.rootfs_offset == h.uki_sig_offset + 4096,
+	   "  the kernel image and its signature after the verity image, before the rootfs");
+	bundle_header_encode(&h, buf);
+	is_int(buf[8], 2, "  written as version 2");
+	ok(bundle_header_decode(buf, sizeof(buf), BUNDLE_INPUT_FILE, h.total_size, &got, &e) == 0 &&
+		   memcmp(&got, &h, sizeof(h)) == 0,
+	   "  read back the same%s", e.msg);
+	memcpy(bad, buf, sizeof(bad));
+	bad[8] = 1;
+	reseal(bad);
+	ok(bundle_header_decode(bad, sizeof(bad), BUNDLE_INPUT_STREAM, 0, &got, &e) < 0 &&
+		   strstr(e.msg, "version 1 with a kernel image"),
+	   "  version 1 with a kernel image rejected: %s", e.msg);
+	memcpy(bad, buf, sizeof(bad));
+	put64(bad, 56, 0);
+	reseal(bad);
+	ok(bundle_header_decode(bad, sizeof(bad), BUNDLE_INPUT_STREAM, 0, &got, &e) < 0 &&
+		   strstr(e.msg, "out of range"),
+	   "  a kernel image without its signature rejected: %s", e.msg);
+	memcpy(bad, buf, sizeof(bad));
+	put64(bad, 48, BUNDLE_UKI_MAX + 1ULL);
+	reseal(bad);
+	ok(bundle_header_decode(bad, sizeof(bad), BUNDLE_INPUT_STREAM, 0, &got, &e) < 0,
+	   "  a kernel image over 256 MiB rejected: %s", e.msg);
+	memcpy(bad, buf, sizeof(bad));
+	put64(bad, 56, BUNDLE_UKI_SIG_MAX + 1ULL);
+	reseal(bad);
+	ok(bundle_header_decode(bad, sizeof(bad), BUNDLE_INPUT_STREAM, 0, &got, &e) < 0,
+	   "  a signature over 64 KiB rejected: %s", e.msg);
+	memcpy(bad, buf, sizeof(bad));
+	put64(bad, 48, UINT64_MAX);
+	reseal(bad);
+	ok(bundle_header_decode(bad, sizeof(bad), BUNDLE_INPUT_STREAM, 0, &got, &e) < 0,
+	   "  a kernel image of 2^64-1 bytes rejected: %s", e.msg);
+}
+
 /* Nonzero reserved bytes, and bytes after the checksum in the 4 KiB header block. */
 static void reserved(const uint8_t *buf)
 {
 	uint8_t bad[BUNDLE_HEADER_SIZE];
 	struct bundle_header got;
 	struct err e = {{0}};
-	const size_t offs[] = {48, 63, 79};
+	const size_t offs[] = {64, 71, 79};
 	int rejected = 0;
 
 	for (size_t i = 0; i < sizeof(offs) / sizeof(offs[0]); i++) {
@@ -160,10 +210,15 @@ int main(void)
 	ok(bundle_header_decode(bad, sizeof(bad), BUNDLE_INPUT_STREAM, 0, &got, &e) < 0, "bad magic rejected");
 	has_str(e.msg, "bad magic", "bad magic: says so");
 	memcpy(bad, buf, sizeof(bad));
+	bad[8] = 3;
+	reseal(bad);
+	ok(bundle_header_decode(bad, sizeof(bad), BUNDLE_INPUT_STREAM, 0, &got, &e) < 0, "version 3 rejected");
+	has_str(e.msg, "version 3", "version: named");
 	bad[8] = 2;
 	reseal(bad);
-	ok(bundle_header_decode(bad, sizeof(bad), BUNDLE_INPUT_STREAM, 0, &got, &e) < 0, "version 2 rejected");
-	has_str(e.msg, "version 2", "version: named");
+	ok(bundle_header_decode(bad, sizeof(bad), BUNDLE_INPUT_STREAM, 0, &got, &e) < 0 &&
+		   strstr(e.msg, "version 2 without a kernel image"),
+	   "version 2 without a kernel image rejected: %s", e.msg);
 	ok(bundle_header_decode(buf, 100, BUNDLE_INPUT_STREAM, 0, &got, &e) < 0, "truncated header rejected");
 	has_str(e.msg, "truncated header", "truncated header: says so");
 	ok(bundle_header_decode(buf, sizeof(buf), BUNDLE_INPUT_FILE, h.total_size - 1, &got, &e) <
@@ -204,5 +259,6 @@ int main(void)
 	reseal(bad);
 	ok(bundle_header_decode(bad, sizeof(bad), BUNDLE_INPUT_STREAM, 0, &got, &e) < 0, "header size 0 rejected");
 	padding();
+	format2();
 	return tap_done();
 }

@@ -345,8 +345,57 @@ static void test_fields(void)
 		"\"data_blocks\":3841", "rootfs.size");
 }
 
+/* kernel.uki: optional; when there, every field checked */
+static void test_uki(void)
+{
+	const char *k = "\"kernel\":{\"cmdline\":\"\"}";
+	char good[512];
+	struct manifest m;
+
+	snprintf(good, sizeof(good), "\"kernel\":{\"cmdline\":\"\",\"uki\":{\"size\":19923456,"
+		 "\"sha256\":\"%s\",\"signature_size\":287,\"signature_sha256\":\"%s\"}}", SHA,
+		 ROOT);
+	ok(parse(valid, &m) == 0 && !m.has_uki, "no kernel.uki: none");
+	accepts("kernel.uki", k, good, &m);
+	ok(m.has_uki && m.uki.size == 19923456 && m.uki.sig_size == 287 &&
+		   strcmp(m.uki.sha256, SHA) == 0 && strcmp(m.uki.sig_sha256, ROOT) == 0,
+	   "  its fields read");
+	static const struct {
+		const char *what, *from, *to, *frag;
+	} bad[] = {
+		{"kernel.uki not an object", "{\"size\":19923456", "7,\"x\":{\"size\":19923456",
+		 "kernel.uki: expected an object"},
+		{"kernel.uki.size 0", "\"size\":19923456", "\"size\":0", "a size of 0"},
+		{"kernel.uki.size over 256 MiB", "\"size\":19923456", "\"size\":268435457",
+		 "kernel.uki.size"},
+		{"kernel.uki.size negative", "\"size\":19923456", "\"size\":-1", "kernel.uki.size"},
+		{"kernel.uki.signature_size over 64 KiB", "\"signature_size\":287",
+		 "\"signature_size\":65537", "kernel.uki.signature_size"},
+		{"kernel.uki.sha256 short", SHA "\",\"sig", "abc\",\"sig", "64 hex"},
+		{"kernel.uki.signature_sha256 not hex", ROOT "\"}}",
+		 "zz931b505ab321af4684785d2ef89066f1c8d8ca6af8a8d1ab16f2f42864636c\"}}", "64 hex"},
+		{"kernel.uki.sha256 missing", "\"sha256\":\"" SHA "\",", "", "kernel.uki.sha256"},
+	};
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		char doc[2048], *at, *s;
+		struct manifest m2;
+
+		s = mutate(k, good);
+		at = strstr(s, "\"uki\"");
+		at = at ? strstr(at, bad[i].from) : NULL;
+		if (!at)
+			bail(bad[i].what);
+		snprintf(doc, sizeof(doc), "%.*s%s%s", (int)(at - s), s, bad[i].to,
+			 at + strlen(bad[i].from));
+		free(s);
+		ok(parse(doc, &m2) == -EINVAL && strstr(e.msg, bad[i].frag), "%s: rejected: %s",
+		   bad[i].what, e.msg);
+	}
+}
+
 int main(void)
 {
+	test_uki();
 	test_valid();
 	test_unknown_keys();
 	test_document();
