@@ -40,7 +40,7 @@ COMMON_SRC   := rootfs/common/partitions.c rootfs/common/util.c rootfs/common/sl
 INIT_SRC     := rootfs/init/stele-init.c rootfs/init/cmdline.c rootfs/init/console.c \
                 rootfs/init/dm.c rootfs/init/fstree.c rootfs/init/grow.c rootfs/init/modules.c \
                 rootfs/init/sysroot.c rootfs/init/credentials.c rootfs/init/slotfind.c bootloader/bootstate.c $(COMMON_SRC) $(LIB_SRC)
-UPDATE_MODS  := rootfs/update/bundle.c rootfs/update/checks.c \
+UPDATE_MODS  := rootfs/update/bundle.c rootfs/update/bootimg.c rootfs/update/checks.c \
                 rootfs/update/commit.c rootfs/update/ctx.c rootfs/update/fault.c \
                 rootfs/update/health.c rootfs/update/install.c rootfs/update/journal.c \
                 rootfs/update/mark.c rootfs/update/slot.c rootfs/update/state.c \

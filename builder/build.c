@@ -261,6 +261,19 @@ static int put_updater(const struct profile *p, struct tree *t, struct err *e)
 }
 
 /* Everything the boot needs inside the slot: trust store, initramfs, command line. */
+/* The db certificate, so that stele-update can refuse a kernel image the firmware would. */
+static int put_sb_db(const struct build_ctx *b, struct tree *t, struct err *e)
+{
+	struct sb_keys k;
+	char *pem;
+	size_t len;
+	int r = sb_keys_find(b->sb_dir, &k, e);
+
+	if (r == 0)
+		r = file_read_all(k.cert[KEYS_SB_DB], 1 << 20, &pem, &len, e);
+	return r < 0 ? r : put_mem_file(t, CONTRACT_SLOT_SB_DB, pem, len, 0644, e);
+}
+
 static int put_boot_files(const struct build_ctx *b, const char *trust_pem, struct err *e)
 {
 	const struct profile *p = b->p;
@@ -291,6 +304,8 @@ static int put_boot_files(const struct build_ctx *b, const char *trust_pem, stru
 	r = file_read_all(trust_pem, 1 << 20, &pem, &pem_len, e);
 	if (r == 0)
 		r = put_mem_file(t, CONTRACT_SLOT_TRUST, pem, pem_len, 0644, e);
+	if (r == 0 && p->secure_boot)
+		r = put_sb_db(b, t, e);
 	if (r == 0)
 		r = put_updater(p, t, e);
 	if (r == 0)

@@ -75,6 +75,7 @@ struct build_ctx {
 	struct secret_scan secrets; /* what the rootfs writer found */
 	char sb_dir[4096];          /* the Secure Boot keys' directory (with "secure_boot") */
 	char sb_grub[4096];         /* the signed GRUB, in the scratch directory */
+	uint64_t uki_guess, uki_sig_guess; /* their sizes before the slot pass (uki_begin) */
 };
 
 /* Builds p into o->outdir; *ret is filled (and must be freed with build_artifacts_free)

@@ -243,7 +243,7 @@ static int verify_one(const uint8_t *der, size_t len, const uint8_t dg[32],
 	}
 	X509_NAME_oneline(X509_get_subject_name(sk_X509_value(signers, 0)), name, sizeof(name));
 	if (!trusted_signer(sk_X509_value(signers, 0), trusted, ntrusted)) {
-		r = err_set(e, EPERM, "signed by %s, which the Secure Boot db does not hold", name);
+		r = err_set(e, EPERM, "signed by %s, not by a certificate of the Secure Boot db", name);
 		goto out;
 	}
 	if (signer)

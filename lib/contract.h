@@ -61,6 +61,8 @@ const struct contract_arch *contract_arch_find(const char *name);
 #define CONTRACT_SLOT_BOOT_ENV "/boot/stele.env" /* a GRUB environment block */
 #define CONTRACT_ENV_CMDLINE "stele_cmdline"      /* its one variable */
 #define CONTRACT_SLOT_TRUST "/etc/stele/trust.pem"
+/* with Secure Boot: the db certificate whose signature a bundle's kernel image must carry */
+#define CONTRACT_SLOT_SB_DB "/etc/stele/secure-boot-db.crt"
 #define CONTRACT_SLOT_HEALTH_JSON "/etc/stele/health.json"
 #define CONTRACT_SLOT_HEALTH_DIR "/etc/stele/health.d"
 #define CONTRACT_SLOT_UPDATER "/usr/bin/stele-update"

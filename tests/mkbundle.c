@@ -2,7 +2,8 @@
  * stele-update with profiles that have no kernel (stele build writes bundles only for
  * bootable images).
  *
- * usage: mkbundle OUT.bundle MANIFEST.json MANIFEST.sig SLOT.verity ROOTFS.ext4 */
+ * usage: mkbundle OUT.bundle MANIFEST.json MANIFEST.sig SLOT.verity ROOTFS.ext4 [UKI.efi UKI.sig]
+ * (with the last two: format 2, a Secure Boot slot's kernel image and its signature) */
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -16,10 +17,14 @@ int main(int argc, char **argv)
 	struct err e;
 	int r;
 
-	if (argc != 6) {
+	if (argc != 6 && argc != 8) {
 		fprintf(stderr, "usage: mkbundle OUT.bundle MANIFEST.json MANIFEST.sig SLOT.verity "
-		                "ROOTFS.ext4\n");
+		                "ROOTFS.ext4 [UKI.efi UKI.sig]\n");
 		return 2;
+	}
+	if (argc == 8) {
+		in.uki = argv[6];
+		in.uki_sig = argv[7];
 	}
 	r = file_read_all(argv[2], 1 << 30, &manifest, &in.manifest_len, &e);
 	if (r == 0)

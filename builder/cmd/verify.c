@@ -4,6 +4,8 @@
  * tree, and the rootfs sha256. One line per check; exit 0 only when all hold. */
 #include <cjson/cJSON.h>
 #include <errno.h>
+#include <openssl/err.h>
+#include <openssl/pem.h>
 #include <fcntl.h>
 #include <getopt.h>
 #include <stdarg.h>
@@ -12,6 +14,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/authenticode.h"
 #include "lib/bundle.h"
 #include "lib/contract.h"
 #include "lib/hash.h"
@@ -43,12 +46,16 @@ void cmd_verify_help(FILE *f)
 		"dm-verity superblock, every hash tree block, every data block and the rootfs\n"
 		"sha256, and prints one line per check (\"ok\" or \"FAIL\" with what failed).\n"
 		"A bundle must be exactly what its header describes (no byte after the rootfs,\n"
-		"zero padding). Each FILE must be a regular file or a block device: a FIFO, a\n"
+		"zero padding) and the kernel image it carries (Secure Boot) the one its\n"
+		"manifest names. Each FILE must be a regular file or a block device: a FIFO, a\n"
 		"directory or a character device is refused before it is read.\n"
 		"\n"
 		"Options:\n"
 		"      --trust FILE     CA certificate(s) to trust (PEM; repeatable; required)\n"
 		"      --no-time-check  do not check certificate validity dates\n"
+		"      --secure-boot-db CERT  a bundle's kernel image must be Authenticode-signed\n"
+		"                       by CERT (PEM; the product's sb-db.crt), as the firmware\n"
+		"                       checks it\n"
 		"      --json           print the checks as JSON\n"
 		"  -h, --help           this help\n"
 		"\n"
@@ -102,6 +109,9 @@ struct slot_files {
 	int vfd, rfd;
 	uint64_t voff, vsize, roff, rsize;
 	bool in_disk; /* the rootfs may be smaller than its partition */
+	bool in_bundle; /* with the kernel image and its signature at these (size 0: none) */
+	uint64_t uki_off, uki_size, uki_sig_off, uki_sig_size;
+	X509 *sb_db; /* --secure-boot-db: the kernel image must be signed by it */
 };
 
 static bool is_slot_image(int fd)
@@ -312,6 +322,64 @@ static void check_data(struct report *rp, struct slot_files *s, const struct ver
 		result(rp, true, "ext4 structure", NULL);
 }
 
+static X509 *load_cert(const char *path)
+{
+	FILE *f = fopen(path, "re");
+	X509 *c = f ? PEM_read_X509(f, NULL, NULL, NULL) : NULL;
+
+	if (f)
+		fclose(f);
+	ERR_clear_error();
+	return c;
+}
+
+static bool region_is(int fd, uint64_t off, uint64_t len, const char *want_hex)
+{
+	uint8_t sha[SHA256_LEN];
+	char hex[SHA256_HEX_LEN];
+
+	if (sha256_region(fd, off, len, sha) < 0)
+		return false;
+	hex_encode(sha, SHA256_LEN, hex);
+	return strcmp(hex, want_hex) == 0;
+}
+
+/* A bundle's kernel image: the one its signed manifest names, and (--secure-boot-db) signed
+ * by that db, as the firmware and stele-update check it. */
+static void check_uki(struct report *rp, const struct slot_files *s, const struct manifest *m)
+{
+	const struct manifest_uki *u = &m->uki;
+	struct err e = {{0}};
+	char signer[256] = "", *img;
+
+	if (!m->has_uki || !s->uki_size) {
+		if (m->has_uki || s->uki_size)
+			result(rp, false, "kernel image", "the manifest %s one, the bundle %s",
+			       m->has_uki ? "names" : "names none", s->uki_size ? "has one" : "none");
+		return;
+	}
+	if (u->size != s->uki_size || u->sig_size != s->uki_sig_size ||
+	    !region_is(s->vfd, s->uki_off, u->size, u->sha256) ||
+	    !region_is(s->vfd, s->uki_sig_off, u->sig_size, u->sig_sha256)) {
+		result(rp, false, "kernel image", "differs from the one the manifest names (sha256 "
+		       "%s, %llu bytes)", u->sha256, (unsigned long long)u->size);
+		return;
+	}
+	if (!s->sb_db) {
+		result(rp, true, "kernel image", "%llu bytes, sha256 as signed",
+		       (unsigned long long)u->size);
+		return;
+	}
+	img = read_region(s->vfd, s->uki_off, u->size);
+	if (!img || authenticode_verify((uint8_t *)img, u->size, &s->sb_db, 1, signer,
+					sizeof(signer), &e) < 0)
+		result(rp, false, "kernel image", "Authenticode: %s", img ? e.msg : "unreadable");
+	else
+		result(rp, true, "kernel image", "sha256 as signed, Authenticode signed by %s",
+		       signer);
+	free(img);
+}
+
 static void check_manifest_fields(struct report *rp, const struct manifest *m)
 {
 	if (!contract_arch_find(m->arch))
@@ -360,6 +428,8 @@ static void verify_slot(struct report *rp, struct slot_files *s, const struct si
 		result(rp, false, "rootfs", "not given and not found beside %s", s->verity);
 	else
 		check_data(rp, s, &vp, &m);
+	if (s->in_bundle)
+		check_uki(rp, s, &m);
 out:
 	free(manifest);
 	free(sig);
@@ -393,7 +463,10 @@ static bool padding_zero(int fd, const struct bundle_header *b, struct err *e)
 	} pads[] = {
 		{b->manifest_offset + b->manifest_size, b->signature_offset, "manifest padding"},
 		{b->signature_offset + b->signature_size, b->verity_offset, "signature padding"},
-		{b->verity_offset + b->verity_size, b->rootfs_offset, "verity image padding"},
+		{b->verity_offset + b->verity_size, b->uki_offset, "verity image padding"},
+		{b->uki_offset + b->uki_size, b->uki_sig_offset, "kernel image padding"},
+		{b->uki_sig_offset + b->uki_sig_size, b->rootfs_offset,
+		 "kernel image signature padding"},
 	};
 
 	for (size_t i = 0; i < sizeof(pads) / sizeof(pads[0]); i++) {
@@ -410,7 +483,7 @@ static bool padding_zero(int fd, const struct bundle_header *b, struct err *e)
 	return true;
 }
 
-static void verify_bundle(struct report *rp, const char *path, int fd,
+static void verify_bundle(struct report *rp, const char *path, int fd, X509 *sb_db,
 			  const struct sign_trust *trust, const struct sign_verify_opts *vo)
 {
 	uint8_t hdr[BUNDLE_HEADER_SIZE], shdr[SLOT_HEADER_SIZE];
@@ -445,7 +518,10 @@ static void verify_bundle(struct report *rp, const char *path, int fd,
 	result(rp, true, "bundle manifest", "the same as in the slot image");
 	s = (struct slot_files){.verity = path, .rootfs = path, .vfd = fd, .rfd = fd,
 				.voff = b.verity_offset, .vsize = b.verity_size,
-				.roff = b.rootfs_offset, .rsize = b.rootfs_size};
+				.roff = b.rootfs_offset, .rsize = b.rootfs_size, .in_bundle = true,
+				.uki_off = b.uki_offset, .uki_size = b.uki_size,
+				.uki_sig_off = b.uki_sig_offset, .uki_sig_size = b.uki_sig_size,
+				.sb_db = sb_db};
 	verify_slot(rp, &s, trust, vo);
 }
 
@@ -549,6 +625,7 @@ int cmd_verify(int argc, char **argv)
 	static const struct option opts[] = {
 		{"trust", required_argument, NULL, 't'},
 		{"no-time-check", no_argument, NULL, 'n'},
+		{"secure-boot-db", required_argument, NULL, 'd'},
 		{"json", no_argument, NULL, 'j'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
@@ -560,6 +637,8 @@ int cmd_verify(int argc, char **argv)
 	struct slot_files s = {.vfd = -1, .rfd = -1};
 	struct sign_trust *trust = NULL;
 	struct err e = {{0}};
+	const char *db_path = NULL;
+	X509 *sb_db = NULL;
 	char sibling[4096];
 	int c, rc = EXIT_USAGE;
 
@@ -570,6 +649,7 @@ int cmd_verify(int argc, char **argv)
 				trust_paths[ntrust++] = optarg;
 			break;
 		case 'n': vo.no_time_check = true; break;
+		case 'd': db_path = optarg; break;
 		case 'j': rp.json = true; break;
 		case 'h': cmd_verify_help(stdout); return 0;
 		default: cmd_verify_help(stderr); return EXIT_USAGE;
@@ -583,13 +663,19 @@ int cmd_verify(int argc, char **argv)
 		fprintf(stderr, "stele verify: %s\n", e.msg);
 		return EXIT_USAGE;
 	}
+	if (db_path && !(sb_db = load_cert(db_path))) {
+		fprintf(stderr, "stele verify: --secure-boot-db %s: not a PEM certificate\n",
+			db_path);
+		sign_trust_free(trust);
+		return EXIT_USAGE;
+	}
 	rp.checks = cJSON_CreateArray();
 	if (argc - optind == 1 && (s.vfd = open_input(argv[optind])) < 0)
 		goto out;
 	if (argc - optind == 1 && (is_gpt_disk(s.vfd) || is_bundle(s.vfd))) {
 		s.verity = argv[optind];
 		if (is_bundle(s.vfd))
-			verify_bundle(&rp, argv[optind], s.vfd, trust, &vo);
+			verify_bundle(&rp, argv[optind], s.vfd, sb_db, trust, &vo);
 		else
 			verify_disk(&rp, argv[optind], s.vfd, trust, &vo);
 	} else {
@@ -623,5 +709,6 @@ out:
 	if (s.rfd >= 0)
 		close(s.rfd);
 	sign_trust_free(trust);
+	X509_free(sb_db);
 	return rc;
 }

@@ -52,6 +52,10 @@ static int bundle_sizes(const struct bundle_in *in, struct bundle_header *h, str
 	r = file_size(in->verity, &h->verity_size, e);
 	if (r == 0)
 		r = file_size(in->rootfs, &h->rootfs_size, e);
+	if (r == 0 && in->uki)
+		r = file_size(in->uki, &h->uki_size, e);
+	if (r == 0 && in->uki)
+		r = file_size(in->uki_sig, &h->uki_sig_size, e);
 	return r < 0 ? r : bundle_layout(h, e);
 }
 
@@ -90,6 +94,10 @@ static int write_parts(int fd, const struct bundle_header *h, const char *out,
 		r = write_at(fd, h->signature_offset, in->signature, in->signature_len, out, e);
 	if (r == 0)
 		r = copy_at(fd, h->verity_offset, in->verity, e);
+	if (r == 0 && in->uki)
+		r = copy_at(fd, h->uki_offset, in->uki, e);
+	if (r == 0 && in->uki)
+		r = copy_at(fd, h->uki_sig_offset, in->uki_sig, e);
 	return r;
 }
 
@@ -110,11 +118,12 @@ int bundle_write(const char *out, const struct bundle_in *in, struct err *e)
 	return r;
 }
 
-int bundle_create(const char *out, uint64_t rootfs_size, uint64_t verity_guess,
-		  struct bundle_file *ret, struct err *e)
+int bundle_create(const char *out, const struct bundle_guess *g, struct bundle_file *ret,
+		  struct err *e)
 {
 	struct bundle_header h = {.manifest_size = 1, .signature_size = 1,
-				  .verity_size = verity_guess, .rootfs_size = rootfs_size};
+				  .verity_size = g->verity, .rootfs_size = g->rootfs,
+				  .uki_size = g->uki, .uki_sig_size = g->uki ? g->uki_sig : 0};
 	int r;
 
 	ret->fd = -1;

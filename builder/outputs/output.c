@@ -168,6 +168,12 @@ static int add_sink(struct build_ctx *b, int fd, uint64_t offset, struct err *e)
 	return 0;
 }
 
+static int slot_boot(void *userdata, const char *root_hash, struct manifest_uki *ret,
+		     struct err *e)
+{
+	return uki_slot(userdata, root_hash, ret, e);
+}
+
 /* The one read of the rootfs: verity tree, sha256, and every copy the handlers opened. */
 static int slot_write(struct build_ctx *b, struct err *e)
 {
@@ -176,6 +182,10 @@ static int slot_write(struct build_ctx *b, struct err *e)
 	reportf(b->report, BUILD_PROGRESS, "hashing the rootfs (dm-verity) and signing the "
 		"manifest");
 	slot_in(b, &si);
+	if (b->files.sb.uki) {
+		si.boot = slot_boot;
+		si.boot_userdata = b;
+	}
 	return slotimg_write(&si, &b->art->slot, e);
 }
 
@@ -282,7 +292,11 @@ static int bundle_begin(struct build_ctx *b, struct err *e)
 	int r;
 
 	slot_in(b, &si);
-	r = bundle_create(b->files.bundle, size, slotimg_verity_guess(&si, size), &b->bundle, e);
+	r = bundle_create(b->files.bundle,
+			  &(struct bundle_guess){.rootfs = size,
+						 .verity = slotimg_verity_guess(&si, size),
+						 .uki = b->uki_guess, .uki_sig = b->uki_sig_guess},
+			  &b->bundle, e);
 	if (r == 0)
 		r = add_sink(b, b->bundle.fd, b->bundle.rootfs_offset, e);
 	return r < 0 ? err_prefix(e, r, "bundle") : 0;
@@ -293,7 +307,8 @@ static int bundle_out(struct build_ctx *b, struct err *e)
 	const struct slotimg_out *so = &b->art->slot;
 	struct bundle_in in = {.manifest = so->manifest, .manifest_len = so->manifest_len,
 			       .signature = so->signature, .signature_len = so->signature_len,
-			       .verity = b->files.verity, .rootfs = b->files.rootfs};
+			       .verity = b->files.verity, .rootfs = b->files.rootfs,
+			       .uki = b->files.sb.uki, .uki_sig = b->files.sb.uki_sig};
 	int r;
 
 	reportf(b->report, BUILD_PROGRESS, "writing the update bundle %s-%s.bundle",
@@ -307,7 +322,8 @@ const struct output_handler output_handlers[OUTPUT_COUNT] = {
 	[OUTPUT_SLOT] = {.name = NULL, .needs = OUTPUT_BIT(OUTPUT_ROOTFS), .stage = slot_stage,
 			 .write = slot_write},
 	[OUTPUT_UKI] = {.name = NULL, .needs = OUTPUT_BIT(OUTPUT_SLOT), .bootable = true,
-			.secure_boot = true, .stage = uki_stage, .write = uki_write},
+			.secure_boot = true, .stage = uki_stage, .begin = uki_begin,
+			.write = uki_write},
 	[OUTPUT_RAW] = {.name = "raw",
 			.needs = OUTPUT_BIT(OUTPUT_ROOTFS) | OUTPUT_BIT(OUTPUT_SLOT) |
 				 OUTPUT_BIT(OUTPUT_UKI),

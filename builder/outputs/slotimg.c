@@ -228,6 +228,7 @@ int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct e
 	struct verity_params vp;
 	struct verity_layout l;
 	uint8_t root[VERITY_MAX_DIGEST], rootfs_sha[SHA256_LEN], *sig = NULL;
+	struct manifest_uki uki;
 	char *manifest = NULL;
 	cJSON *health;
 	size_t sig_len = 0;
@@ -244,6 +245,8 @@ int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct e
 		goto out;
 	hex_encode(root, l.digest_size, out->root_hash);
 	hex_encode(rootfs_sha, SHA256_LEN, out->rootfs_sha256);
+	if (in->boot && (r = in->boot(in->boot_userdata, out->root_hash, &uki, e)) < 0)
+		goto out;
 	health = profile_health_json(in->p);
 	r = manifest_write(&(struct manifest_in){
 				   .product = in->p->product, .version = in->p->version,
@@ -251,7 +254,7 @@ int slotimg_write(const struct slotimg_in *in, struct slotimg_out *out, struct e
 				   .rollback_index = (uint64_t)in->p->rollback_index,
 				   .rootfs_size = rootfs_size, .rootfs_sha256 = out->rootfs_sha256,
 				   .root_hash = out->root_hash, .verity = &vp,
-				   .health = health,
+				   .health = health, .uki = in->boot ? &uki : NULL,
 				   .provenance = provenance(in)},
 			   &manifest, e);
 	cJSON_Delete(health);

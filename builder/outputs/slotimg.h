@@ -9,6 +9,7 @@
 
 #include "lib/err.h"
 #include "lib/hash.h"
+#include "lib/manifest.h"
 #include "lib/sign.h"
 #include "lib/verity.h"
 #include "builder/profile.h"
@@ -27,6 +28,11 @@ struct slotimg_in {
 	const struct sign_trust *trust; /* the signature is checked against it once made */
 	const struct secret_scan *secrets; /* its allowed hits go into the provenance */
 	uint8_t seed[SHA256_LEN];
+	/* with Secure Boot: makes the kernel image that carries the root hash (hex), after
+	 * hashing and before signing, and says what the manifest records of it */
+	int (*boot)(void *userdata, const char *root_hash, struct manifest_uki *ret,
+		    struct err *e);
+	void *boot_userdata;
 	/* copies of the rootfs written while it is read for hashing (slot A, the bundle) */
 	struct pass_sink sinks[PASS_MAX_SINKS];
 	size_t nsinks;

@@ -10,8 +10,10 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/bundle.h"
 #include "lib/contract.h"
 #include "lib/hash.h"
+#include "lib/manifest.h"
 #include "builder/fileutil.h"
 #include "builder/secureboot.h"
 #include "builder/tree.h"
@@ -98,9 +100,10 @@ static int write_buf(const char *path, uint8_t *buf, size_t len, struct err *e)
 	return r;
 }
 
-/* The kernel image of the slot: made, Authenticode-signed, and signed for GRUB. */
-static int make_uki(struct build_ctx *b, const struct sb_keys *k, EVP_PKEY *db,
-		    struct err *e)
+/* The kernel image of the slot whose dm-verity root hash is root_hash: made,
+ * Authenticode-signed, and signed for GRUB. */
+static int make_uki(struct build_ctx *b, const char *root_hash, const struct sb_keys *k,
+		    EVP_PKEY *db, struct err *e)
 {
 	const char *tmp = getenv("TMPDIR"); /* the build's scratch directory */
 	char kernel[4096], initrd[4096], raw[4096], cmdline[2048], osrel[512];
@@ -115,7 +118,7 @@ static int make_uki(struct build_ctx *b, const struct sb_keys *k, EVP_PKEY *db,
 	snprintf(initrd, sizeof(initrd), "%s/uki-initrd", tmp ? tmp : "/tmp");
 	snprintf(raw, sizeof(raw), "%s/uki-unsigned.efi", tmp ? tmp : "/tmp");
 	if ((size_t)snprintf(cmdline, sizeof(cmdline), "%s=%s panic=10 ro %s",
-			     CONTRACT_CMDLINE_ROOTHASH, b->art->slot.root_hash,
+			     CONTRACT_CMDLINE_ROOTHASH, root_hash,
 			     b->p->cmdline) >= sizeof(cmdline))
 		return err_set(e, E2BIG, "%s: kernel.cmdline: too long", b->p->file);
 	snprintf(osrel, sizeof(osrel), "ID=%s\nVERSION_ID=%s\n", b->p->product, b->p->version);
@@ -225,25 +228,98 @@ static int make_enrollment(struct build_ctx *b, const struct sb_keys *k, struct 
 	return r;
 }
 
+/* The db key, to sign with. */
+static int load_db(struct build_ctx *b, struct sb_keys *k, EVP_PKEY **db, struct err *e)
+{
+	X509 *dbc = NULL;
+	int r = sb_keys_find(b->sb_dir, k, e);
+
+	if (r == 0)
+		r = load_pem(k->key[KEYS_SB_DB], k->cert[KEYS_SB_DB], db, &dbc, e);
+	X509_free(dbc);
+	return r;
+}
+
+static int file_digest(const char *path, uint64_t *ret_size, char hex[SHA256_HEX_LEN],
+		       struct err *e)
+{
+	uint8_t dg[SHA256_LEN];
+	char *buf;
+	size_t len;
+	int r = file_read_all(path, BUNDLE_UKI_MAX, &buf, &len, e);
+
+	if (r < 0)
+		return r;
+	sha256_buf(buf, len, dg);
+	hex_encode(dg, SHA256_LEN, hex);
+	*ret_size = len;
+	free(buf);
+	return 0;
+}
+
+int uki_begin(struct build_ctx *b, struct err *e)
+{
+	const EVP_MD *md = EVP_get_digestbyname(b->p->verity_hash);
+	char placeholder[2 * EVP_MAX_MD_SIZE + 1];
+	struct manifest_uki u;
+	struct sb_keys k;
+	EVP_PKEY *db = NULL;
+	int r, n = md ? EVP_MD_get_size(md) : 32;
+
+	if (!profile_wants(b->p, "bundle"))
+		return 0;
+	/* the bundle is laid out before the slot pass, which gives the root hash: the kernel
+	 * image made with a root hash of the same length has the same size */
+	memset(placeholder, '0', (size_t)n * 2);
+	placeholder[n * 2] = '\0';
+	r = load_db(b, &k, &db, e);
+	if (r == 0)
+		r = make_uki(b, placeholder, &k, db, e);
+	if (r == 0)
+		r = file_digest(b->files.sb.uki, &u.size, u.sha256, e);
+	if (r == 0)
+		r = file_digest(b->files.sb.uki_sig, &u.sig_size, u.sig_sha256, e);
+	if (r == 0) {
+		b->uki_guess = u.size;
+		b->uki_sig_guess = u.sig_size;
+	}
+	EVP_PKEY_free(db);
+	return r < 0 ? err_prefix(e, r, "Secure Boot") : 0;
+}
+
+int uki_slot(struct build_ctx *b, const char *root_hash, struct manifest_uki *ret,
+	     struct err *e)
+{
+	struct sb_keys k;
+	EVP_PKEY *db = NULL;
+	int r = load_db(b, &k, &db, e);
+
+	if (r == 0) {
+		reportf(b->report, BUILD_PROGRESS, "Secure Boot: signing the kernel image with %s",
+			k.cert[KEYS_SB_DB]);
+		r = make_uki(b, root_hash, &k, db, e);
+	}
+	if (r == 0)
+		r = file_digest(b->files.sb.uki, &ret->size, ret->sha256, e);
+	if (r == 0)
+		r = file_digest(b->files.sb.uki_sig, &ret->sig_size, ret->sig_sha256, e);
+	EVP_PKEY_free(db);
+	return r < 0 ? err_prefix(e, r, "Secure Boot") : 0;
+}
+
 int uki_write(struct build_ctx *b, struct err *e)
 {
 	struct sb_keys k;
 	EVP_PKEY *db = NULL;
-	X509 *dbc = NULL;
-	int r = sb_keys_find(b->sb_dir, &k, e);
+	int r = load_db(b, &k, &db, e);
 
 	if (r == 0) {
-		reportf(b->report, BUILD_PROGRESS, "Secure Boot: signing the kernel image and "
-			"GRUB with %s", k.cert[KEYS_SB_DB]);
-		r = load_pem(k.key[KEYS_SB_DB], k.cert[KEYS_SB_DB], &db, &dbc, e);
-	}
-	if (r == 0)
-		r = make_uki(b, &k, db, e);
-	if (r == 0)
+		reportf(b->report, BUILD_PROGRESS, "Secure Boot: signing GRUB with %s",
+			k.cert[KEYS_SB_DB]);
 		r = make_grub(b, &k, db, e);
+	}
 	if (r == 0)
 		r = make_enrollment(b, &k, e);
 	EVP_PKEY_free(db);
-	X509_free(dbc);
 	return r < 0 ? err_prefix(e, r, "Secure Boot") : 0;
 }

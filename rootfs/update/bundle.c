@@ -8,6 +8,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "lib/hash.h"
 #include "lib/input.h"
 #include "lib/sign.h"
 #include "rootfs/common/partitions.h"
@@ -252,9 +253,61 @@ int update_bundle_read_verity(struct update_input *in, const char *trust_path, u
 	if (rc == 0)
 		rc = update_input_read(in, b->verity, b->h.verity_size, "verity image", e);
 	if (rc == 0)
-		rc = update_input_skip_to(in, b->h.rootfs_offset, "verity image padding", e);
+		rc = update_input_skip_to(in, b->h.uki_offset, "verity image padding", e);
 	if (rc == 0 && (rc = check_verity_image(b, trust_path, e)) < 0)
 		err_prefix(e, rc, "verity image");
+	return rc;
+}
+
+static int read_part(struct update_input *in, uint64_t size, const char *want_sha,
+		     const char *what, uint8_t **ret, struct err *e)
+{
+	uint8_t dg[SHA256_LEN];
+	char hex[SHA256_HEX_LEN];
+	int rc;
+
+	*ret = malloc(size); /* bounded by bundle_header_decode (256 MiB, 64 KiB) */
+	if (!*ret)
+		return err_set(e, ENOMEM, "out of memory for the %s (%llu bytes)", what,
+			       (unsigned long long)size);
+	rc = update_input_read(in, *ret, size, what, e);
+	if (rc < 0)
+		return rc;
+	sha256_buf(*ret, size, dg);
+	hex_encode(dg, SHA256_LEN, hex);
+	if (strcmp(hex, want_sha) != 0)
+		return err_set(e, EBADMSG, "the %s's sha256 is %s, the signed manifest says %s", what,
+			       hex, want_sha);
+	return 0;
+}
+
+int update_bundle_read_uki(struct update_input *in, struct update_bundle *b, struct err *e)
+{
+	const struct manifest_uki *u = &b->m.uki;
+	int rc;
+
+	if (!b->m.has_uki || !b->h.uki_size) {
+		if (b->m.has_uki || b->h.uki_size)
+			return err_set(e, EINVAL, "the manifest %s a kernel image, the bundle %s",
+				       b->m.has_uki ? "names" : "names no", b->h.uki_size ?
+				       "carries one" : "none");
+		return 0;
+	}
+	if (u->size != b->h.uki_size || u->sig_size != b->h.uki_sig_size)
+		return err_set(e, EINVAL, "the bundle's kernel image is %llu bytes and its signature "
+			       "%llu, the manifest says %llu and %llu",
+			       (unsigned long long)b->h.uki_size,
+			       (unsigned long long)b->h.uki_sig_size, (unsigned long long)u->size,
+			       (unsigned long long)u->sig_size);
+	rc = read_part(in, u->size, u->sha256, "kernel image", &b->uki, e);
+	if (rc == 0)
+		rc = update_input_skip_to(in, b->h.uki_sig_offset, "kernel image padding", e);
+	if (rc == 0)
+		rc = read_part(in, u->sig_size, u->sig_sha256, "kernel image signature", &b->uki_sig,
+			       e);
+	if (rc == 0)
+		rc = update_input_skip_to(in, b->h.rootfs_offset, "kernel image signature padding",
+					  e);
 	return rc;
 }
 
@@ -268,6 +321,9 @@ void update_bundle_free(struct update_bundle *b)
 	free(b->manifest_text);
 	free(b->signature);
 	free(b->verity);
+	free(b->uki);
+	free(b->uki_sig);
+	b->uki = b->uki_sig = NULL;
 	b->manifest_text = NULL;
 	b->signature = NULL;
 	b->verity = NULL;

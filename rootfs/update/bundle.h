@@ -2,7 +2,8 @@
  * the header, the manifest and its signature (verified, then parsed), then the slot's verity
  * partition image, held in memory and checked whole (slot header, the same manifest, a valid
  * signature, the verity superblock, every tree block up to the signed root hash) before
- * anything is written. The rootfs follows; the installer streams it. */
+ * anything is written; a Secure Boot slot's kernel image and its signature (format 2), held
+ * and checked against the manifest. The rootfs follows; the installer streams it. */
 #ifndef STELE_UPDATE_BUNDLE_H
 #define STELE_UPDATE_BUNDLE_H
 
@@ -58,6 +59,8 @@ struct update_bundle {
 	struct verity_params vp; /* hash_offset = slot.verity_offset, data_offset 0 */
 	struct verity_layout vl;
 	uint8_t root[VERITY_MAX_DIGEST];
+	/* after update_bundle_read_uki, format 2 only: */
+	uint8_t *uki, *uki_sig; /* h.uki_size, h.uki_sig_size bytes, their sha256 as signed */
 };
 
 /* Header, manifest, signature: the signature is checked against trust_path before the
@@ -67,6 +70,10 @@ int update_bundle_read_head(struct update_input *in, const char *trust_path,
 /* The verity image (at most max_size bytes, the target partition) into memory, checked. */
 int update_bundle_read_verity(struct update_input *in, const char *trust_path, uint64_t max_size,
 			      struct update_bundle *b, struct err *e);
+/* The kernel image and its signature (format 2) into memory, each the size and sha256 the
+ * signed manifest gives; then up to the rootfs. A manifest naming an image the bundle does
+ * not carry, or the reverse, is refused. */
+int update_bundle_read_uki(struct update_input *in, struct update_bundle *b, struct err *e);
 /* The first of the rootfs's tree leaves (NULL with a single data block: the root itself). */
 const uint8_t *update_bundle_tree(const struct update_bundle *b);
 void update_bundle_free(struct update_bundle *b);

@@ -20,6 +20,7 @@ void update_ctx_init(struct update_ctx *c)
 {
 	memset(c, 0, sizeof(*c));
 	c->trust_path = CONTRACT_SLOT_TRUST;
+	c->sb_db_path = CONTRACT_SLOT_SB_DB;
 	c->boot_json = CONTRACT_BOOT_JSON;
 	c->data_dir = CONTRACT_DATA_DIR;
 	c->health_json = CONTRACT_SLOT_HEALTH_JSON;

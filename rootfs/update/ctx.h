@@ -39,6 +39,9 @@ struct update_ctx {
 	/* set by update_ctx_init, replaced by the testing options */
 	const char *state_path; /* NULL: EFI/stele/grubenv on the ESP, mounted when needed */
 	const char *trust_path, *boot_json, *health_json, *health_dir;
+	const char *sb_db_path; /* the running image's Secure Boot db certificate (absent: the
+				 * device boots without Secure Boot) */
+	const char *esp_dir;    /* test mode: a directory standing for the mounted ESP */
 	const char *data_dir;      /* NULL: no journal, no rollback index (test mode) */
 	const char *watchdog_path; /* NULL: none */
 	const char *part[UPDATE_PART_COUNT];

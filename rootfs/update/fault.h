@@ -9,6 +9,7 @@
  *   verity   half of the verity image written, nothing synced
  *   rootfs   half of the rootfs written (the verity image is synced)
  *   synced   everything written, synced and read back; the target still bad
+ *   uki      Secure Boot: the kernel image written under its temporary name, not renamed
  *   state    the boot state that makes the target a trial written, not yet synced */
 #ifndef STELE_UPDATE_FAULT_H
 #define STELE_UPDATE_FAULT_H

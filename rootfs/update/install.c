@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "bootimg.h"
 #include "bundle.h"
 #include "commit.h"
 #include "fault.h"
@@ -36,6 +37,7 @@ struct install {
 	struct update_input in;
 	struct update_bundle b;
 	struct target t;
+	bool write_uki; /* a Secure Boot device: the kernel image goes to the ESP */
 	time_t last_progress;
 };
 
@@ -143,6 +145,10 @@ static int prepare(struct update_ctx *c, struct install *in, struct err *e)
 			     in->b.m.rootfs_size, in->t.node[0], in->t.size[0]);
 	if (rc == 0)
 		rc = update_bundle_read_verity(&in->in, c->trust_path, in->t.size[1], &in->b, e);
+	if (rc == 0)
+		rc = update_bundle_read_uki(&in->in, &in->b, e);
+	if (rc == 0)
+		rc = update_bootimg_check(c, &in->b, &in->write_uki, e);
 	return rc;
 }
 
@@ -251,6 +257,8 @@ static int install(struct update_ctx *c, struct install *in, struct err *e)
 	rc = write_slot(c, in, e);
 	if (rc == 0)
 		update_fault_pause("synced");
+	if (rc == 0 && in->write_uki)
+		rc = update_bootimg_write(c, in->t.slot, &in->b, e);
 	if (rc == 0)
 		rc = set_state(c, in, BOOTSTATE_TRIAL, in->b.policy.tries, e);
 	if (rc < 0) {

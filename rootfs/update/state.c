@@ -74,6 +74,35 @@ static int state_path(struct update_ctx *c, bool for_write, const char **ret, st
 	return 0;
 }
 
+int update_esp_open(struct update_ctx *c, const char **ret, struct err *e)
+{
+	int rc;
+
+	if (c->esp_dir) {
+		*ret = c->esp_dir;
+		return 0;
+	}
+	if (c->test_mode && !c->part[UPDATE_PART_ESP])
+		return err_set(e, ENOENT, "test mode: no ESP given (--esp DIR, or --part "
+					  "esp=DEVICE to mount)");
+	rc = c->esp_state[0] ? 0 : mount_esp(c, e);
+	if (rc == 0 && c->esp_mounted && !c->esp_rw) {
+		if (mount(NULL, UPDATE_ESP_DIR, NULL, MS_REMOUNT | ESP_FLAGS, ESP_OPTIONS) < 0)
+			return err_sys(e, errno, "remounting the ESP read-write");
+		c->esp_rw = true;
+	}
+	if (rc == 0)
+		*ret = UPDATE_ESP_DIR;
+	return rc;
+}
+
+void update_esp_close(struct update_ctx *c)
+{
+	if (c->esp_mounted && c->esp_rw &&
+	    mount(NULL, UPDATE_ESP_DIR, NULL, MS_REMOUNT | MS_RDONLY | ESP_FLAGS, ESP_OPTIONS) == 0)
+		c->esp_rw = false;
+}
+
 int update_state_load(struct update_ctx *c, struct bootstate *ret, struct err *e)
 {
 	const char *path = NULL;
@@ -99,9 +128,7 @@ static int state_save(struct update_ctx *c, const struct bootstate *s, bool faul
 	if (rc == 0)
 		rc = bootstate_write_hooked(path, s, faulty ? pause_in_state_write : NULL, NULL, e);
 	/* back to read-only: a clean FAT (no dirty bit) if the power goes before unmounting */
-	if (c->esp_mounted && c->esp_rw &&
-	    mount(NULL, UPDATE_ESP_DIR, NULL, MS_REMOUNT | MS_RDONLY | ESP_FLAGS, ESP_OPTIONS) == 0)
-		c->esp_rw = false;
+	update_esp_close(c);
 	return rc < 0 ? err_prefix(e, rc, "writing the boot state") : 0;
 }
 

@@ -18,4 +18,11 @@ int update_state_save(struct update_ctx *c, const struct bootstate *s, struct er
 /* The same, with the fault point "state" (update-fault.h) between the write and the fsync. */
 int update_state_save_faulty(struct update_ctx *c, const struct bootstate *s, struct err *e);
 
+/* The ESP's directory, read-write (mounted or remounted when this process mounts it; in test
+ * mode --esp DIR), for the kernel image of a Secure Boot slot (bootimg.h). */
+int update_esp_open(struct update_ctx *c, const char **ret, struct err *e)
+	__attribute__((warn_unused_result));
+/* Back to read-only. */
+void update_esp_close(struct update_ctx *c);
+
 #endif

@@ -131,6 +131,8 @@ enum {
 	O_COMMIT,
 	O_STATE,
 	O_TRUST,
+	O_ESP,
+	O_SBDB,
 	O_BOOTED,
 	O_TROOT,
 	O_TVERITY,
@@ -155,6 +157,8 @@ static const struct opt opts[] = {
 	{{"commit", no_argument, NULL, O_COMMIT}, F_COMMIT},
 	{{"state", required_argument, NULL, O_STATE}, 0},
 	{{"trust", required_argument, NULL, O_TRUST}, 0},
+	{{"esp", required_argument, NULL, O_ESP}, 0},
+	{{"secure-boot-db", required_argument, NULL, O_SBDB}, 0},
 	{{"booted-json", required_argument, NULL, O_BOOTED}, 0},
 	{{"target-root", required_argument, NULL, O_TROOT}, 0},
 	{{"target-verity", required_argument, NULL, O_TVERITY}, 0},
@@ -172,6 +176,9 @@ static const char test_help[] =
 	"no partition is looked up, /dev/watchdog is left alone):\n"
 	"  --state FILE          the boot state block (instead of the ESP's " CONTRACT_ESP_GRUBENV ")\n"
 	"  --trust FILE          CA certificates (instead of " CONTRACT_SLOT_TRUST ")\n"
+	"  --esp DIR             the mounted ESP, where a Secure Boot slot's kernel image goes\n"
+	"  --secure-boot-db FILE the db certificate of a Secure Boot device (instead of\n"
+	"                        " CONTRACT_SLOT_SB_DB "; absent: the device boots without)\n"
 	"  --booted-json FILE    the running slot (instead of " CONTRACT_BOOT_JSON ")\n"
 	"  --target-root FILE    root partition of the slot that is not running\n"
 	"  --target-verity FILE  verity partition of the slot that is not running\n"
@@ -185,7 +192,7 @@ static const char test_help[] =
 	"                        is before any command touches the disk (the partitions\n"
 	"                        themselves still come from --part)\n"
 	"Fault injection (tests): STELE_UPDATE_FAULT=pause:POINT stops an install at POINT\n"
-	"(verity, rootfs, synced, state) until it is killed; STELE_UPDATE_FAULT=corrupt:rootfs\n"
+	"(verity, rootfs, synced, uki, state) until it is killed; STELE_UPDATE_FAULT=corrupt:rootfs\n"
 	"flips a byte of the target after writing it, as a failing disk would.\n";
 
 static void usage(FILE *f)
@@ -237,6 +244,12 @@ static int set_test(struct update_ctx *ctx, int id, const char *arg, bool *data_
 		break;
 	case O_TRUST:
 		ctx->trust_path = arg;
+		break;
+	case O_ESP:
+		ctx->esp_dir = arg;
+		break;
+	case O_SBDB:
+		ctx->sb_db_path = arg;
 		break;
 	case O_BOOTED:
 		ctx->boot_json = arg;

@@ -31,7 +31,7 @@ run "$STELE" keygen old --secure-boot
 is "keygen --secure-boot adds them to a key directory without them" "$rc:$(ls old | wc -l)" "0:10"
 
 cat >p.json <<JSON
-{ "extends": "$TOP/profiles/minimal.json", "secure_boot": true, "outputs": ["raw"],
+{ "extends": "$TOP/profiles/minimal.json", "secure_boot": true, "outputs": ["raw", "bundle"],
   "layout": { "slot_size": "256M", "data_size": "64M" } }
 JSON
 mkdir nosb && cp keys/ca.* keys/signing.* nosb/
@@ -57,7 +57,7 @@ is "a Secure Boot build: exit 0" "$rc" 0
 [ "$rc" = 0 ] || echo "$err" | sed 's/^/# /'
 s=a/minimal-1.0.0
 run "$STELE" build p.json -o b --keys keys -q
-for f in img efi efi.sig ovmf-vars.fd PK.esl KEK.esl db.esl PK.auth KEK.auth db.auth; do
+for f in img bundle efi efi.sig ovmf-vars.fd PK.esl KEK.esl db.esl PK.auth KEK.auth db.auth; do
 	check "two builds give byte-identical .$f" -- cmp "$s.$f" "b/minimal-1.0.0.$f"
 done
 
