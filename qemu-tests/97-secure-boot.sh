@@ -3,7 +3,8 @@
 # product's PK, KEK and db): the image boots through its signed GRUB and slot a's signed
 # kernel image; a flipped byte in the kernel, the initramfs or the command line of that image,
 # or in GRUB, is refused before it runs, and so is an image whose GRUB check passes but whose
-# Authenticode signature is gone, and an image of another product's keys.
+# Authenticode signature is gone, and an image of another product's keys. An update A->B
+# under Secure Boot commits; a bundle whose kernel image another db signed is refused first.
 . "$(dirname "$0")/lib.sh"
 PGPSIGN=${PGPSIGN:-$(dirname "$0")/../build/asan/pgpsign}
 sb=$WORK/upd/sb
@@ -95,5 +96,42 @@ rm -f "$t" "$WORK/sb-grub.efi"
 
 t=$(fresh_from upd/sb-foreign.img sb-foreign)
 refused sb-foreign "$t" "an image signed by another product's keys does not boot with this product's store" "Access Denied"
+rm -f "$t"
+
+# updates: a bundle whose kernel image another product's db signed is refused before anything
+# is written; this product's v2 installs, boots on trial through its own signed image, commits
+root_b() { # the sha256 of slot b's root partition
+	dd if="$1" bs=1M skip=$(($(part_start "$1" root_b) / 1048576)) count=192 status=none |
+		sha256sum | cut -c1-64
+}
+t=$(fresh_from upd/sb/minimal-1.0.0.img sb-update)
+before=$(root_b "$t")
+boot "$t" sb-update --secure-boot --vars "$vars" --disk "$WORK/upd/sb2-foreign-uki.bundle"
+wait_for "stele: ready slot=a version=1.0.0"
+send "stele-update install /dev/vdb"
+wait_for "not by a certificate of the Secure Boot db" 120
+ok $? "stele-update refuses a bundle whose kernel image another db signed"
+grep -aq "stele-update: refusing /dev/vdb: the kernel image (checked against /etc/stele/secure-boot-db.crt)" "$serial"
+ok $? "... before writing: it names the device's db certificate"
+stop
+[ "$(root_b "$t")" = "$before" ] && ! mdir -i "$(esp_spec "$t")" ::/EFI/stele/b.efi >/dev/null 2>&1 &&
+	"$STELE" state "$t" --json | grep -q '"b": {"state": "bad", "tries": 0}'
+ok $? "... slot b's partition, its boot state and the ESP are unchanged"
+boot "$t" sb-update --secure-boot --vars "$vars" --disk "$WORK/upd/sb2/minimal-2.0.0.bundle"
+wait_for "stele: ready slot=a version=1.0.0"
+send "stele-update install /dev/vdb --reboot"
+rebase
+wait_for "stele: booting slot b (trial), signed" 240
+ok $? "after the install GRUB chainloads slot b's own signed kernel image, on trial"
+root2=$(sed -n 's/.*"root_hash":[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$WORK/upd/sb2/minimal-2.0.0.manifest.json")
+wait_for "stele-init: slot b verified, version 2.0.0, root hash $root2"
+ok $? "stele-init found slot b by the root hash in that image and verified it"
+wait_for "stele-update: committed slot b version 2.0.0"
+ok $? "health passed: committed"
+wait_for "stele: ready slot=b version=2.0.0"
+ok $? "v2 is up on slot b, under Secure Boot"
+stop
+"$STELE" state "$t" --json | grep -q '"order": "b a".*"b": {"state": "good", "tries": 3}'
+ok $? "the boot state: b first, good"
 rm -f "$t"
 finish

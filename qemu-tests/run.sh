@@ -51,6 +51,13 @@ build_set v2 "$WORK/keys"
 # Secure Boot: the image of another product's keys, then this product's
 build_set sb "$WORK/other-keys" && mv "$WORK/upd/sb/minimal-1.0.0.img" "$WORK/upd/sb-foreign.img"
 build_set sb "$WORK/keys"
+# its update, and the same with the kernel image signed by another product's db (the manifest
+# by this product's key)
+mkdir -p "$WORK/foreign-sb-keys"
+cp "$WORK"/keys/ca.* "$WORK"/keys/signing.* "$WORK"/other-keys/sb-* "$WORK/foreign-sb-keys/"
+build_set sb2 "$WORK/foreign-sb-keys" &&
+	mv "$WORK/upd/sb2/minimal-2.0.0.bundle" "$WORK/upd/sb2-foreign-uki.bundle"
+build_set sb2 "$WORK/keys"
 
 failed=0
 n=0

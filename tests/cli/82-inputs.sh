@@ -61,12 +61,12 @@ run "$STELE" verify t.bundle --trust keys/ca.crt
 is "verify: a bundle with a byte after the rootfs: exit 1" "$rc" 1
 has "verify: a trailing byte: says so" "$out" "FAIL bundle header: bundle: 1 bytes after the end of the rootfs"
 cp --sparse=always "$bundle" t.bundle
-printf '\001' | dd of=t.bundle bs=1 seek=50 conv=notrunc 2>/dev/null
+printf '\001' | dd of=t.bundle bs=1 seek=70 conv=notrunc 2>/dev/null
 head -c 80 t.bundle | sha256sum | cut -c1-64 | xxd -r -p |
 	dd of=t.bundle bs=1 seek=80 conv=notrunc 2>/dev/null
 run "$STELE" verify t.bundle --trust keys/ca.crt
 is "verify: a nonzero reserved header byte (checksum resealed): exit 1" "$rc" 1
-has "verify: a reserved byte: named" "$out" "reserved header field: byte 0x01 at offset 50"
+has "verify: a reserved byte: named" "$out" "reserved header field: byte 0x01 at offset 70"
 cp --sparse=always "$bundle" t.bundle
 printf '\001' | dd of=t.bundle bs=1 seek=4000 conv=notrunc 2>/dev/null
 run "$STELE" verify t.bundle --trust keys/ca.crt
