@@ -121,7 +121,7 @@ boot "$t" sb-update --secure-boot --vars "$vars" --disk "$WORK/upd/sb2/minimal-2
 wait_for "stele: ready slot=a version=1.0.0"
 send "stele-update install /dev/vdb --reboot"
 rebase
-wait_for "stele: booting slot b (trial), signed" 240
+wait_for "stele: booting slot b \(trial\), signed" 240
 ok $? "after the install GRUB chainloads slot b's own signed kernel image, on trial"
 root2=$(sed -n 's/.*"root_hash":[[:space:]]*"\([0-9a-f]*\)".*/\1/p' "$WORK/upd/sb2/minimal-2.0.0.manifest.json")
 wait_for "stele-init: slot b verified, version 2.0.0, root hash $root2"
