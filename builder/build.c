@@ -311,7 +311,10 @@ static int put_boot_files(const struct build_ctx *b, const char *trust_pem, stru
 	if (r == 0)
 		r = initramfs_build(t, &io, &buf, &len, &res, e);
 	if (r < 0)
-		return err_prefix(e, r, "initramfs");
+		return err_prefix(e, r, p->secure_boot ? "initramfs (with \"secure_boot\", the "
+				    "default for a kernel, it needs vfat, nls_cp437 and nls_ascii from "
+				    "the kernel's modules; \"secure_boot\": false builds without)"
+				  : "initramfs");
 	reportf(b->report, BUILD_PROGRESS, "initramfs: kernel %s, %zu modules, %zu libraries, "
 		"%zu KiB", res.kernel_version, res.nmodules, res.nlibs, len >> 10);
 	snprintf(b->art->kernel_version, sizeof(b->art->kernel_version), "%s",

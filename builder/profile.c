@@ -769,7 +769,10 @@ static int extract_misc(struct profile *p, struct err *e)
 
 	p->has_kernel = cJSON_GetObjectItemCaseSensitive(p->doc, "kernel") != NULL;
 	p->console_shell = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "console_shell"));
-	p->secure_boot = cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "secure_boot"));
+	/* on by default for a bootable image (one with a kernel), off only when asked */
+	p->secure_boot = cJSON_GetObjectItemCaseSensitive(p->doc, "secure_boot")
+				 ? cJSON_IsTrue(cJSON_GetObjectItemCaseSensitive(p->doc, "secure_boot"))
+				 : p->has_kernel;
 	r = dup_str(verity, "hash", "sha256", &p->verity_hash, e);
 	if (r == 0)
 		r = dup_str(sign, "key", NULL, &p->sign.key, e);

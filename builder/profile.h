@@ -97,7 +97,8 @@ struct profile {
 	uint64_t rollback_index; /* monotonic; devices refuse lower ones (default 0) */
 	bool has_kernel;         /* a "kernel" section: the tree must have one */
 	bool console_shell;      /* a root shell on the console (testers) */
-	bool secure_boot;        /* a signed UKI per slot and a signed GRUB (docs/boot.md) */
+	bool secure_boot;        /* a signed UKI per slot and a signed GRUB (docs/boot.md); the
+				  * default with a "kernel" */
 	char *verity_hash;       /* verity.hash */
 	char **outputs;          /* "outputs": "raw", "qcow2", "bundle" */
 	size_t noutputs;

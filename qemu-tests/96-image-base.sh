@@ -16,7 +16,8 @@ cat >"$d/p.json" <<JSON
   "kernel": { "modules": ["virtio_pci", "virtio_blk", "virtio_scsi", "sd_mod", "dm-verity",
                           "vfat", "nls_cp437", "nls_ascii", "softdog"],
               "cmdline": "console=tty0 console=ttyS0" },
-  "layout": { "slot_size": "256M", "data_size": "64M" }, "outputs": ["raw"] }
+  "layout": { "slot_size": "256M", "data_size": "64M" }, "outputs": ["raw"],
+  "secure_boot": false }
 JSON
 "$STELE" build "$d/p.json" -o "$d/out" --keys "$WORK/keys" >"$d/build.log" 2>&1
 rc=$?

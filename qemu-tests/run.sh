@@ -17,7 +17,7 @@ echo "# accelerator: $STELE_ACCEL"
 rm -rf "$WORK"
 mkdir -p "$WORK"
 "$STELE" keygen "$WORK/keys" >/dev/null
-if ! "$STELE" build "$top/profiles/minimal.json" -o "$WORK/out" --keys "$WORK/keys" -q \
+if ! "$STELE" build "$top/qemu-tests/profiles/unsigned.json" -o "$WORK/out" --keys "$WORK/keys" -q \
 	>"$WORK/build.log" 2>&1; then
 	echo "not ok 1 - building the minimal image"
 	sed 's/^/# /' "$WORK/build.log"

@@ -1042,6 +1042,31 @@ static void test_secrets(void)
 	profile_free(p);
 }
 
+/* secure_boot: on by default for a bootable image (a "kernel"), off without one, as asked */
+static void test_secure_boot(void)
+{
+	static const struct {
+		const char *name, *text;
+		bool want;
+	} cases[] = {
+		{"sb1.json", "{" HDR ", 'kernel': {}}", true},
+		{"sb2.json", "{" HDR "}", false},
+		{"sb3.json", "{" HDR ", 'kernel': {}, 'secure_boot': false}", false},
+		{"sb4.json", "{" HDR ", 'secure_boot': true}", true},
+	};
+
+	for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		struct profile *p = good(cases[i].name, cases[i].text);
+
+		ok(p && p->secure_boot == cases[i].want, "  secure_boot is %s",
+		   cases[i].want ? "on" : "off");
+		profile_free(p);
+	}
+	struct profile *p = good("sb5.json", "{'extends': 'sb1.json', 'secure_boot': false}");
+	ok(p && !p->secure_boot, "  an extending profile turns it off");
+	profile_free(p);
+}
+
 int main(void)
 {
 	const char *t = getenv("TMPDIR");
@@ -1054,6 +1079,7 @@ int main(void)
 		die("mkdtemp");
 
 	test_syntax();
+	test_secure_boot();
 	test_schema();
 	test_values();
 	test_base();

@@ -27,7 +27,7 @@ run "$STELE" keygen bad --type dsa
 is "keygen --type dsa: exit 2" "$rc" 2
 
 "$TOOLS/mkfixture" fixture.tar expect.txt >/dev/null
-printf '%s\n' '{"product": "fixture", "version": "1", "rollback_index": 7, "base": {"tar": "fixture.tar"}, "kernel": {"cmdline": "quiet"}, "files": [{"dst": "/boot/vmlinuz-0.0-test", "content": "not a kernel"}]}' >profile.json
+printf '%s\n' '{"product": "fixture", "version": "1", "rollback_index": 7, "base": {"tar": "fixture.tar"}, "kernel": {"cmdline": "quiet"}, "secure_boot": false, "files": [{"dst": "/boot/vmlinuz-0.0-test", "content": "not a kernel"}]}' >profile.json
 run "$STELE" build profile.json -o a --keys keys -q
 is "signed build" "$rc" 0
 run "$STELE" build profile.json -o b --keys keys -q
