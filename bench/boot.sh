@@ -16,6 +16,7 @@ mkdir -p "$work"
 [ -d "$work/keys" ] || "$STELE" keygen "$work/keys" >/dev/null
 [ -e "$work/keys/sb-db.key" ] || "$STELE" keygen "$work/keys" --secure-boot >/dev/null
 printf '{ "extends": "%s/profiles/minimal.json", "secure_boot": true }\n' "$top" >"$work/sb.json"
+printf '{ "extends": "%s/profiles/minimal.json", "secure_boot": false }\n' "$top" >"$work/plain.json"
 build_time() { # build_time PROFILE OUT: seconds of one build
 	local t0
 	t0=$(date +%s.%N)
@@ -24,7 +25,7 @@ build_time() { # build_time PROFILE OUT: seconds of one build
 	echo "$(date +%s.%N) - $t0" | bc -l
 }
 median() { sort -n | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
-b_plain=$(for r in $(seq "$RUNS"); do build_time "$top/profiles/minimal.json" "$work/out"; done | median)
+b_plain=$(for r in $(seq "$RUNS"); do build_time "$work/plain.json" "$work/out"; done | median)
 b_sb=$(for r in $(seq "$RUNS"); do build_time "$work/sb.json" "$work/out-sb"; done | median)
 img=$work/out/minimal-1.0.0.img
 accel=${STELE_ACCEL:-$("$STELE" run --print-accel)}
