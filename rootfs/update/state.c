@@ -49,6 +49,19 @@ static int mount_esp(struct update_ctx *c, struct err *e)
 			   e);
 }
 
+/* The ESP mounted (once), and read-write when for_write. */
+static int esp_ready(struct update_ctx *c, bool for_write, struct err *e)
+{
+	int rc = c->esp_state[0] ? 0 : mount_esp(c, e);
+
+	if (rc == 0 && for_write && c->esp_mounted && !c->esp_rw) {
+		if (mount(NULL, UPDATE_ESP_DIR, NULL, MS_REMOUNT | ESP_FLAGS, ESP_OPTIONS) < 0)
+			return err_sys(e, errno, "remounting the ESP read-write");
+		c->esp_rw = true;
+	}
+	return rc;
+}
+
 static int state_path(struct update_ctx *c, bool for_write, const char **ret, struct err *e)
 {
 	int rc;
@@ -60,18 +73,10 @@ static int state_path(struct update_ctx *c, bool for_write, const char **ret, st
 	if (c->test_mode && !c->part[UPDATE_PART_ESP])
 		return err_set(e, ENOENT, "test mode: no boot state given (--state FILE, or "
 					  "--part esp=DEVICE to mount)");
-	if (!c->esp_state[0]) {
-		rc = mount_esp(c, e);
-		if (rc < 0)
-			return rc;
-	}
-	if (for_write && c->esp_mounted && !c->esp_rw) {
-		if (mount(NULL, UPDATE_ESP_DIR, NULL, MS_REMOUNT | ESP_FLAGS, ESP_OPTIONS) < 0)
-			return err_sys(e, errno, "remounting the ESP read-write");
-		c->esp_rw = true;
-	}
-	*ret = c->esp_state;
-	return 0;
+	rc = esp_ready(c, for_write, e);
+	if (rc == 0)
+		*ret = c->esp_state;
+	return rc;
 }
 
 int update_esp_open(struct update_ctx *c, const char **ret, struct err *e)
@@ -85,12 +90,7 @@ int update_esp_open(struct update_ctx *c, const char **ret, struct err *e)
 	if (c->test_mode && !c->part[UPDATE_PART_ESP])
 		return err_set(e, ENOENT, "test mode: no ESP given (--esp DIR, or --part "
 					  "esp=DEVICE to mount)");
-	rc = c->esp_state[0] ? 0 : mount_esp(c, e);
-	if (rc == 0 && c->esp_mounted && !c->esp_rw) {
-		if (mount(NULL, UPDATE_ESP_DIR, NULL, MS_REMOUNT | ESP_FLAGS, ESP_OPTIONS) < 0)
-			return err_sys(e, errno, "remounting the ESP read-write");
-		c->esp_rw = true;
-	}
+	rc = esp_ready(c, true, e);
 	if (rc == 0)
 		*ret = UPDATE_ESP_DIR;
 	return rc;
