@@ -100,12 +100,21 @@ static int write_buf(const char *path, uint8_t *buf, size_t len, struct err *e)
 	return r;
 }
 
+/* name in the build's scratch directory ($TMPDIR), into buf (4096 bytes). */
+static int scratch(char buf[4096], const char *name, struct err *e)
+{
+	const char *tmp = getenv("TMPDIR");
+
+	if ((size_t)snprintf(buf, 4096, "%s/%s", tmp ? tmp : "/tmp", name) >= 4096)
+		return err_set(e, ENAMETOOLONG, "TMPDIR %s: too long", tmp);
+	return 0;
+}
+
 /* The kernel image of the slot whose dm-verity root hash is root_hash: made,
  * Authenticode-signed, and signed for GRUB. */
 static int make_uki(struct build_ctx *b, const char *root_hash, const struct sb_keys *k,
 		    EVP_PKEY *db, struct err *e)
 {
-	const char *tmp = getenv("TMPDIR"); /* the build's scratch directory */
 	char kernel[4096], initrd[4096], raw[4096], cmdline[2048], osrel[512];
 	struct sb_uki_in in = {.stub = SB_STUB, .kernel = kernel, .initrd = initrd,
 			       .cmdline = cmdline, .osrel = osrel,
@@ -114,9 +123,9 @@ static int make_uki(struct build_ctx *b, const char *root_hash, const struct sb_
 	size_t sig_len;
 	int r;
 
-	snprintf(kernel, sizeof(kernel), "%s/uki-vmlinuz", tmp ? tmp : "/tmp");
-	snprintf(initrd, sizeof(initrd), "%s/uki-initrd", tmp ? tmp : "/tmp");
-	snprintf(raw, sizeof(raw), "%s/uki-unsigned.efi", tmp ? tmp : "/tmp");
+	if (scratch(kernel, "uki-vmlinuz", e) < 0 || scratch(initrd, "uki-initrd", e) < 0 ||
+	    scratch(raw, "uki-unsigned.efi", e) < 0)
+		return -ENAMETOOLONG;
 	if ((size_t)snprintf(cmdline, sizeof(cmdline), "%s=%s panic=10 ro %s",
 			     CONTRACT_CMDLINE_ROOTHASH, root_hash,
 			     b->p->cmdline) >= sizeof(cmdline))
@@ -144,8 +153,7 @@ static int make_uki(struct build_ctx *b, const char *root_hash, const struct sb_
 static int make_grub(struct build_ctx *b, const struct sb_keys *k, EVP_PKEY *db,
 		     struct err *e)
 {
-	const char *tmp = getenv("TMPDIR");
-	char script[4096], cfg[4096], pub[4096], raw[4096];
+	char script[4096], cfg[4096], pub[4096] = "", raw[4096] = "";
 	char *argv[] = {"sh", script, cfg, raw, pub, NULL};
 	uint8_t *key;
 	size_t len;
@@ -153,9 +161,10 @@ static int make_grub(struct build_ctx *b, const struct sb_keys *k, EVP_PKEY *db,
 
 	if (r == 0)
 		r = build_libexec("grub.cfg", cfg, sizeof(cfg), e);
-	snprintf(pub, sizeof(pub), "%s/grub-pubkey.gpg", tmp ? tmp : "/tmp");
-	snprintf(raw, sizeof(raw), "%s/grub-unsigned.efi", tmp ? tmp : "/tmp");
-	snprintf(b->sb_grub, sizeof(b->sb_grub), "%s/BOOTX64.EFI", tmp ? tmp : "/tmp");
+	if (r == 0 && (scratch(pub, "grub-pubkey.gpg", e) < 0 ||
+		       scratch(raw, "grub-unsigned.efi", e) < 0 ||
+		       scratch(b->sb_grub, "BOOTX64.EFI", e) < 0))
+		r = -ENAMETOOLONG;
 	if (r == 0)
 		r = sb_pgp_pubkey(db, b->o->epoch, &key, &len, e);
 	if (r == 0)
