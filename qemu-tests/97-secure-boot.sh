@@ -99,7 +99,8 @@ refused sb-foreign "$t" "an image signed by another product's keys does not boot
 rm -f "$t"
 
 # updates: a bundle whose kernel image another product's db signed is refused before anything
-# is written; this product's v2 installs, boots on trial through its own signed image, commits
+# is written; this product's v2 installs; with its image tampered slot a boots; installed
+# again it boots on trial through its own signed image and commits
 root_b() { # the sha256 of slot b's root partition
 	dd if="$1" bs=1M skip=$(($(part_start "$1" root_b) / 1048576)) count=192 status=none |
 		sha256sum | cut -c1-64
@@ -117,6 +118,27 @@ stop
 [ "$(root_b "$t")" = "$before" ] && ! mdir -i "$(esp_spec "$t")" ::/EFI/stele/b.efi >/dev/null 2>&1 &&
 	"$STELE" state "$t" --json | grep -q '"b": {"state": "bad", "tries": 0}'
 ok $? "... slot b's partition, its boot state and the ESP are unchanged"
+boot "$t" sb-update --secure-boot --vars "$vars" --disk "$WORK/upd/sb2/minimal-2.0.0.bundle"
+wait_for "stele: ready slot=a version=1.0.0"
+send "stele-update install /dev/vdb"
+wait_for "stele-update: installed minimal 2.0.0 into slot b" 240
+ok $? "this product's v2 installs into slot b"
+stop
+# slot b's new kernel image with a byte of its kernel flipped: GRUB refuses it, slot a boots
+mcopy -o -n -i "$(esp_spec "$t")" ::/EFI/stele/b.efi "$WORK/b.efi"
+cmp -s "$WORK/b.efi" "$WORK/upd/sb2/minimal-2.0.0.efi"
+ok $? "... its kernel image is on the ESP as EFI/stele/b.efi"
+off=$(objdump -h "$WORK/b.efi" | awk '$2 == ".linux" { print strtonum("0x" $6); exit }')
+flip "$WORK/b.efi" $((off + 4096))
+mcopy -o -n -i "$(esp_spec "$t")" "$WORK/b.efi" ::/EFI/stele/b.efi
+rm -f "$WORK/b.efi"
+boot "$t" sb-update --secure-boot --vars "$vars"
+wait_for "stele: ready slot=a version=1.0.0"
+ok $? "with slot b's image tampered the other slot boots (a, v1)"
+grep -aq "stele: slot b could not be loaded" <(since_boot) && [ "$(count 'error: bad signature')" -ge 1 ] &&
+	[ "$(count 'stele-init: slot b')" = 0 ]
+ok $? "... GRUB refused slot b ('bad signature') and nothing of it ran"
+stop
 boot "$t" sb-update --secure-boot --vars "$vars" --disk "$WORK/upd/sb2/minimal-2.0.0.bundle"
 wait_for "stele: ready slot=a version=1.0.0"
 send "stele-update install /dev/vdb --reboot"
