@@ -15,7 +15,7 @@ VERSION := $(shell cat VERSION)
 # Sources per folder (docs/architecture.md has the map).
 LIB_SRC      := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
                 lib/input.c lib/gpt.c lib/gptgrow.c lib/contract.c lib/io.c lib/policy.c lib/rollback.c \
-                lib/credential.c lib/authenticode.c
+                lib/credential.c lib/authenticode.c lib/tuf.c lib/tufclient.c lib/rollout.c
 BOOT_SRC     := bootloader/bootstate.c
 CORE_SRC     := builder/build.c builder/report.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
                 builder/fileutil.c builder/keys.c builder/elf.c builder/initramfs.c \
@@ -31,8 +31,9 @@ OUTPUTS_SRC  := builder/outputs/ext4.c builder/outputs/slotimg.c builder/outputs
                 builder/outputs/vdisk.c builder/outputs/uki.c
 CMD_SRC      := builder/cmd/main.c builder/cmd/build.c builder/cmd/verity.c builder/cmd/keygen.c \
                 builder/cmd/verify.c builder/cmd/run.c builder/cmd/state.c builder/cmd/diff.c \
-                builder/cmd/provision.c
-BUILDER_SRC  := $(CORE_SRC) $(SOURCES_SRC) $(OUTPUTS_SRC) $(BOOT_SRC)
+                builder/cmd/provision.c builder/cmd/repo.c
+REPO_SRC     := builder/repo/repo.c
+BUILDER_SRC  := $(CORE_SRC) $(REPO_SRC) $(SOURCES_SRC) $(OUTPUTS_SRC) $(BOOT_SRC)
 STELE_SRC    := $(CMD_SRC) $(BUILDER_SRC) $(LIB_SRC)
 # Device programs: rootfs/init (stele-init), rootfs/update (stele-update), rootfs/common (both)
 COMMON_SRC   := rootfs/common/partitions.c rootfs/common/util.c rootfs/common/slotcheck.c \

@@ -19,6 +19,14 @@ int io_pwrite_full(int fd, const void *buf, size_t len, uint64_t off, const char
 /* Reads all of path into buf (NUL-terminated); a file of size or more bytes is -EFBIG.
  * ret_len (may be NULL) gets the length. */
 int io_read_text(const char *path, char *buf, size_t size, size_t *ret_len, struct err *e);
+/* Reads all of path (a regular file of at most max bytes) into a malloc'd, NUL-terminated
+ * buffer; a larger file is -EFBIG. A missing file is -ENOENT. */
+int io_read_alloc(const char *path, size_t max, char **ret, size_t *ret_len, struct err *e)
+	__attribute__((warn_unused_result));
+/* Replaces path with len bytes atomically and durably: PATH.tmp written, fsync'd, renamed
+ * over path, the directory fsync'd. A cut at any moment leaves the old file or the new. */
+int io_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
+		    struct err *e) __attribute__((warn_unused_result));
 /* Drops trailing whitespace (a newline at the end of a one-value file). */
 void io_chomp(char *s);
 

@@ -21,6 +21,10 @@ int cmd_verify(int argc, char **argv);
 void cmd_verify_help(FILE *f);
 int cmd_provision(int argc, char **argv);
 void cmd_provision_help(FILE *f);
+int cmd_repo(int argc, char **argv);
+void cmd_repo_help(FILE *f);
+int cmd_publish(int argc, char **argv);
+void cmd_publish_help(FILE *f);
 int cmd_diff(int argc, char **argv);
 void cmd_diff_help(FILE *f);
 
