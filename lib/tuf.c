@@ -303,6 +303,8 @@ int tuf_doc_parse(const char *name, const char *buf, size_t len, enum tuf_role r
 
 	if (len == 0 || memchr(buf, '\0', len))
 		return err_set(e, EINVAL, "%s: empty or not text", name);
+	if (memmem(buf, len, "\\u0000", 6))
+		return err_set(e, EINVAL, "%s: a string holds an escaped NUL", name);
 	d.json = input_json(buf, len);
 	if (!d.json || !cJSON_IsObject(d.json))
 		r = err_set(e, EINVAL, "%s: not a JSON object", name);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "hash.h"
 #include "io.h"
@@ -29,6 +30,16 @@ static int store_put(const struct tuf_client *c, enum tuf_role role, const char 
 	if (store_path(c, role, path, sizeof(path)) < 0)
 		return err_set(e, ENAMETOOLONG, "%s: path too long", c->dir);
 	return io_write_atomic(path, buf, len, 0644, e);
+}
+
+/* Forgets a trusted document, in memory and in the store. */
+static void store_drop(struct tuf_client *c, enum tuf_role role)
+{
+	char path[PATH_MAX + 32];
+
+	tuf_doc_free(&c->trusted[role]);
+	if (c->dir[0] && store_path(c, role, path, sizeof(path)) == 0)
+		unlink(path);
 }
 
 static int load_file(const char *path, enum tuf_role role, struct tuf_doc *ret,
@@ -80,13 +91,20 @@ int tuf_client_open(struct tuf_client *c, const char *dir, const char *initial_r
 		return r;
 	}
 	trust(c, TUF_ROOT, &d);
-	/* The others are only a floor against rollback: one that does not load is dropped. */
+	if (e)
+		e->msg[0] = '\0';
+	/* The others are only a floor against rollback: one that does not load, or that the
+	 * trusted root's keys for it did not sign (they were rotated), is dropped. */
 	for (int role = TUF_TARGETS; role < TUF_ROLES && c->dir[0]; role++) {
 		struct err ignored;
 
 		store_path(c, (enum tuf_role)role, path, sizeof(path));
-		if (load_file(path, (enum tuf_role)role, &d, &ignored) == 0)
+		if (load_file(path, (enum tuf_role)role, &d, &ignored) < 0)
+			continue;
+		if (tuf_verify(&c->root, (enum tuf_role)role, &d, path, &ignored) == 0)
 			trust(c, (enum tuf_role)role, &d);
+		else
+			tuf_doc_free(&d);
 	}
 	return 0;
 }
@@ -160,8 +178,8 @@ static int update_root(struct tuf_client *c, const struct tuf_fetcher *f, struct
 			/* 5.3.11: new timestamp or snapshot keys void what they signed before */
 			if (!same_keys(&c->root.roles[TUF_TIMESTAMP], &next->roles[TUF_TIMESTAMP]) ||
 			    !same_keys(&c->root.roles[TUF_SNAPSHOT], &next->roles[TUF_SNAPSHOT])) {
-				tuf_doc_free(&c->trusted[TUF_TIMESTAMP]);
-				tuf_doc_free(&c->trusted[TUF_SNAPSHOT]);
+				store_drop(c, TUF_TIMESTAMP);
+				store_drop(c, TUF_SNAPSHOT);
 			}
 			c->root = *next;
 			trust(c, TUF_ROOT, &d);
@@ -318,6 +336,8 @@ int tuf_client_refresh(struct tuf_client *c, const struct tuf_fetcher *f, int64_
 		r = update_next(c, f, TUF_SNAPSHOT, now, e);
 	if (r == 0)
 		r = update_next(c, f, TUF_TARGETS, now, e);
+	if (r == 0 && e)
+		e->msg[0] = '\0'; /* the end of the root chain (ENOENT) is no error */
 	return r;
 }
 
