@@ -167,6 +167,7 @@ $(B) $(A):
 
 deps:
 	@./tools/deps.sh $(DEPS)
+	@./tools/npm-deps.sh $(B)/npm
 
 PROFILE ?= profiles/minimal.json
 image: deps

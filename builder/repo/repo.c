@@ -451,8 +451,6 @@ static int repo_load(const struct repo_opts *o, bool need_keys, struct repo **re
 	if (rc < 0)
 		return rc;
 	rc = load_config(r, e);
-	if (rc == 0 && need_keys)
-		rc = load_keys(r, e);
 	if (rc == 0)
 		rc = load_role(r, TUF_ROOT, 0, e);
 	if (rc == 0)
@@ -462,6 +460,8 @@ static int repo_load(const struct repo_opts *o, bool need_keys, struct repo **re
 			       e);
 	if (rc == 0)
 		rc = load_role(r, TUF_TARGETS, meta_version(r->body[TUF_SNAPSHOT], "targets.json"), e);
+	if (rc == 0 && need_keys)
+		rc = load_keys(r, e);
 	if (rc < 0) {
 		repo_free(r);
 		return rc;
