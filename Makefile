@@ -15,7 +15,7 @@ VERSION := $(shell cat VERSION)
 # Sources per folder (docs/architecture.md has the map).
 LIB_SRC      := lib/err.c lib/hash.c lib/verity.c lib/slot.c lib/sign.c lib/manifest.c lib/bundle.c \
                 lib/input.c lib/gpt.c lib/gptgrow.c lib/contract.c lib/io.c lib/policy.c lib/rollback.c \
-                lib/credential.c lib/authenticode.c lib/tuf.c lib/tufclient.c lib/rollout.c
+                lib/credential.c lib/authenticode.c lib/tuf.c lib/tufclient.c lib/rollout.c lib/updatecfg.c
 BOOT_SRC     := bootloader/bootstate.c
 CORE_SRC     := builder/build.c builder/report.c builder/profile.c builder/json.c builder/size.c builder/tree.c \
                 builder/fileutil.c builder/keys.c builder/elf.c builder/initramfs.c \
@@ -46,16 +46,17 @@ UPDATE_MODS  := rootfs/update/bundle.c rootfs/update/bootimg.c rootfs/update/che
                 rootfs/update/health.c rootfs/update/install.c rootfs/update/journal.c \
                 rootfs/update/mark.c rootfs/update/slot.c rootfs/update/state.c \
                 rootfs/update/status.c rootfs/update/stream.c rootfs/update/transitions.c \
+                rootfs/update/choose.c rootfs/update/fetch.c rootfs/update/poll.c \
                 $(COMMON_SRC) $(LIB_SRC) $(BOOT_SRC)
 UPDATE_SRC   := rootfs/update/stele-update.c $(UPDATE_MODS)
 HDRS_ALL      = $(wildcard lib/*.h bootloader/*.h builder/*.h builder/*/*.h rootfs/*/*.h) $(GEN)
 
 UNIT_TESTS := $(wildcard tests/test-*.c)
-TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c tests/pgpsign.c
+TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c tests/pgpsign.c tests/faultproxy.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev liblzma-dev libssl-dev \
-        libfdisk-dev libblkid-dev libguestfs-dev supermin grub-efi-amd64-bin grub-common dosfstools mtools \
+        libfdisk-dev libblkid-dev libguestfs-dev libcurl4-openssl-dev lighttpd supermin grub-efi-amd64-bin grub-common dosfstools mtools \
         qemu-system-x86 qemu-utils ovmf systemd-boot-efi sbsigntool efitools gpg \
         e2fsprogs dpkg apt mmdebstrap util-linux fdisk procps coreutils tar bc cryptsetup-bin \
         openssl clang openssh-client iproute2 \
@@ -73,11 +74,12 @@ all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/update/stele-update.c),$(
 
 # Device programs: never sanitizer builds (they run inside the images).
 INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
+UPDATE_LIBS = $(INIT_LIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
 $(B)/stele-init: $(INIT_SRC) $(HDRS_ALL) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(INIT_LIBS)
 
 $(B)/stele-update: $(UPDATE_SRC) $(HDRS_ALL) Makefile | $(B)
-	$(CC) $(ALL_CFLAGS) -o $@ $(UPDATE_SRC) $(INIT_LIBS)
+	$(CC) $(ALL_CFLAGS) -o $@ $(UPDATE_SRC) $(UPDATE_LIBS)
 
 $(B)/BOOTX64.EFI: bootloader/grub.cfg bootloader/mkgrub.sh | $(B)
 	bootloader/mkgrub.sh bootloader/grub.cfg $@
@@ -142,6 +144,9 @@ $(foreach t,$(DEVICE_TESTS),$(eval $(call device_test,$(t))))
 $(A)/mkfixture: tests/mkfixture.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
+$(A)/faultproxy: tests/faultproxy.c | $(A)
+	$(CC) $(ALL_CFLAGS) -o $@ $<
+
 $(A)/blkid-parts: tests/blkid-parts.c | $(A)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(LIBS)
 
@@ -160,7 +165,7 @@ $(A)/pgpsign: tests/pgpsign.c builder/secureboot.c builder/fileutil.c builder/ke
 
 # stele-update under the sanitizers, for its host tests (tests/cli/90-update.sh)
 $(A)/stele-update: $(UPDATE_SRC) $(HDRS_ALL) Makefile | $(A)
-	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ $(UPDATE_SRC) $(INIT_LIBS)
+	$(CC) $(ALL_CFLAGS) $(SAN) -O1 -o $@ $(UPDATE_SRC) $(UPDATE_LIBS)
 
 $(B) $(A):
 	mkdir -p $@
@@ -176,7 +181,7 @@ image: deps
 
 check: deps
 	$(MAKE) -j$(shell nproc 2>/dev/null || echo 2) all $(A)/stele $(patsubst tests/%.c,$(A)/%,$(UNIT_TESTS)) $(A)/mkfixture \
-		$(A)/blkid-parts $(A)/gptedit $(A)/mkbundle $(A)/pgpsign $(A)/stele-update
+		$(A)/blkid-parts $(A)/gptedit $(A)/mkbundle $(A)/pgpsign $(A)/stele-update $(A)/faultproxy
 	./tests/run.sh $(A)
 
 qemu-test: deps

@@ -65,6 +65,9 @@ const struct contract_arch *contract_arch_find(const char *name);
 #define CONTRACT_SLOT_SB_DB "/etc/stele/secure-boot-db.crt"
 #define CONTRACT_SLOT_HEALTH_JSON "/etc/stele/health.json"
 #define CONTRACT_SLOT_HEALTH_DIR "/etc/stele/health.d"
+/* Fleet updates (lib/updatecfg.h): how the device polls, and the repository root it trusts */
+#define CONTRACT_SLOT_UPDATE_JSON "/etc/stele/update.json"
+#define CONTRACT_SLOT_TUF_ROOT "/etc/stele/tuf-root.json"
 #define CONTRACT_SLOT_UPDATER "/usr/bin/stele-update"
 /* "yes" when the profile asks for console_shell, for the image's init to look for */
 #define CONTRACT_SLOT_CONSOLE_SHELL "/etc/stele/console-shell"
@@ -87,6 +90,7 @@ const struct contract_arch *contract_arch_find(const char *name);
 /* The running device: what stele-init leaves for stele-update. */
 #define CONTRACT_RUN_DIR "/run/stele"
 #define CONTRACT_BOOT_JSON CONTRACT_RUN_DIR "/boot.json"
+#define CONTRACT_RUN_METRICS CONTRACT_RUN_DIR "/metrics.prom" /* node_exporter textfile */
 /* Credentials (secrets given at boot, never in an image): stele-init writes the ones the
  * hypervisor passes into systemd's credential store on tmpfs, where LoadCredential=NAME finds
  * them; busybox images read them at CONTRACT_RUN_CREDENTIALS (a symlink to it). */
@@ -102,6 +106,9 @@ const struct contract_arch *contract_arch_find(const char *name);
 #define CONTRACT_DATA_ROLLBACK CONTRACT_DATA_STELE_DIR "/min_rollback_index"
 #define CONTRACT_DATA_JOURNAL CONTRACT_DATA_STELE_DIR "/journal"
 #define CONTRACT_DATA_MACHINE_ID CONTRACT_DATA_STELE_DIR "/machine-id"
+/* `stele-update poll`: the TUF metadata it trusts, and its last check */
+#define CONTRACT_DATA_TUF CONTRACT_DATA_STELE_DIR "/tuf"
+#define CONTRACT_DATA_POLL CONTRACT_DATA_STELE_DIR "/poll.json"
 /* `stele provision --secret`: one disk's own credentials (0700 directory, 0600 files, root),
  * which stele-init copies to CONTRACT_RUN_CREDSTORE at every boot */
 #define CONTRACT_DATA_CREDENTIALS CONTRACT_DATA_STELE_DIR "/credentials"

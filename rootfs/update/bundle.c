@@ -54,6 +54,16 @@ int update_input_open(const char *path, struct update_input *ret, struct err *e)
 	return 0;
 }
 
+int update_input_from_fd(int fd, const char *name, struct update_input *ret, struct err *e)
+{
+	struct update_input in = {.fd = fd, .kind = BUNDLE_INPUT_STREAM};
+
+	(void)e;
+	snprintf(in.name, sizeof(in.name), "%s", name);
+	*ret = in;
+	return 0;
+}
+
 int update_input_end(struct update_input *in, struct err *e)
 {
 	uint8_t byte;

@@ -31,6 +31,9 @@ struct update_input {
  * device: a FIFO, a directory, a character device or a socket is refused at once. A regular
  * file or a block device gives its size. */
 int update_input_open(const char *path, struct update_input *ret, struct err *e);
+/* A stream the caller opened (the read end of a download's pipe), read like stdin's pipe;
+ * the input owns fd from here on. */
+int update_input_from_fd(int fd, const char *name, struct update_input *ret, struct err *e);
 /* After the rootfs: a pipe must end there (one more read finds the end of the input); a file
  * was held to the header's size already; a block device may go on. */
 int update_input_end(struct update_input *in, struct err *e);

@@ -47,6 +47,9 @@ struct update_ctx {
 	const char *part[UPDATE_PART_COUNT];
 	const char *target_root, *target_verity; /* the slot that is not booted */
 	const char *disk; /* test mode: a disk image whose partition table is checked */
+	/* poll (test mode): its config, root, machine id, metrics file and clock */
+	const char *update_json, *tuf_root, *machine_id, *metrics;
+	int64_t now;
 	bool test_mode;
 	bool progress; /* stderr is a terminal */
 

@@ -130,7 +130,8 @@ static int prepare(struct update_ctx *c, struct install *in, struct err *e)
 	if (rc < 0)
 		return rc;
 	in->t.slot = update_other_slot(in->boot->slot);
-	rc = update_input_open(in->o->path, &in->in, e);
+	rc = in->o->fd > 0 ? update_input_from_fd(in->o->fd, in->o->path, &in->in, e)
+			   : update_input_open(in->o->path, &in->in, e);
 	if (rc == 0)
 		rc = update_bundle_read_head(&in->in, c->trust_path, &in->b, e);
 	if (rc == 0)

@@ -15,6 +15,7 @@
 
 struct install_opts {
 	const char *path; /* a file, a block device, or "-" for stdin */
+	int fd;           /* > 0: read the bundle from this pipe instead (a download), named path */
 	bool allow_downgrade;
 	bool reboot;
 };

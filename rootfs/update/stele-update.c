@@ -15,6 +15,7 @@
 #include "install.h"
 #include "journal.h"
 #include "mark.h"
+#include "poll.h"
 #include "status.h"
 
 enum {
@@ -22,6 +23,7 @@ enum {
 	F_DOWNGRADE = 1 << 1,
 	F_REBOOT = 1 << 2,
 	F_COMMIT = 1 << 3,
+	F_ONCE = 1 << 4,
 };
 
 struct args {
@@ -73,6 +75,18 @@ static int run_rollback(struct update_ctx *c, const struct args *a, struct err *
 	return update_rollback(c, a->flags & F_REBOOT, e);
 }
 
+static int run_poll(struct update_ctx *c, const struct args *a, struct err *e)
+{
+	const struct poll_opts o = {.once = a->flags & F_ONCE,
+				    .config = c->update_json,
+				    .root = c->tuf_root,
+				    .machine_id = c->machine_id,
+				    .metrics = c->metrics,
+				    .now = c->now};
+
+	return update_poll(c, &o, e);
+}
+
 static int run_log(struct update_ctx *c, const struct args *a, struct err *e)
 {
 	if (!c->data_dir)
@@ -117,6 +131,19 @@ static const struct cmd cmds[] = {
 	 "Makes the other slot, if it is good, boot next.\n"
 	 "  --reboot  reboot into it\n",
 	 F_REBOOT, 0, 0, run_rollback},
+	{"poll", "[--once]",
+	 "Updates this device from its repository (" CONTRACT_SLOT_UPDATE_JSON ", built from\n"
+	 "the profile's \"update\"): the TUF client workflow from the root built into the\n"
+	 "image (" CONTRACT_SLOT_TUF_ROOT "), then the newest release of the channel that\n"
+	 "this device may take now (its share of the fleet from its machine id, the waves,\n"
+	 "the maintenance window, the inhibit file), streamed from the repository into the\n"
+	 "other slot and installed as `install` does, then a reboot as the profile says. A\n"
+	 "running release the channel revoked sends the device back to its other slot when\n"
+	 "that is good. Every decision goes to the journal and " CONTRACT_RUN_METRICS ".\n"
+	 "Without --once it checks forever, every interval with jitter, backing off after\n"
+	 "failures.\n"
+	 "  --once  check once; exit 0 when the check worked (whatever it decided)\n",
+	 F_ONCE, 0, 0, run_poll},
 	{"log", "[--json]",
 	 "Prints the update journal (data/stele/journal): one JSON object per event and\n"
 	 "line; with --json, one JSON array.\n",
@@ -142,6 +169,12 @@ enum {
 	O_HDIR,
 	O_WDOG,
 	O_DISK,
+	O_ONCE,
+	O_UPDATE_JSON,
+	O_TUF_ROOT,
+	O_MACHINE_ID,
+	O_METRICS,
+	O_NOW,
 };
 
 struct opt {
@@ -168,6 +201,12 @@ static const struct opt opts[] = {
 	{{"health-dir", required_argument, NULL, O_HDIR}, 0},
 	{{"watchdog", required_argument, NULL, O_WDOG}, 0},
 	{{"disk", required_argument, NULL, O_DISK}, 0},
+	{{"once", no_argument, NULL, O_ONCE}, F_ONCE},
+	{{"update-json", required_argument, NULL, O_UPDATE_JSON}, 0},
+	{{"tuf-root", required_argument, NULL, O_TUF_ROOT}, 0},
+	{{"machine-id", required_argument, NULL, O_MACHINE_ID}, 0},
+	{{"metrics", required_argument, NULL, O_METRICS}, 0},
+	{{"now", required_argument, NULL, O_NOW}, 0},
 };
 #define N_OPTS (sizeof(opts) / sizeof(opts[0]))
 
@@ -191,6 +230,11 @@ static const char test_help[] =
 	"  --disk IMAGE          a disk image whose partition table is checked as the device's\n"
 	"                        is before any command touches the disk (the partitions\n"
 	"                        themselves still come from --part)\n"
+	"  --update-json FILE    poll: how to update (instead of " CONTRACT_SLOT_UPDATE_JSON ")\n"
+	"  --tuf-root FILE       poll: the repository root trusted (instead of the image's)\n"
+	"  --machine-id ID       poll: the machine id its share of the fleet comes from\n"
+	"  --metrics FILE        poll: where the metrics go (none in test mode otherwise)\n"
+	"  --now SECONDS         poll: the time (seconds since 1970)\n"
 	"Fault injection (tests): STELE_UPDATE_FAULT=pause:POINT stops an install at POINT\n"
 	"(verity, rootfs, synced, uki, state) until it is killed; STELE_UPDATE_FAULT=corrupt:rootfs\n"
 	"flips a byte of the target after writing it, as a failing disk would.\n";
@@ -278,6 +322,26 @@ static int set_test(struct update_ctx *ctx, int id, const char *arg, bool *data_
 	case O_DISK:
 		ctx->disk = arg;
 		break;
+	case O_UPDATE_JSON:
+		ctx->update_json = arg;
+		break;
+	case O_TUF_ROOT:
+		ctx->tuf_root = arg;
+		break;
+	case O_MACHINE_ID:
+		ctx->machine_id = arg;
+		break;
+	case O_METRICS:
+		ctx->metrics = arg;
+		break;
+	case O_NOW: {
+		char *end;
+
+		ctx->now = strtoll(arg, &end, 10);
+		if (*end || ctx->now <= 0)
+			return -EINVAL;
+		break;
+	}
 	}
 	return 0;
 }
@@ -313,15 +377,18 @@ static int parse(const struct cmd *c, int argc, char **argv, struct update_ctx *
 			return bad_usage(c, "unknown option %s", argv[optind - 1]);
 		if (id == ':')
 			return bad_usage(c, "%s needs a value", argv[optind - 1]);
-		if (id == O_JSON || id == O_DOWNGRADE || id == O_REBOOT || id == O_COMMIT)
+		if (id == O_JSON || id == O_DOWNGRADE || id == O_REBOOT || id == O_COMMIT ||
+		    id == O_ONCE)
 			a->flags |= id == O_JSON        ? F_JSON
 				    : id == O_DOWNGRADE ? F_DOWNGRADE
 				    : id == O_REBOOT    ? F_REBOOT
+				    : id == O_ONCE      ? F_ONCE
 							: F_COMMIT;
 		else if (set_test(ctx, id, optarg, &data_given) < 0)
 			return bad_usage(c,
-					 "--part wants LABEL=FILE with a slot partition's label, "
-					 "not %s",
+					 id == O_NOW ? "--now wants seconds since 1970, not %s"
+						     : "--part wants LABEL=FILE with a slot partition's "
+						       "label, not %s",
 					 optarg);
 		wdog_given |= id == O_WDOG;
 	}
