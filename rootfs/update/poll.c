@@ -196,8 +196,10 @@ static void journal(struct check *k, const char *event, const char *reason)
 		ev.to.root_hash = k->out.rel->root_hash;
 	}
 	update_journal(k->c, &ev);
-	printf("stele-update: poll: %s\n", reason);
-	fflush(stdout);
+	if (strcmp(event, "poll-failed") != 0) { /* a failure is printed by main, once */
+		printf("stele-update: poll: %s\n", reason);
+		fflush(stdout);
+	}
 }
 
 /* --- the download and the install, side by side -------------------------------------- */

@@ -6,11 +6,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 
+#include "poll.h"
 #include "slot.h"
 #include "state.h"
 
 struct status {
 	const struct update_boot *boot;
+	cJSON *poll; /* the last `poll` (data/stele/poll.json), NULL: none */
 	struct bootstate s;
 	struct update_slot slot[BOOTSTATE_SLOTS];
 	char pending[160];
@@ -83,6 +85,13 @@ static void print_text(const struct status *st)
 		printf("%s\n", bootstate_slot_name(i) == st->boot->slot ? " (running)" : "");
 	}
 	printf("pending:  %s\n", st->pending[0] ? st->pending : "nothing");
+	if (st->poll) {
+		const cJSON *t = cJSON_GetObjectItemCaseSensitive(st->poll, "last_check");
+		const cJSON *m = cJSON_GetObjectItemCaseSensitive(st->poll, "message");
+
+		printf("polled:   %s: %s\n", cJSON_IsString(t) ? t->valuestring : "?",
+		       cJSON_IsString(m) ? m->valuestring : "?");
+	}
 }
 
 static cJSON *slot_json(const struct status *st, size_t i)
@@ -138,6 +147,7 @@ static int print_json(const struct status *st, struct err *e)
 		cJSON_AddStringToObject(o, "pending", st->pending);
 	else
 		cJSON_AddNullToObject(o, "pending");
+	cJSON_AddItemToObject(o, "poll", st->poll ? cJSON_Duplicate(st->poll, 1) : cJSON_CreateNull());
 	text = cJSON_PrintUnformatted(o); /* one line: easy to pick out of a console */
 	cJSON_Delete(o);
 	if (!text)
@@ -159,8 +169,12 @@ int update_status(struct update_ctx *c, bool json, struct err *e)
 		return rc;
 	read_slots(c, &st);
 	find_pending(&st);
+	st.poll = update_poll_last(c);
+	rc = 0;
 	if (json)
-		return print_json(&st, e);
-	print_text(&st);
-	return 0;
+		rc = print_json(&st, e);
+	else
+		print_text(&st);
+	cJSON_Delete(st.poll);
+	return rc;
 }
