@@ -8,6 +8,8 @@
 
 #include "bootloader/bootstate.h"
 #include "lib/contract.h"
+#include "lib/tuf.h"
+#include "lib/updatecfg.h"
 #include "lib/policy.h"
 #include "lib/sign.h"
 #include "builder/outputs/output.h"
@@ -132,7 +134,9 @@ static int put_mem_file(struct tree *t, const char *path, void *buf, size_t len,
 int build_compose(const struct profile *p, const struct build_opts *o, struct tree *t,
 		  struct inputs *inputs, struct err *e)
 {
-	struct appliance_opts ao = {.console_shell = p->console_shell, .report = &o->report};
+	struct appliance_opts ao = {.console_shell = p->console_shell,
+				    .poll_interval = p->update ? p->update->interval : 0,
+				    .report = &o->report};
 	struct source_ctx ctx = {.cache_dir = o->cache_dir, .inputs = inputs,
 				 .rootfs_size = p->rootfs_size, .report = &o->report,
 				 .cleanup = o->cleanup};
@@ -258,6 +262,45 @@ static int put_updater(const struct profile *p, struct tree *t, struct err *e)
 	if (build_libexec("stele-update", path, sizeof(path), e) < 0)
 		return 0; /* built without the updater: the image boots, but cannot update */
 	return progs_install(t, path, CONTRACT_SLOT_UPDATER, e);
+}
+
+/* /etc/stele/update.json and the repository root the device trusts, when the profile has
+ * "update". The root is checked as the device will check it: a TUF root, signed by itself. */
+static int put_update(const struct profile *p, struct tree *t, struct err *e)
+{
+	struct tuf_root *rt;
+	struct tuf_doc d;
+	char *text, *root;
+	size_t len;
+	int r;
+
+	if (!p->update)
+		return 0;
+	r = file_read_all(p->update_root, TUF_ROOT_MAX, &root, &len, e);
+	if (r < 0)
+		return err_prefix(e, r, "%s: update.root", p->file);
+	rt = malloc(sizeof(*rt));
+	r = rt ? tuf_doc_parse(p->update_root, root, len, TUF_ROOT, &d, e)
+	       : err_set(e, ENOMEM, "out of memory");
+	if (r == 0) {
+		r = tuf_root_parse(&d, rt, e);
+		if (r == 0)
+			r = tuf_verify(rt, TUF_ROOT, &d, p->update_root, e);
+		tuf_doc_free(&d);
+	}
+	free(rt);
+	if (r < 0) {
+		free(root);
+		return err_prefix(e, r, "%s: update.root is not a repository root (stele repo init "
+				  "makes REPO/root.json)", p->file);
+	}
+	r = put_mem_file(t, CONTRACT_SLOT_TUF_ROOT, root, len, 0644, e);
+	if (r < 0)
+		return r;
+	text = updatecfg_write(p->update);
+	if (!text)
+		return err_set(e, ENOMEM, "out of memory");
+	return put_mem_file(t, CONTRACT_SLOT_UPDATE_JSON, text, strlen(text), 0644, e);
 }
 
 /* Everything the boot needs inside the slot: trust store, initramfs, command line. */
@@ -476,6 +519,8 @@ static int prepare(struct build_ctx *b, struct err *e)
 		r = build_compose(b->p, b->o, b->tree, &b->art->inputs, e);
 	if (r == 0) /* before anything reads file contents */
 		r = ext4_check_fit(b->tree, &b->ext4, e);
+	if (r == 0)
+		r = put_update(b->p, b->tree, e);
 	if (r == 0 && !b->o->rootfs_only)
 		r = put_boot_files(b, kp.trust, e);
 	if (r == 0) {

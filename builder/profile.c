@@ -11,6 +11,8 @@
 #include "lib/contract.h"
 #include "lib/input.h"
 #include "lib/policy.h"
+#include "lib/rollout.h"
+#include "lib/updatecfg.h"
 #include "fileutil.h"
 #include "json.h"
 #include "size.h"
@@ -204,6 +206,64 @@ static const struct jfield rootfs_fields[] = {
 	{.key = "headroom", .kind = J_PERCENT_OR_SIZE, .max = PROFILE_ROOTFS_MAX},
 	{0},
 };
+static int check_url(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	const char *s = v->valuestring;
+
+	if ((strncmp(s, "http://", 7) != 0 && strncmp(s, "https://", 8) != 0) || strlen(s) >= 512 ||
+	    strspn(s, PRINTABLE) != strlen(s) || strchr(s, ' '))
+		return check_fail(e, file, path, "expected an http:// or https:// URL");
+	return 0;
+}
+static int check_channel(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	return rollout_channel_name_ok(v->valuestring)
+		       ? 0
+		       : check_fail(e, file, path, "expected a channel name: a-z, 0-9 and -");
+}
+static int check_duration(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	int64_t d;
+
+	if ((cJSON_IsNumber(v) && v->valuedouble >= 10 && v->valuedouble <= 366.0 * 86400 &&
+	     v->valuedouble == (double)(int64_t)v->valuedouble) ||
+	    (cJSON_IsString(v) && rollout_duration_parse(v->valuestring, &d) == 0 && d >= 10))
+		return 0;
+	return check_fail(e, file, path, "expected a duration: seconds, or \"90s\", \"10m\", "
+					 "\"6h\", \"7d\" (at least 10 s)");
+}
+static int check_window(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	int32_t a, b;
+
+	return updatecfg_parse_window(v->valuestring, &a, &b) == 0
+		       ? 0
+		       : check_fail(e, file, path, "expected a window such as \"02:00-04:00\" (UTC)");
+}
+static int check_image_path(const cJSON *v, const char *file, const char *path, struct err *e)
+{
+	size_t n = strlen(v->valuestring);
+
+	if (v->valuestring[0] != '/' || n >= 256 || strspn(v->valuestring, PRINTABLE) != n)
+		return check_fail(e, file, path, "expected an absolute path on the device");
+	return 0;
+}
+static const char *const reboots[] = {"now", "window", "never", NULL};
+static const struct jfield update_fields[] = {
+	{.key = "url", .kind = J_STRING, .required = true, .check = check_url},
+	{.key = "channel", .kind = J_STRING, .required = true, .check = check_channel},
+	{.key = "root", .kind = J_STRING, .required = true, .check = check_nonempty},
+	{.key = "interval", .kind = J_ANY, .check = check_duration},
+	{.key = "window", .kind = J_STRING, .check = check_window},
+	{.key = "reboot", .kind = J_STRING, .choices = reboots},
+	{.key = "inhibit", .kind = J_STRING, .check = check_image_path},
+	{.key = "max_size", .kind = J_SIZE},
+	{.key = "max_rate", .kind = J_SIZE},
+	{.key = "retries", .kind = J_INT, .min = 0, .max = 100},
+	{.key = "timeout", .kind = J_INT, .min = 1, .max = 3600},
+	{.key = "ca", .kind = J_STRING, .check = check_image_path},
+	{0},
+};
 static const struct jfield top_fields[] = {
 	{.key = "extends", .kind = J_STRING, .check = check_nonempty},
 	{.key = "product", .kind = J_STRING},
@@ -222,6 +282,7 @@ static const struct jfield top_fields[] = {
 	{.key = "rollback_index", .kind = J_INT, .min = 0, .max = 1L << 40},
 	{.key = "console_shell", .kind = J_BOOL},
 	{.key = "secure_boot", .kind = J_BOOL},
+	{.key = "update", .kind = J_OBJECT, .fields = update_fields},
 	{0},
 };
 
@@ -303,7 +364,9 @@ static int resolve_paths(cJSON *doc, const char *dir, const struct source_handle
 		if (r < 0)
 			return r;
 	}
-	if (sign) {
+	r = resolve_string(cJSON_GetObjectItemCaseSensitive(
+				   cJSON_GetObjectItemCaseSensitive(doc, "update"), "root"), dir, e);
+	if (r == 0 && sign) {
 		r = resolve_string(cJSON_GetObjectItemCaseSensitive(sign, "key"), dir, e);
 		if (r == 0)
 			r = resolve_string(cJSON_GetObjectItemCaseSensitive(sign, "cert"), dir, e);
@@ -853,6 +916,49 @@ static int check_merged(const struct profile *p, struct err *e)
 	return check_sign_files(sign, p, e);
 }
 
+/* "update": how the device polls (lib/updatecfg.h), checked here as it will read it. */
+static int extract_update(struct profile *p, struct err *e)
+{
+	const cJSON *u = cJSON_GetObjectItemCaseSensitive(p->doc, "update"), *v;
+	struct updatecfg *c;
+	int64_t d;
+
+	if (!u)
+		return 0;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return err_set(e, ENOMEM, "out of memory");
+	updatecfg_defaults(c);
+	snprintf(c->url, sizeof(c->url), "%s", cJSON_GetObjectItemCaseSensitive(u, "url")->valuestring);
+	snprintf(c->channel, sizeof(c->channel), "%s",
+		 cJSON_GetObjectItemCaseSensitive(u, "channel")->valuestring);
+	if ((v = cJSON_GetObjectItemCaseSensitive(u, "interval")))
+		c->interval = cJSON_IsNumber(v) ? (int64_t)v->valuedouble
+			      : rollout_duration_parse(v->valuestring, &d) == 0 ? d : c->interval;
+	if ((v = cJSON_GetObjectItemCaseSensitive(u, "window")))
+		c->has_window = updatecfg_parse_window(v->valuestring, &c->window_start,
+						       &c->window_end) == 0;
+	if ((v = cJSON_GetObjectItemCaseSensitive(u, "reboot")))
+		for (int i = 0; i < 3; i++)
+			if (strcmp(v->valuestring, updatecfg_reboot_names[i]) == 0)
+				c->reboot = (enum updatecfg_reboot)i;
+	if ((v = cJSON_GetObjectItemCaseSensitive(u, "inhibit")))
+		snprintf(c->inhibit, sizeof(c->inhibit), "%s", v->valuestring);
+	if ((v = cJSON_GetObjectItemCaseSensitive(u, "ca")))
+		snprintf(c->ca, sizeof(c->ca), "%s", v->valuestring);
+	if ((v = cJSON_GetObjectItemCaseSensitive(u, "max_size")))
+		c->max_size = size_value(v);
+	if ((v = cJSON_GetObjectItemCaseSensitive(u, "max_rate")))
+		c->max_rate = size_value(v);
+	if ((v = cJSON_GetObjectItemCaseSensitive(u, "retries")))
+		c->retries = v->valueint;
+	if ((v = cJSON_GetObjectItemCaseSensitive(u, "timeout")))
+		c->timeout = v->valueint;
+	p->update_root = strdup(cJSON_GetObjectItemCaseSensitive(u, "root")->valuestring);
+	p->update = c;
+	return p->update_root ? 0 : err_set(e, ENOMEM, "out of memory");
+}
+
 static int extract(struct profile *p, struct err *e)
 {
 	const cJSON *kernel = cJSON_GetObjectItemCaseSensitive(p->doc, "kernel");
@@ -907,6 +1013,8 @@ static int extract(struct profile *p, struct err *e)
 		r = extract_secrets(p, e);
 	if (r == 0)
 		r = extract_misc(p, e);
+	if (r == 0)
+		r = extract_update(p, e);
 	return r < 0 ? r : extract_files(p, e);
 }
 
@@ -995,6 +1103,8 @@ void profile_free(struct profile *p)
 {
 	if (!p)
 		return;
+	free(p->update);
+	free(p->update_root);
 	for (size_t i = 0; i < p->nfiles; i++) {
 		free(p->files[i].dst);
 		free(p->files[i].src);

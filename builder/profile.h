@@ -81,6 +81,8 @@ struct profile_sign {
 	size_t ntrust;
 };
 
+struct updatecfg;
+
 struct profile {
 	char *file; /* as named by the user, for messages */
 	char *product, *version, *arch;
@@ -107,6 +109,8 @@ struct profile {
 	struct profile_sign sign;
 	struct secret_allow *secrets_allow; /* "secrets.allow" */
 	size_t nsecrets_allow;
+	struct updatecfg *update; /* "update": how the device polls; NULL: it does not */
+	char *update_root;        /* update.root: the repository's root.json (host path) */
 	cJSON *doc; /* the merged document (for tests: the builder reads the fields above) */
 	uint8_t sha256[SHA256_LEN]; /* of the named file's bytes */
 };

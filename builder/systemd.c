@@ -58,6 +58,12 @@ static const struct unit_link snakeoil_links[] = {
 	 "stele-ssl-snakeoil.service"},
 };
 
+static const struct image_file poll_file = {UNIT_DIR "/stele-update-poll.service",
+					    embed_stele_update_poll_service, 0644};
+static const struct unit_link poll_link = {"/etc/systemd/system/timers.target.wants/"
+					   "stele-update-poll.timer", "stele-update-poll.timer"};
+
+
 /* ssl-cert's postinst makes a key and a self-signed certificate; in the image they become
  * symlinks to the machine's own, which stele-ssl-snakeoil.service makes on data. */
 static const struct {
@@ -208,6 +214,25 @@ static int replace_snakeoil(struct tree *t, bool sd, bool *ret_found, struct err
 	return r;
 }
 
+/* The timer is written here, from the profile's interval: a tenth of it as random delay
+ * spreads a fleet's requests, and the first check comes a minute after boot. */
+static int put_poll_timer(struct tree *t, int64_t interval, struct err *e)
+{
+	static char text[1024];
+	struct image_file timer = {UNIT_DIR "/stele-update-poll.timer", text, 0644};
+	int r;
+
+	snprintf(text, sizeof(text),
+		 "# Written by stele from the profile's update.interval: when stele-update-poll\n"
+		 "# checks the repository.\n"
+		 "[Unit]\nDescription=stele: check the update repository every %llds\n\n"
+		 "[Timer]\nOnBootSec=60\nOnUnitActiveSec=%lld\nRandomizedDelaySec=%lld\n\n"
+		 "[Install]\nWantedBy=timers.target\n",
+		 (long long)interval, (long long)interval, (long long)(interval / 10));
+	r = put_all(t, &poll_file, 1, &poll_link, 1, e);
+	return r < 0 ? r : put_file(t, &timer, e);
+}
+
 int appliance_prepare(struct tree *t, const struct appliance_opts *o, struct err *e)
 {
 	unsigned keys = 0;
@@ -243,6 +268,8 @@ int appliance_prepare(struct tree *t, const struct appliance_opts *o, struct err
 			    sizeof(ssh_links) / sizeof(ssh_links[0]), e);
 	if (r == 0 && o->console_shell)
 		r = put_file(t, &console_shell_file, e);
+	if (r == 0 && o->poll_interval)
+		r = put_poll_timer(t, o->poll_interval, e);
 	if (r == 0)
 		reportf(o->report, BUILD_PROGRESS, "systemd: stele-health.service%s%s",
 			sshd ? ", SSH host keys on first boot" : "",

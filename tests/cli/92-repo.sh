@@ -158,6 +158,37 @@ is "a rotation needs them" "$rc" 1
 has "and says so" "$err" "offline must be brought back"
 mv offline/* repo.keys/
 
+# a profile's "update" section: the device's config and the repository root in the image
+cat >pu.json <<'JSON'
+{ "product": "app", "version": "9.0.0", "base": { "dir": "tree" }, "rootfs": { "size": "8M" },
+  "update": { "url": "http://127.0.0.1:8080/repo", "channel": "stable", "root": "repo/1.root.json",
+              "interval": "6h", "window": "02:00-04:00", "reboot": "window", "max_size": "1G",
+              "max_rate": "10M", "inhibit": "/run/stele/no-updates" } }
+JSON
+run "$STELE" build pu.json -o outu --keys keys -q
+is "a build with \"update\"" "$rc" 0
+debugfs -R "dump /etc/stele/update.json upd.json" outu/app-9.0.0.rootfs.ext4 2>/dev/null
+debugfs -R "dump /etc/stele/tuf-root.json root.json" outu/app-9.0.0.rootfs.ext4 2>/dev/null
+check "the image trusts the repository's root" -- cmp root.json repo/1.root.json
+has "update.json: the url" "$(cat upd.json)" '"url":	"http://127.0.0.1:8080/repo"'
+has "update.json: the interval in seconds" "$(cat upd.json)" '"interval":	21600'
+has "update.json: the window in seconds after midnight" "$(cat upd.json)" '"start":	7200'
+has "update.json: max_rate in bytes" "$(cat upd.json)" '"max_rate":	10485760'
+bad_update() { # bad_update DESC SED WANT
+	sed "$2" pu.json >bad.json
+	run "$STELE" build bad.json -o outb --keys keys -q
+	ok $((rc == 0)) "$1 is refused (exit $rc)"
+	has "$1: the field is named" "$err" "$3"
+	check "$1: nothing written" -- test ! -e outb/app-9.0.0.rootfs.ext4
+}
+bad_update "an ftp url" 's|http://127|ftp://127|' "update.url"
+bad_update "an upper-case channel" 's|"stable"|"Stable"|' "update.channel"
+bad_update "a window of 25 hours" 's|02:00-04:00|02:00-25:00|' "update.window"
+bad_update "an interval of 1s" 's|"6h"|"1s"|' "update.interval"
+bad_update "a reboot policy of later" 's|"window", "max|"later", "max|' "update.reboot"
+bad_update "a root that is not a TUF root" 's|repo/1.root.json|pu.json|' "update.root"
+bad_update "an unknown key" 's|"inhibit"|"inhibited"|' "update.inhibited"
+
 # tuf-js refuses what stele's client refuses
 n=$(grep -o '"version":[0-9]*' repo/timestamp.json | tail -1 | tr -dc 0-9)
 tv=$(ls repo/*.targets.json | sed 's/.*\/\([0-9]*\)\.targets.json/\1/' | sort -n | tail -1)
