@@ -128,13 +128,14 @@ $(A)/test-%: tests/test-%.c tests/tap.h $(A)/libstele.a $(HDRS) | $(A)
 
 # Device code under test (rootfs/, the GRUB model in bootloader/) is not in libstele.a: each
 # of these tests links the modules it tests (compiled once under the sanitizers, above).
-DEVICE_TESTS     := fstree bootchoice transitions cmdline journal credential
+DEVICE_TESTS     := fstree bootchoice transitions cmdline journal credential choose
 fstree_MODS      := rootfs/init/fstree.c lib/err.c
 bootchoice_MODS  := $(BOOT_SRC) lib/io.c lib/input.c lib/err.c
 transitions_MODS := rootfs/update/transitions.c $(BOOT_SRC) lib/io.c lib/input.c lib/err.c
 cmdline_MODS     := rootfs/init/cmdline.c lib/err.c
 journal_MODS     := rootfs/update/journal.c lib/err.c
 credential_MODS  := rootfs/init/credentials.c lib/credential.c lib/err.c
+choose_MODS      := rootfs/update/choose.c lib/rollout.c lib/updatecfg.c lib/tuf.c lib/input.c lib/hash.c lib/err.c
 define device_test
 $(A)/test-$(1): tests/test-$(1).c tests/tap.h $(call A_OBJ,$($(1)_MODS)) $(HDRS) | $(A)
 	$$(CC) $$(ALL_CFLAGS) $$(SAN) -O1 -o $$@ $$< $(call A_OBJ,$($(1)_MODS)) $$(INIT_LIBS)

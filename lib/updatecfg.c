@@ -115,10 +115,13 @@ int updatecfg_parse(const char *name, const char *buf, size_t len, struct update
 		return err_set(e, EINVAL, "%s: not a JSON object", name);
 	}
 	for (const cJSON *f = doc->child; f && r == 0; f = f->next) {
-		for (const cJSON *g = doc->child; g != f; g = g->next)
+		for (const cJSON *g = doc->child; g != f && r == 0; g = g->next)
 			if (strcmp(g->string, f->string) == 0)
 				r = err_set(e, EINVAL, "%s: %s: given twice", name, f->string);
-		if (r == 0 && (r = parse_field(f, &c)) == -ENOENT)
+		if (r < 0)
+			break;
+		r = parse_field(f, &c);
+		if (r == -ENOENT)
 			r = err_set(e, EINVAL, "%s: %.64s: unknown key", name, f->string);
 		else if (r < 0)
 			r = err_set(e, EINVAL, "%s: %s: malformed", name, f->string);
