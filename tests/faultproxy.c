@@ -5,6 +5,9 @@
  *   pass                 forward as is
  *   cut N                forward the first N bytes of the response, then close
  *   cut-once N           the same, once; then the file says "pass"
+ *   cut-norange N        the same, once; then the file says "norange"
+ *   norange              forward the request without its Range header (a server that
+ *                        always answers 200 with the whole file)
  *   stall                read the request, never answer
  *   stall-after N        forward N bytes, then hang
  *   status CODE          answer CODE with an empty body
@@ -106,14 +109,21 @@ static void serve(int c, int upstream, const char *modefile, const char *logfile
 	read_mode(modefile, &m);
 	if (m.only[0] && !strstr(path, m.only))
 		strcpy(m.what, "pass");
-	if (strcmp(m.what, "cut-once") == 0) {
+	if (strcmp(m.what, "cut-once") == 0 || strcmp(m.what, "cut-norange") == 0) {
 		FILE *f = fopen(modefile, "w");
 
 		if (f) {
-			fputs("pass\n", f);
+			fputs(m.what[4] == 'o' ? "pass\n" : "norange\n", f);
 			fclose(f);
 		}
 		strcpy(m.what, "cut");
+	}
+	if (strcmp(m.what, "norange") == 0 && (p = strcasestr(req, "\r\nRange: ")) != NULL) {
+		char *eol = strstr(p + 2, "\r\n");
+
+		memmove(p, eol, strlen(eol) + 1);
+		len = strlen(req);
+		end = strstr(req, "\r\n\r\n");
 	}
 	if (strcmp(m.what, "stall") == 0) {
 		while (recv(c, buf, sizeof(buf), 0) > 0)

@@ -204,7 +204,7 @@ static size_t stream_write(char *data, size_t size, size_t n, void *userdata)
 int fetch_stream(struct fetch *f, const char *path, uint64_t length,
 		 const uint8_t sha256[SHA256_LEN], int fd, struct err *e)
 {
-	char url[2048], errbuf[CURL_ERROR_SIZE], why[CURL_ERROR_SIZE + 64];
+	char url[2048], errbuf[CURL_ERROR_SIZE], why[CURL_ERROR_SIZE + 64], range[32];
 	struct stream s = {.fd = fd, .length = length, .sha = sha256_new()};
 	uint8_t got[SHA256_LEN];
 	int rc = url_of(f, path, url, sizeof(url), e), attempt;
@@ -226,8 +226,11 @@ int fetch_stream(struct fetch *f, const char *path, uint64_t length,
 		s.skip = 0;
 		curl_easy_setopt(s.c, CURLOPT_WRITEFUNCTION, stream_write);
 		curl_easy_setopt(s.c, CURLOPT_WRITEDATA, &s);
+		/* CURLOPT_RANGE, not RESUME_FROM: a server that ignores it answers 200 with the
+		 * whole file, and stream_write skips what we have instead of failing */
+		snprintf(range, sizeof(range), "%llu-", (unsigned long long)s.have);
 		if (s.have)
-			curl_easy_setopt(s.c, CURLOPT_RESUME_FROM_LARGE, (curl_off_t)s.have);
+			curl_easy_setopt(s.c, CURLOPT_RANGE, range);
 		if (f->o.max_rate)
 			curl_easy_setopt(s.c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)f->o.max_rate);
 		f->requests++;

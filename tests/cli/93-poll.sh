@@ -168,6 +168,16 @@ has "with a Range request" "$(cat plog)" "bytes=2999"
 landed "resumed" cut
 check "the journal has the cut" -- grep -q '"event":"poll-retry"' cut/data/stele/journal
 
+newdev whole
+echo "cut-norange 3000000 if .bundle" >mode
+: >plog
+poll whole $early 60
+is "a cut download from a server that ignores Range: exit 0" "$rc" 0
+has "the resumed request got the whole file (200) and skipped what it had" "$(tail -1 plog)" \
+	"bytes=2999"
+landed "resumed from a 200" whole
+echo pass >mode
+
 fault() { # fault DESC MODE WANT-IN-ERR [written]: refused, slot b bad (and unwritten)
 	local d=f$RANDOM
 	newdev $d
