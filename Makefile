@@ -74,7 +74,7 @@ all: $(B)/stele $(B)/stele-init $(if $(wildcard rootfs/update/stele-update.c),$(
 
 # Device programs: never sanitizer builds (they run inside the images).
 INIT_LIBS = -Wl,--as-needed $(shell pkg-config --libs libcjson libcrypto blkid 2>/dev/null)
-UPDATE_LIBS = $(INIT_LIBS) $(shell pkg-config --libs libcurl 2>/dev/null)
+UPDATE_LIBS = $(INIT_LIBS) -ldl # libcurl: dlopen'd by a poll (rootfs/update/fetch.c)
 $(B)/stele-init: $(INIT_SRC) $(HDRS_ALL) Makefile | $(B)
 	$(CC) $(ALL_CFLAGS) -o $@ $(INIT_SRC) $(INIT_LIBS)
 

@@ -10,6 +10,7 @@
 #include "lib/contract.h"
 #include "lib/tuf.h"
 #include "lib/updatecfg.h"
+#include "rootfs/update/fetch.h"
 #include "lib/policy.h"
 #include "lib/sign.h"
 #include "builder/outputs/output.h"
@@ -300,7 +301,9 @@ static int put_update(const struct profile *p, struct tree *t, struct err *e)
 	text = updatecfg_write(p->update);
 	if (!text)
 		return err_set(e, ENOMEM, "out of memory");
-	return put_mem_file(t, CONTRACT_SLOT_UPDATE_JSON, text, strlen(text), 0644, e);
+	r = put_mem_file(t, CONTRACT_SLOT_UPDATE_JSON, text, strlen(text), 0644, e);
+	/* stele-update loads libcurl for a poll (rootfs/update/fetch.c) */
+	return r < 0 ? r : progs_install_lib(t, FETCH_LIBCURL, e);
 }
 
 /* Everything the boot needs inside the slot: trust store, initramfs, command line. */

@@ -83,3 +83,22 @@ int progs_install(struct tree *t, const char *host_path, const char *dst, struct
 		r = install_deps(t, host_path, 0, e);
 	return r < 0 ? err_prefix(e, r, "installing %s", dst) : 0;
 }
+
+int progs_install_lib(struct tree *t, const char *soname, struct err *e)
+{
+	char lib[512];
+	int r;
+
+	for (const char *const *dir = lib_dirs; *dir; dir++) {
+		snprintf(lib, sizeof(lib), "%s/%s", *dir, soname);
+		if (access(lib, R_OK) != 0)
+			continue;
+		if (tree_resolve(t, lib))
+			return 0;
+		r = put_host(t, lib, lib, e);
+		if (r == 0)
+			r = install_deps(t, lib, 0, e);
+		return r < 0 ? err_prefix(e, r, "installing %s", soname) : 0;
+	}
+	return err_set(e, ENOENT, "%s: not found on the host (make deps installs it)", soname);
+}

@@ -109,8 +109,8 @@ static int remove_old(ext2_filsys fs, ext2_ino_t dir, const char *name, const ch
 	return err ? fs_fail(err, image, name, e) : 0;
 }
 
-static int write_secret(ext2_filsys fs, ext2_ino_t dir, const char *name, const char *buf,
-			size_t len, const char *image, struct err *e)
+static int write_file(ext2_filsys fs, ext2_ino_t dir, const char *name, const char *buf,
+		      size_t len, int mode, const char *image, struct err *e)
 {
 	struct ext2_inode_large in;
 	ext2_file_t f;
@@ -121,7 +121,7 @@ static int write_secret(ext2_filsys fs, ext2_ino_t dir, const char *name, const 
 
 	if (r < 0)
 		return r;
-	err = ext2fs_new_inode(fs, dir, LINUX_S_IFREG | 0600, NULL, &ino);
+	err = ext2fs_new_inode(fs, dir, LINUX_S_IFREG | mode, NULL, &ino);
 	if (!err) {
 		err = ext2fs_link(fs, dir, name, ino, EXT2_FT_REG_FILE);
 		if (err == EXT2_ET_DIR_NO_SPACE && !(err = ext2fs_expand_dir(fs, dir)))
@@ -131,7 +131,7 @@ static int write_secret(ext2_filsys fs, ext2_ino_t dir, const char *name, const 
 		return fs_fail(err, image, name, e);
 	ext2fs_inode_alloc_stats2(fs, ino, +1, 0);
 	memset(&in, 0, sizeof(in));
-	in.i_mode = LINUX_S_IFREG | 0600;
+	in.i_mode = LINUX_S_IFREG | mode;
 	in.i_links_count = 1;
 	in.i_atime = in.i_ctime = in.i_mtime = (__u32)time(NULL);
 	err = 0;
@@ -166,7 +166,7 @@ static int write_secret(ext2_filsys fs, ext2_ino_t dir, const char *name, const 
  * absent), each secret's name is absent or a regular file, and the free blocks and inodes
  * hold it all (a file, its extent block and the directories' growth, generously). */
 static int precheck(ext2_filsys fs, const struct provision_secret *s, const size_t *lens,
-		    size_t n, const char *image, struct err *e)
+		    size_t n, bool machine_id, const char *image, struct err *e)
 {
 	const char *names[] = {CONTRACT_DATA_STELE_DIR + 1, strrchr(CONTRACT_DATA_CREDENTIALS, '/') + 1};
 	uint64_t bs = EXT2_BLOCK_SIZE(fs->super), need = 4;
@@ -194,7 +194,9 @@ static int precheck(ext2_filsys fs, const struct provision_secret *s, const size
 			return err_set(e, EEXIST, "%s: data partition: " CONTRACT_DATA_CREDENTIALS
 				       "/%s exists and is not a regular file", image, s[i].name);
 	}
-	if (ext2fs_free_blocks_count(fs->super) < need || fs->super->s_free_inodes_count < n + 2)
+	need += machine_id ? 2 : 0;
+	if (ext2fs_free_blocks_count(fs->super) < need ||
+	    fs->super->s_free_inodes_count < n + 2 + (machine_id ? 1 : 0))
 		return err_set(e, ENOSPC, "%s: the data partition has no room for %zu secret%s",
 			       image, n, n == 1 ? "" : "s");
 	return 0;
@@ -203,6 +205,13 @@ static int precheck(ext2_filsys fs, const struct provision_secret *s, const size
 int provision_secrets(const char *image, const struct provision_secret *s, size_t n,
 		      struct err *e)
 {
+	return provision_disk(image, s, n, NULL, e);
+}
+
+int provision_disk(const char *image, const struct provision_secret *s, size_t n,
+		   const char *machine_id, struct err *e)
+{
+	char id[34];
 	char *bufs[MAX_SECRETS] = {0}, opts[64];
 	size_t lens[MAX_SECRETS];
 	struct gpt_disk d;
@@ -212,8 +221,15 @@ int provision_secrets(const char *image, const struct provision_secret *s, size_
 	bool wrote = false;
 	int r = 0;
 
-	if (n == 0 || n > MAX_SECRETS)
-		return err_set(e, EINVAL, "between 1 and %d secrets", MAX_SECRETS);
+	if ((n == 0 && !machine_id) || n > MAX_SECRETS)
+		return err_set(e, EINVAL, "between 1 and %d secrets, or a machine id", MAX_SECRETS);
+	if (machine_id && (strlen(machine_id) != 32 ||
+			   strspn(machine_id, "0123456789abcdef") != 32 ||
+			   strspn(machine_id, "0") == 32))
+		return err_set(e, EINVAL, "--machine-id %.40s: expected 32 lowercase hex digits, "
+			       "not all zero (as /etc/machine-id)", machine_id);
+	if (machine_id)
+		snprintf(id, sizeof(id), "%s\n", machine_id);
 	for (size_t i = 0; i < n && r == 0; i++) {
 		if (!credential_name_ok(s[i].name, strlen(s[i].name)))
 			r = err_set(e, EINVAL, "--secret %.80s: not a credential name (letters, "
@@ -251,7 +267,7 @@ int provision_secrets(const char *image, const struct provision_secret *s, size_
 		r = fs_fail(err, image, "reading the bitmaps", e);
 		goto out;
 	}
-	r = precheck(fs, s, lens, n, image, e);
+	r = precheck(fs, s, lens, n, machine_id != NULL, image, e);
 	if (r < 0)
 		goto out;
 	wrote = true;
@@ -259,7 +275,10 @@ int provision_secrets(const char *image, const struct provision_secret *s, size_
 	if (r == 0)
 		r = dir_at(fs, stele, strrchr(CONTRACT_DATA_CREDENTIALS, '/') + 1, 0700, &creds, image, e);
 	for (size_t i = 0; r == 0 && i < n; i++)
-		r = write_secret(fs, creds, s[i].name, bufs[i], lens[i], image, e);
+		r = write_file(fs, creds, s[i].name, bufs[i], lens[i], 0600, image, e);
+	if (r == 0 && machine_id)
+		r = write_file(fs, stele, strrchr(CONTRACT_DATA_MACHINE_ID, '/') + 1, id, 33, 0444,
+			       image, e);
 out:
 	if (fs && !wrote) {
 		ext2fs_free(fs); /* refused before the first write: the image is as it was */

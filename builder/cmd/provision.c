@@ -13,7 +13,7 @@
 void cmd_provision_help(FILE *f)
 {
 	fprintf(f,
-		"Usage: stele provision IMAGE --secret NAME=FILE...\n"
+		"Usage: stele provision IMAGE [--secret NAME=FILE]... [--machine-id ID]\n"
 		"\n"
 		"Writes secrets into one disk's data partition, never into a slot: a disk image\n"
 		"about to be shipped or written to a machine (a regular file or a block device,\n"
@@ -29,6 +29,9 @@ void cmd_provision_help(FILE *f)
 		"\n"
 		"Options:\n"
 		"      --secret NAME=FILE  a secret (repeatable, up to 64)\n"
+		"      --machine-id ID     the disk's machine id (32 lowercase hex digits): the\n"
+		"                          one /etc/machine-id shows and `stele-update poll` takes\n"
+		"                          its share of the fleet from (default: made at first boot)\n"
 		"  -h, --help              this help\n");
 }
 
@@ -36,12 +39,14 @@ int cmd_provision(int argc, char **argv)
 {
 	static const struct option opts[] = {
 		{"secret", required_argument, NULL, 's'},
+		{"machine-id", required_argument, NULL, 'm'},
 		{"help", no_argument, NULL, 'h'},
 		{0},
 	};
 	struct provision_secret s[MAX];
 	char names[MAX][256];
 	struct err e = {{0}};
+	const char *machine_id = NULL;
 	size_t n = 0;
 	int c, r;
 
@@ -62,19 +67,21 @@ int cmd_provision(int argc, char **argv)
 			n++;
 			break;
 		}
+		case 'm': machine_id = optarg; break;
 		case 'h': cmd_provision_help(stdout); return 0;
 		default: cmd_provision_help(stderr); return EXIT_USAGE;
 		}
 	}
-	if (argc - optind != 1 || n == 0)
-		return fprintf(stderr, "stele provision: expected IMAGE and at least one --secret\n"),
+	if (argc - optind != 1 || (n == 0 && !machine_id))
+		return fprintf(stderr, "stele provision: expected IMAGE and at least one --secret "
+				       "or --machine-id\n"),
 		       EXIT_USAGE;
-	r = provision_secrets(argv[optind], s, n, &e);
+	r = provision_disk(argv[optind], s, n, machine_id, &e);
 	if (r < 0) {
 		fprintf(stderr, "stele provision: %s\n", e.msg);
 		return r == -EIO || r == -ENOSPC ? 1 : EXIT_USAGE;
 	}
-	fprintf(stderr, "stele provision: %zu secret%s on the data partition of %s\n", n,
-		n == 1 ? "" : "s", argv[optind]);
+	fprintf(stderr, "stele provision: %zu secret%s%s on the data partition of %s\n", n,
+		n == 1 ? "" : "s", machine_id ? " and the machine id" : "", argv[optind]);
 	return 0;
 }

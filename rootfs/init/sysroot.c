@@ -217,21 +217,24 @@ static int machine_id_ensure(const char *path, struct err *e)
 	return rc;
 }
 
-/* An image with /etc/machine-id (systemd's) gets the machine's own over it; the image's is
- * empty (the builder sees to that). */
+/* The machine's id on data; an image with /etc/machine-id (systemd's) gets it over its own,
+ * which is empty (the builder sees to that). */
 static int bind_machine_id(const char *root, const char *data, struct err *e)
 {
 	char target[PATH_MAX], id[PATH_MAX];
 	struct stat st;
 	int rc;
 
-	rc = join(target, root, "/etc/machine-id", e);
-	if (rc < 0 || lstat(target, &st) < 0 || !S_ISREG(st.st_mode))
-		return rc;
+	/* every machine has one, on data (stele-update poll's share of the fleet comes from it),
+	 * made at first boot unless `stele provision --machine-id` set it */
 	rc = join(id, data, CONTRACT_DATA_MACHINE_ID, e);
 	if (rc == 0)
 		rc = machine_id_ensure(id, e);
-	return rc < 0 ? rc : mount_at(id, target, NULL, MS_BIND, NULL, e);
+	if (rc == 0)
+		rc = join(target, root, "/etc/machine-id", e);
+	if (rc < 0 || lstat(target, &st) < 0 || !S_ISREG(st.st_mode))
+		return rc;
+	return mount_at(id, target, NULL, MS_BIND, NULL, e);
 }
 
 int sysroot_attach_data(const char *root, const char *data_mnt, struct err *e)

@@ -1,6 +1,7 @@
 #include "fetch.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,16 +10,49 @@
 
 #include "lib/io.h"
 
-void fetch_init(struct fetch *f, const struct fetch_opts *o)
-{
-	static bool global;
+/* libcurl is loaded when a poll needs it, not linked: an image carries it (and the TLS,
+ * LDAP and Kerberos libraries it pulls in) only when its profile has "update". */
+static struct {
+	void *lib;
+	CURLcode (*global_init)(long);
+	CURL *(*easy_init)(void);
+	CURLcode (*easy_setopt)(CURL *, CURLoption, ...);
+	CURLcode (*easy_perform)(CURL *);
+	CURLcode (*easy_getinfo)(CURL *, CURLINFO, ...);
+	void (*easy_cleanup)(CURL *);
+	const char *(*easy_strerror)(CURLcode);
+} cu;
 
-	if (!global) {
-		curl_global_init(CURL_GLOBAL_DEFAULT);
-		global = true;
+static int load_curl(struct err *e)
+{
+	if (cu.lib)
+		return 0;
+	cu.lib = dlopen(FETCH_LIBCURL, RTLD_NOW | RTLD_LOCAL);
+	if (!cu.lib)
+		return err_set(e, ENOENT, "%s: %s (an image carries it when its profile has "
+			       "\"update\")", FETCH_LIBCURL, dlerror());
+	*(void **)&cu.global_init = dlsym(cu.lib, "curl_global_init");
+	*(void **)&cu.easy_init = dlsym(cu.lib, "curl_easy_init");
+	*(void **)&cu.easy_setopt = dlsym(cu.lib, "curl_easy_setopt");
+	*(void **)&cu.easy_perform = dlsym(cu.lib, "curl_easy_perform");
+	*(void **)&cu.easy_getinfo = dlsym(cu.lib, "curl_easy_getinfo");
+	*(void **)&cu.easy_cleanup = dlsym(cu.lib, "curl_easy_cleanup");
+	*(void **)&cu.easy_strerror = dlsym(cu.lib, "curl_easy_strerror");
+	if (!cu.global_init || !cu.easy_init || !cu.easy_setopt || !cu.easy_perform ||
+	    !cu.easy_getinfo || !cu.easy_cleanup || !cu.easy_strerror) {
+		dlclose(cu.lib);
+		cu.lib = NULL;
+		return err_set(e, ENOENT, "%s: not the libcurl stele-update needs", FETCH_LIBCURL);
 	}
+	cu.global_init(CURL_GLOBAL_DEFAULT);
+	return 0;
+}
+
+int fetch_init(struct fetch *f, const struct fetch_opts *o, struct err *e)
+{
 	memset(f, 0, sizeof(*f));
 	f->o = *o;
+	return load_curl(e);
 }
 
 static int url_of(const struct fetch *f, const char *path, char *out, size_t n,
@@ -34,21 +68,21 @@ static int url_of(const struct fetch *f, const char *path, char *out, size_t n,
 
 static CURL *easy(const struct fetch *f, const char *url, char *errbuf)
 {
-	CURL *c = curl_easy_init();
+	CURL *c = cu.easy_init();
 
 	if (!c)
 		return NULL;
-	curl_easy_setopt(c, CURLOPT_URL, url);
-	curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
-	curl_easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
-	curl_easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
-	curl_easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
-	curl_easy_setopt(c, CURLOPT_CONNECTTIMEOUT, f->o.connect_timeout ? f->o.connect_timeout : 30);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
-	curl_easy_setopt(c, CURLOPT_LOW_SPEED_TIME, f->o.stall_timeout ? f->o.stall_timeout : 60);
-	curl_easy_setopt(c, CURLOPT_USERAGENT, "stele-update");
+	cu.easy_setopt(c, CURLOPT_URL, url);
+	cu.easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
+	cu.easy_setopt(c, CURLOPT_NOSIGNAL, 1L);
+	cu.easy_setopt(c, CURLOPT_FOLLOWLOCATION, 0L);
+	cu.easy_setopt(c, CURLOPT_PROTOCOLS_STR, "http,https");
+	cu.easy_setopt(c, CURLOPT_CONNECTTIMEOUT, f->o.connect_timeout ? f->o.connect_timeout : 30);
+	cu.easy_setopt(c, CURLOPT_LOW_SPEED_LIMIT, 1024L);
+	cu.easy_setopt(c, CURLOPT_LOW_SPEED_TIME, f->o.stall_timeout ? f->o.stall_timeout : 60);
+	cu.easy_setopt(c, CURLOPT_USERAGENT, "stele-update");
 	if (f->o.ca_file)
-		curl_easy_setopt(c, CURLOPT_CAINFO, f->o.ca_file);
+		cu.easy_setopt(c, CURLOPT_CAINFO, f->o.ca_file);
 	return c;
 }
 
@@ -84,7 +118,7 @@ static int http_status(CURL *c, const char *path, long *ret, struct err *e)
 {
 	long code = 0;
 
-	curl_easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
+	cu.easy_getinfo(c, CURLINFO_RESPONSE_CODE, &code);
 	*ret = code;
 	if (code == 404 || code == 403)
 		return err_set(e, ENOENT, "%s: HTTP %ld", path, code);
@@ -109,23 +143,23 @@ int fetch_file(void *ctx, const char *path, size_t max, bool exact, char **ret,
 	c = easy(f, url, errbuf);
 	if (!c)
 		return err_set(e, ENOMEM, "out of memory");
-	curl_easy_setopt(c, CURLOPT_WRITEFUNCTION, mem_write);
-	curl_easy_setopt(c, CURLOPT_WRITEDATA, &m);
-	curl_easy_setopt(c, CURLOPT_TIMEOUT, f->o.file_timeout ? f->o.file_timeout : 60);
+	cu.easy_setopt(c, CURLOPT_WRITEFUNCTION, mem_write);
+	cu.easy_setopt(c, CURLOPT_WRITEDATA, &m);
+	cu.easy_setopt(c, CURLOPT_TIMEOUT, f->o.file_timeout ? f->o.file_timeout : 60);
 	f->requests++;
-	cc = curl_easy_perform(c);
+	cc = cu.easy_perform(c);
 	f->bytes += m.len;
 	if (m.over)
 		rc = err_set(e, EFBIG, "%s: more than %zu bytes (the limit for it)", path, max);
 	else if (cc != CURLE_OK)
-		rc = err_set(e, EIO, "%s: %s", path, errbuf[0] ? errbuf : curl_easy_strerror(cc));
+		rc = err_set(e, EIO, "%s: %s", path, errbuf[0] ? errbuf : cu.easy_strerror(cc));
 	else
 		rc = http_status(c, path, &code, e);
 	if (rc == 0 && exact && m.len != max)
 		rc = err_set(e, EIO, "%s: %zu bytes, %zu expected", path, m.len, max);
 	if (rc == 0 && !m.p && !(m.p = calloc(1, 1)))
 		rc = err_set(e, ENOMEM, "out of memory");
-	curl_easy_cleanup(c);
+	cu.easy_cleanup(c);
 	if (rc < 0) {
 		free(m.p);
 		return rc;
@@ -168,7 +202,7 @@ static size_t stream_write(char *data, size_t size, size_t n, void *userdata)
 	size_t len = size * n, took = len;
 
 	if (!s->checked) {
-		curl_easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &s->code);
+		cu.easy_getinfo(s->c, CURLINFO_RESPONSE_CODE, &s->code);
 		s->checked = true;
 		if (s->code == 200)
 			s->skip = s->have; /* the server ignored the Range: what we have comes again */
@@ -224,20 +258,20 @@ int fetch_stream(struct fetch *f, const char *path, uint64_t length,
 		}
 		s.checked = s.bad_status = false;
 		s.skip = 0;
-		curl_easy_setopt(s.c, CURLOPT_WRITEFUNCTION, stream_write);
-		curl_easy_setopt(s.c, CURLOPT_WRITEDATA, &s);
+		cu.easy_setopt(s.c, CURLOPT_WRITEFUNCTION, stream_write);
+		cu.easy_setopt(s.c, CURLOPT_WRITEDATA, &s);
 		/* CURLOPT_RANGE, not RESUME_FROM: a server that ignores it answers 200 with the
 		 * whole file, and stream_write skips what we have instead of failing */
 		snprintf(range, sizeof(range), "%llu-", (unsigned long long)s.have);
 		if (s.have)
-			curl_easy_setopt(s.c, CURLOPT_RANGE, range);
+			cu.easy_setopt(s.c, CURLOPT_RANGE, range);
 		if (f->o.max_rate)
-			curl_easy_setopt(s.c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)f->o.max_rate);
+			cu.easy_setopt(s.c, CURLOPT_MAX_RECV_SPEED_LARGE, (curl_off_t)f->o.max_rate);
 		f->requests++;
 		{
 			uint64_t before = s.have;
 
-			cc = curl_easy_perform(s.c);
+			cc = cu.easy_perform(s.c);
 			f->bytes += s.have - before;
 		}
 		if (s.over)
@@ -249,16 +283,16 @@ int fetch_stream(struct fetch *f, const char *path, uint64_t length,
 			long code = s.code;
 
 			if (!s.checked)
-				curl_easy_getinfo(s.c, CURLINFO_RESPONSE_CODE, &code);
+				cu.easy_getinfo(s.c, CURLINFO_RESPONSE_CODE, &code);
 			snprintf(why, sizeof(why), "HTTP %ld", code);
 			if (code == 404 || code == 403)
 				rc = err_set(e, ENOENT, "%s: HTTP %ld", path, code);
 		} else if (cc != CURLE_OK)
-			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf : curl_easy_strerror(cc));
+			snprintf(why, sizeof(why), "%s", errbuf[0] ? errbuf : cu.easy_strerror(cc));
 		else if (s.have < length)
 			snprintf(why, sizeof(why), "the response ended at byte %llu",
 				 (unsigned long long)s.have);
-		curl_easy_cleanup(s.c);
+		cu.easy_cleanup(s.c);
 		s.c = NULL;
 		if (rc < 0 || s.have >= length)
 			break;

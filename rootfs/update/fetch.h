@@ -36,7 +36,11 @@ struct fetch {
 	uint64_t bytes;            /* body bytes received */
 };
 
-void fetch_init(struct fetch *f, const struct fetch_opts *o);
+#define FETCH_LIBCURL "libcurl.so.4" /* loaded at the first poll (dlopen) */
+
+/* Fails when libcurl is not there (an image built without "update"). */
+int fetch_init(struct fetch *f, const struct fetch_opts *o, struct err *e)
+	__attribute__((warn_unused_result));
 
 /* A lib/tufclient.h fetcher: path under the base URL, at most max bytes (exactly max when
  * exact). -ENOENT for 404 or 403, -EFBIG past max, -EIO for other failures. */

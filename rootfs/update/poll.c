@@ -351,8 +351,9 @@ static int check_once(struct check *k, struct err *e)
 	fo.connect_timeout = fo.stall_timeout = fo.file_timeout = k->cfg.timeout;
 	fo.on_retry = on_retry;
 	fo.userdata = k;
-	fetch_init(&k->f, &fo);
-	rc = tuf_refresh(k, e);
+	rc = fetch_init(&k->f, &fo, e);
+	if (rc == 0)
+		rc = tuf_refresh(k, e);
 	if (rc == 0)
 		rc = channel_releases(k, e);
 	if (rc < 0) {

@@ -37,6 +37,26 @@ import sys
 b = open('$img', 'rb').read()
 i = b.find(b'$secret')
 assert i >= $data_off and b.find(b'$secret', i + 1) == -1, i"
+id=0123456789abcdef0123456789abcdef
+run "$STELE" provision "$img" --machine-id $id
+is "provision --machine-id: exit 0" "$rc" 0
+data
+is "the machine id is on data, as /etc/machine-id holds one" \
+	"$(debugfs -R 'cat /stele/machine-id' data.ext4 2>/dev/null)" "$id"
+has "read-only" "$(debugfs -R 'stat /stele/machine-id' data.ext4 2>/dev/null)" "Mode:  0444"
+is "the secrets stay" "$(debugfs -R 'cat /stele/credentials/app-token' data.ext4 2>/dev/null)" "$secret"
+check "e2fsck clean" -- e2fsck -fn data.ext4
+run "$STELE" provision "$img" --machine-id fedcba9876543210fedcba9876543210
+data
+is "a second --machine-id replaces it" "$(debugfs -R 'cat /stele/machine-id' data.ext4 2>/dev/null)" \
+	fedcba9876543210fedcba9876543210
+cp "$img" before.img
+for bad in 0123 0123456789ABCDEF0123456789ABCDEF 00000000000000000000000000000000 \
+	0123456789abcdef0123456789abcdeg; do
+	run "$STELE" provision "$img" --machine-id $bad
+	is "--machine-id $bad is refused" "$rc" 2
+done
+check "nothing written by them" -- cmp before.img "$img"
 printf 'second-%s' "$secret" >token2
 run "$STELE" provision "$img" --secret app-token=token2
 is "provision again: exit 0" "$rc" 0
@@ -83,5 +103,5 @@ is "a journal to replay: exit 2" "$rc" 2
 has "a journal to replay: says why" "$err" "was not cleanly unmounted"
 check "a journal to replay: the image is unchanged" -- cmp "$img" dirty.img
 run "$STELE" provision --help
-has "--help" "$out" "Usage: stele provision IMAGE --secret NAME=FILE"
+has "--help" "$out" "Usage: stele provision IMAGE [--secret NAME=FILE]... [--machine-id ID]"
 finish

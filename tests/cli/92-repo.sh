@@ -160,7 +160,7 @@ mv offline/* repo.keys/
 
 # a profile's "update" section: the device's config and the repository root in the image
 cat >pu.json <<'JSON'
-{ "product": "app", "version": "9.0.0", "base": { "dir": "tree" }, "rootfs": { "size": "8M" },
+{ "product": "app", "version": "9.0.0", "base": { "dir": "tree" }, "rootfs": { "size": "40M" },
   "update": { "url": "http://127.0.0.1:8080/repo", "channel": "stable", "root": "repo/1.root.json",
               "interval": "6h", "window": "02:00-04:00", "reboot": "window", "max_size": "1G",
               "max_rate": "10M", "inhibit": "/run/stele/no-updates" } }
@@ -174,6 +174,10 @@ has "update.json: the url" "$(cat upd.json)" '"url":	"http://127.0.0.1:8080/repo
 has "update.json: the interval in seconds" "$(cat upd.json)" '"interval":	21600'
 has "update.json: the window in seconds after midnight" "$(cat upd.json)" '"start":	7200'
 has "update.json: max_rate in bytes" "$(cat upd.json)" '"max_rate":	10485760'
+check "libcurl (which poll loads) is in the image that updates itself" -- \
+	bash -c "debugfs -R 'stat /lib/x86_64-linux-gnu/libcurl.so.4' outu/app-9.0.0.rootfs.ext4 2>/dev/null | grep -q Size"
+check "and not in one without \"update\"" -- \
+	bash -c "! debugfs -R 'stat /lib/x86_64-linux-gnu/libcurl.so.4' out/app-1.0.0.rootfs.ext4 2>&1 | grep -q Size"
 bad_update() { # bad_update DESC SED WANT
 	sed "$2" pu.json >bad.json
 	run "$STELE" build bad.json -o outb --keys keys -q
