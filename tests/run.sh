@@ -14,8 +14,10 @@ passed=0 failed=0 skipped=0 broken=()
 run_one() {
 	local name=$1 out=$log/$(basename "$1").tap rc p f
 	shift
+	local t0=$SECONDS
 	"$@" >"$out" 2>&1
 	rc=$?
+	secs=$((SECONDS - t0))
 	p=$(grep -c '^ok ' "$out")
 	f=$(grep -c '^not ok ' "$out")
 	if [ "$rc" -eq 77 ]; then
@@ -29,7 +31,7 @@ run_one() {
 	fi
 	passed=$((passed + p))
 	failed=$((failed + f))
-	printf '%-40s %4d passed, %d failed\n' "$name" "$p" "$f"
+	printf '%-40s %4d passed, %d failed  (%d s)\n' "$name" "$p" "$f" "$secs"
 	if [ "$f" -ne 0 ]; then
 		broken+=("$name")
 		grep -E '^not ok|^#' "$out" | head -40 | sed 's/^/    /'
