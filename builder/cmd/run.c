@@ -42,6 +42,8 @@ static int copy_file(const char *from, const char *to)
 	return r;
 }
 
+#define RUN_REPO_ADDR "10.0.2.100" /* on QEMU's user network (10.0.2.0/24) */
+
 void cmd_run_help(FILE *f)
 {
 	fprintf(f,
@@ -59,6 +61,10 @@ void cmd_run_help(FILE *f)
 		"      --ssh PORT       a virtio network card on QEMU's user network, isolated\n"
 		"                       (restrict=on: the guest reaches nothing), with host port\n"
 		"                       PORT on 127.0.0.1 forwarded to the guest's port 22\n"
+		"      --repo-port PORT a virtio network card on QEMU's user network, isolated\n"
+		"                       (restrict=on), where the guest's " RUN_REPO_ADDR ":80 reaches\n"
+		"                       the host's 127.0.0.1:PORT (guestfwd): an update repository\n"
+		"                       served on the host, for \"update\": {\"url\": \"http://" RUN_REPO_ADDR "\"}\n"
 		"      --secret NAME=FILE  pass FILE's bytes (at most 32 KiB) to the guest as the\n"
 		"                       credential NAME (SMBIOS type 11, as systemd reads it):\n"
 		"                       stele-init puts it in /run/credstore/NAME (tmpfs; also\n"
@@ -171,6 +177,7 @@ struct run_opts {
 	const char *secrets[MAX_SECRETS]; /* NAME=FILE */
 	int nsecrets;
 	unsigned ssh_port; /* 0: no network */
+	unsigned repo_port; /* the guest's 10.0.2.100:80 reaches the host's 127.0.0.1:PORT */
 };
 
 static int check_disks(const char *image, const struct run_opts *o)
@@ -192,6 +199,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"print-accel", no_argument, NULL, 'p'}, {"ssh", required_argument, NULL, 'S'},
 		{"secret", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
 		{"secure-boot", no_argument, NULL, 'B'}, {"vars", required_argument, NULL, 'V'},
+		{"repo-port", required_argument, NULL, 'R'},
 		{0},
 	};
 	int c;
@@ -211,13 +219,14 @@ static int parse(int argc, char **argv, struct run_opts *o)
 				return fprintf(stderr, "stele run: --accel kvm|tcg\n"), -1;
 			o->accel = optarg;
 			break;
-		case 'S': {
+		case 'S':
+		case 'R': {
 			char *end;
 			unsigned long port = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || optarg[0] == '-' || port < 1 || port > 65535)
-				return fprintf(stderr, "stele run: --ssh %s: expected a port from 1 to "
-						       "65535\n", optarg), -1;
-			o->ssh_port = (unsigned)port;
+				return fprintf(stderr, "stele run: --%s %s: expected a port from 1 to "
+						       "65535\n", c == 'S' ? "ssh" : "repo-port", optarg), -1;
+			*(c == 'S' ? &o->ssh_port : &o->repo_port) = (unsigned)port;
 			break;
 		}
 		case 'C': {
@@ -350,7 +359,7 @@ static int run_qemu(char **args)
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
-	char *args[64], code[256], vars_arg[300], vars[256], vdir[256], nic[128];
+	char *args[64], code[256], vars_arg[300], vars[256], vdir[256], nic[256];
 	char drives[MAX_DISKS + 1][4200], smbios[MAX_SECRETS][64];
 	int n = 0, rc, sfd[MAX_SECRETS];
 
@@ -410,12 +419,17 @@ int cmd_run(int argc, char **argv)
 		args[n++] = "driver=cfi.pflash01,property=secure,value=on";
 	}
 	args[n++] = "-nic";
-	if (o.ssh_port) {
-		/* only this one forward, bound to the host's loopback; restrict=on cuts the guest
+	if (o.ssh_port || o.repo_port) {
+		/* only these forwards, to and from the host's loopback; restrict=on cuts the guest
 		 * off from every other address */
-		snprintf(nic, sizeof(nic),
-			 "user,model=virtio-net-pci,restrict=on,hostfwd=tcp:127.0.0.1:%u-:22",
-			 o.ssh_port);
+		int k = snprintf(nic, sizeof(nic), "user,model=virtio-net-pci,restrict=on");
+
+		if (o.ssh_port)
+			k += snprintf(nic + k, sizeof(nic) - (size_t)k,
+				      ",hostfwd=tcp:127.0.0.1:%u-:22", o.ssh_port);
+		if (o.repo_port)
+			snprintf(nic + k, sizeof(nic) - (size_t)k,
+				 ",guestfwd=tcp:" RUN_REPO_ADDR ":80-tcp:127.0.0.1:%u", o.repo_port);
 		args[n++] = nic;
 	} else {
 		args[n++] = "none";

@@ -250,6 +250,9 @@ static int install(struct check *k, struct err *e)
 		return err_set(e, ENAMETOOLONG, "%s: name too long", r->target->name);
 	if (pipe2(p, O_CLOEXEC) < 0)
 		return err_sys(e, errno, "pipe");
+	/* a pipe of 64 KiB makes the download and the installer take turns every 64 KiB: give
+	 * it what the kernel allows an unprivileged pipe (1 MiB by default), or keep 64 KiB */
+	(void)fcntl(p[1], F_SETPIPE_SZ, 1 << 20);
 	d.fd = p[1];
 	io.fd = p[0];
 	io.path = d.path;
