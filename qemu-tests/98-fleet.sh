@@ -94,9 +94,14 @@ vm_wait() { # vm_wait N PATTERN [TIMEOUT] [MIN-COUNT]: the pattern appears (MIN-
 }
 vm_stop() {
 	for n in 0 1 2; do
-		[ -n "${pid[$n]:-}" ] && { pkill -KILL -P "${pid[$n]}" 2>/dev/null; kill -KILL "${pid[$n]}" 2>/dev/null; }
+		[ -n "${pid[$n]:-}" ] || continue
+		pkill -KILL -P "${pid[$n]}" 2>/dev/null
+		kill -KILL "${pid[$n]}" 2>/dev/null
+		wait "${pid[$n]}" 2>/dev/null
+		pid[$n]=""
 	done
 	kill $lpid $ppid 2>/dev/null
+	wait $lpid $ppid 2>/dev/null
 }
 trap vm_stop EXIT
 
@@ -151,4 +156,5 @@ for n in 0 1 2; do
 done
 ! grep -aE "^[^ ]* [^ ]* " "$F/plog" | awk '{print $1}' | grep -qvE '^/([0-9]+\.(root|snapshot|targets)\.json|timestamp\.json|targets/[0-9a-f]{64}\.minimal-[0-9.]+\.bundle)$'
 ok $? "the guests asked the host for repository files only"
-finish
+vm_stop
+finish && rm -rf "$F"

@@ -3,13 +3,17 @@
  * --accel overrides. The serial console is the terminal with --console (or without a display). */
 #include <errno.h>
 #include <fcntl.h>
+#include <arpa/inet.h>
 #include <getopt.h>
+#include <netinet/in.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -178,6 +182,7 @@ struct run_opts {
 	int nsecrets;
 	unsigned ssh_port; /* 0: no network */
 	unsigned repo_port; /* the guest's 10.0.2.100:80 reaches the host's 127.0.0.1:PORT */
+	unsigned stdio_to;  /* internal: QEMU runs `stele run --stdio-to PORT` per connection */
 };
 
 static int check_disks(const char *image, const struct run_opts *o)
@@ -200,6 +205,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		{"secret", required_argument, NULL, 'C'}, {"help", no_argument, NULL, 'h'},
 		{"secure-boot", no_argument, NULL, 'B'}, {"vars", required_argument, NULL, 'V'},
 		{"repo-port", required_argument, NULL, 'R'},
+		{"stdio-to", required_argument, NULL, 'T'},
 		{0},
 	};
 	int c;
@@ -220,13 +226,14 @@ static int parse(int argc, char **argv, struct run_opts *o)
 			o->accel = optarg;
 			break;
 		case 'S':
+		case 'T':
 		case 'R': {
 			char *end;
 			unsigned long port = strtoul(optarg, &end, 10);
 			if (!*optarg || *end || optarg[0] == '-' || port < 1 || port > 65535)
 				return fprintf(stderr, "stele run: --%s %s: expected a port from 1 to "
 						       "65535\n", c == 'S' ? "ssh" : "repo-port", optarg), -1;
-			*(c == 'S' ? &o->ssh_port : &o->repo_port) = (unsigned)port;
+			*(c == 'S' ? &o->ssh_port : c == 'R' ? &o->repo_port : &o->stdio_to) = (unsigned)port;
 			break;
 		}
 		case 'C': {
@@ -250,7 +257,7 @@ static int parse(int argc, char **argv, struct run_opts *o)
 		default: cmd_run_help(stderr); return -1;
 		}
 	}
-	if (argc - optind != 1 && !o->print_accel)
+	if (argc - optind != 1 && !o->print_accel && !o->stdio_to)
 		return fprintf(stderr, "stele run: expected one IMAGE\n"), -1;
 	return 0;
 }
@@ -356,15 +363,60 @@ static int run_qemu(char **args)
 	return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
+/* One guest connection to the repository address, as QEMU's guestfwd hands it to a command
+ * on stdin and stdout, carried to 127.0.0.1:port (a chardev would carry one connection
+ * only, for QEMU's whole life). */
+static int stdio_to(unsigned port)
+{
+	struct sockaddr_in a = {.sin_family = AF_INET, .sin_port = htons((uint16_t)port)};
+	struct pollfd p[2];
+	bool in_open = true, out_open = true;
+	char buf[65536];
+	int s = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (s < 0 || connect(s, (struct sockaddr *)&a, sizeof(a)) < 0) {
+		fprintf(stderr, "stele run: 127.0.0.1:%u: %s\n", port, strerror(errno));
+		return 1;
+	}
+	while (in_open || out_open) {
+		p[0] = (struct pollfd){.fd = in_open ? STDIN_FILENO : -1, .events = POLLIN};
+		p[1] = (struct pollfd){.fd = out_open ? s : -1, .events = POLLIN};
+		if (poll(p, 2, -1) < 0 && errno != EINTR)
+			break;
+		for (int i = 0; i < 2; i++) {
+			ssize_t n;
+
+			if (!(p[i].revents & (POLLIN | POLLHUP | POLLERR)))
+				continue;
+			n = read(p[i].fd, buf, sizeof(buf));
+			if (n <= 0 || write_all(i == 0 ? s : STDOUT_FILENO, buf, (size_t)n) < 0) {
+				if (i == 0) {
+					in_open = false;
+					shutdown(s, SHUT_WR);
+				} else { /* the server is done: so is the guest's connection */
+					out_open = in_open = false;
+					shutdown(STDOUT_FILENO, SHUT_WR); /* a socket: QEMU's end sees it */
+					close(STDOUT_FILENO);
+				}
+			}
+		}
+	}
+	close(s);
+	return 0;
+}
+
 int cmd_run(int argc, char **argv)
 {
 	struct run_opts o = {0};
-	char *args[64], code[256], vars_arg[300], vars[256], vdir[256], nic[256];
+	char *args[64], code[256], vars_arg[300], vars[256], vdir[256], nic[4400], self[4096];
 	char drives[MAX_DISKS + 1][4200], smbios[MAX_SECRETS][64];
 	int n = 0, rc, sfd[MAX_SECRETS];
 
 	if (parse(argc, argv, &o) < 0)
 		return EXIT_USAGE;
+	if (o.stdio_to)
+		return stdio_to(o.stdio_to);
 	if (o.print_accel) {
 		printf("%s\n", choose_accel(o.accel));
 		return 0;
@@ -419,6 +471,13 @@ int cmd_run(int argc, char **argv)
 		args[n++] = "driver=cfi.pflash01,property=secure,value=on";
 	}
 	args[n++] = "-nic";
+	if (o.repo_port) { /* QEMU runs this program for each connection */
+		ssize_t len = readlink("/proc/self/exe", self, sizeof(self) - 1);
+
+		if (len <= 0 || strchr((self[len] = '\0', self), ',') || strchr(self, ' '))
+			return fprintf(stderr, "stele run: --repo-port: this program's path must have "
+					       "no comma or space\n"), 1;
+	}
 	if (o.ssh_port || o.repo_port) {
 		/* only these forwards, to and from the host's loopback; restrict=on cuts the guest
 		 * off from every other address */
@@ -429,7 +488,8 @@ int cmd_run(int argc, char **argv)
 				      ",hostfwd=tcp:127.0.0.1:%u-:22", o.ssh_port);
 		if (o.repo_port)
 			snprintf(nic + k, sizeof(nic) - (size_t)k,
-				 ",guestfwd=tcp:" RUN_REPO_ADDR ":80-tcp:127.0.0.1:%u", o.repo_port);
+				 ",guestfwd=tcp:" RUN_REPO_ADDR ":80-cmd:%s run --stdio-to %u", self,
+				 o.repo_port);
 		args[n++] = nic;
 	} else {
 		args[n++] = "none";
