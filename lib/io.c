@@ -123,7 +123,7 @@ int io_read_alloc(const char *path, size_t max, char **ret, size_t *ret_len, str
 	return 0;
 }
 
-static int fsync_dir_of(const char *path, struct err *e)
+int io_sync_dir_of(const char *path, struct err *e)
 {
 	char dir[4096];
 	const char *slash = strrchr(path, '/');
@@ -166,5 +166,5 @@ int io_write_atomic(const char *path, const void *data, size_t len, unsigned mod
 		unlink(tmp);
 		return r;
 	}
-	return fsync_dir_of(path, e);
+	return io_sync_dir_of(path, e);
 }

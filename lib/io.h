@@ -27,6 +27,8 @@ int io_read_alloc(const char *path, size_t max, char **ret, size_t *ret_len, str
  * over path, the directory fsync'd. A cut at any moment leaves the old file or the new. */
 int io_write_atomic(const char *path, const void *data, size_t len, unsigned mode,
 		    struct err *e) __attribute__((warn_unused_result));
+/* fsync of the directory that holds path (after a rename or a new file in it). */
+int io_sync_dir_of(const char *path, struct err *e) __attribute__((warn_unused_result));
 /* Drops trailing whitespace (a newline at the end of a one-value file). */
 void io_chomp(char *s);
 

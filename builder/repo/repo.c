@@ -208,32 +208,7 @@ static int new_key(struct repo *r, enum tuf_role role, struct key_file **ret, st
 
 /* --- metadata ------------------------------------------------------------------------ */
 
-static int set_num(cJSON *o, const char *k, double v)
-{
-	cJSON *n = cJSON_CreateNumber(v);
-
-	if (!n)
-		return -ENOMEM;
-	if (cJSON_GetObjectItemCaseSensitive(o, k))
-		cJSON_ReplaceItemInObjectCaseSensitive(o, k, n);
-	else
-		cJSON_AddItemToObject(o, k, n);
-	return 0;
-}
-
-static int set_str(cJSON *o, const char *k, const char *v)
-{
-	cJSON *n = cJSON_CreateString(v);
-
-	if (!n)
-		return -ENOMEM;
-	if (cJSON_GetObjectItemCaseSensitive(o, k))
-		cJSON_ReplaceItemInObjectCaseSensitive(o, k, n);
-	else
-		cJSON_AddItemToObject(o, k, n);
-	return 0;
-}
-
+/* o[k] = v, replacing what was there; v NULL (out of memory) is -ENOMEM. */
 static int set_item(cJSON *o, const char *k, cJSON *v)
 {
 	if (!v)
@@ -243,6 +218,16 @@ static int set_item(cJSON *o, const char *k, cJSON *v)
 	else
 		cJSON_AddItemToObject(o, k, v);
 	return 0;
+}
+
+static int set_num(cJSON *o, const char *k, double v)
+{
+	return set_item(o, k, cJSON_CreateNumber(v));
+}
+
+static int set_str(cJSON *o, const char *k, const char *v)
+{
+	return set_item(o, k, cJSON_CreateString(v));
 }
 
 static cJSON *new_body(enum tuf_role role)

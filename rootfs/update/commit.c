@@ -52,25 +52,6 @@ static int write_synced(const char *path, const char *text, struct err *e)
 	return rc;
 }
 
-static int sync_dir(const char *path, struct err *e)
-{
-	char dir[PATH_MAX];
-	char *slash;
-	int fd, rc = 0;
-
-	snprintf(dir, sizeof(dir), "%s", path);
-	slash = strrchr(dir, '/');
-	if (slash && slash != dir)
-		*slash = '\0';
-	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd < 0)
-		return err_sys(e, errno, "%s", dir);
-	if (fsync(fd) < 0)
-		rc = err_sys(e, errno, "fsync %s", dir);
-	close(fd);
-	return rc;
-}
-
 int update_raise_min_rollback(const char *data_dir, uint64_t index, struct err *e)
 {
 	char path[PATH_MAX], tmp[PATH_MAX], text[32], dir[PATH_MAX];
@@ -95,7 +76,7 @@ int update_raise_min_rollback(const char *data_dir, uint64_t index, struct err *
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = err_sys(e, errno, "renaming %s to %s", tmp, path);
 	if (rc == 0)
-		rc = sync_dir(path, e);
+		rc = io_sync_dir_of(path, e);
 	return rc;
 }
 
