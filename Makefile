@@ -56,7 +56,7 @@ TEST_TOOLS := tests/mkfixture.c tests/mkbundle.c tests/gptedit.c tests/pgpsign.c
 
 # Debian packages: build dependencies, then the independent oracles the tests use.
 DEPS := gcc make pkg-config libext2fs-dev libcjson-dev libarchive-dev liblzma-dev libssl-dev \
-        libfdisk-dev libblkid-dev libguestfs-dev libcurl4-openssl-dev lighttpd nginx-light supermin grub-efi-amd64-bin grub-common dosfstools mtools \
+        libfdisk-dev libblkid-dev libguestfs-dev libcurl4-openssl-dev lighttpd nginx-light curl supermin grub-efi-amd64-bin grub-common dosfstools mtools \
         qemu-system-x86 qemu-utils ovmf systemd-boot-efi sbsigntool efitools gpg \
         e2fsprogs dpkg apt mmdebstrap util-linux fdisk procps coreutils tar bc cryptsetup-bin \
         openssl clang openssh-client iproute2 \
