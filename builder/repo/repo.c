@@ -602,6 +602,7 @@ struct bundle_info {
 	struct manifest m;
 	uint64_t size;
 	char name[TUF_NAME_MAX + 1];
+	char stored[PATH_MAX]; /* the file this publish created under targets/, or "" */
 };
 
 static int read_bundle(const char *path, struct bundle_info *b, struct err *e)
@@ -644,11 +645,14 @@ static int read_bundle(const char *path, struct bundle_info *b, struct err *e)
 	return 0;
 }
 
-/* Copies the bundle to targets/<sha256>.<name> (once: the name holds the hash). */
+/* Copies the bundle to targets/<sha256>.<name> (once: the name holds the hash). ret_path
+ * gets that path when this call created it ("" when it was there already), so that a
+ * publish refused later can take it back. */
 static int store_bundle(struct repo *r, const struct bundle_info *b, uint8_t ret[SHA256_LEN],
-			struct err *e)
+			char ret_path[PATH_MAX], struct err *e)
 {
 	char tmp[PATH_MAX], path[PATH_MAX], hex[SHA256_HEX_LEN], *buf = malloc(1 << 20);
+	bool created = false;
 	struct sha256_ctx *c = sha256_new();
 	int in = -1, out = -1, rc = 0;
 	uint64_t off = 0;
@@ -685,8 +689,11 @@ static int store_bundle(struct repo *r, const struct bundle_info *b, uint8_t ret
 	if (rc == 0 && (size_t)snprintf(path, sizeof(path), "%s/targets/%s.%s", r->dir, hex,
 					b->name) >= sizeof(path))
 		rc = err_set(e, ENAMETOOLONG, "%s: path too long", r->dir);
+	if (rc == 0)
+		created = access(path, F_OK) != 0;
 	if (rc == 0 && rename(tmp, path) < 0)
 		rc = err_sys(e, errno, "renaming %s", tmp);
+	snprintf(ret_path, PATH_MAX, "%s", rc == 0 && created ? path : "");
 	if (rc < 0 && out >= 0)
 		unlink(tmp);
 	if (in >= 0)
@@ -871,12 +878,16 @@ int repo_publish(const struct repo_opts *o, const struct repo_publish_opts *p,
 	for (int i = 0; i < n && rc == 0; i++) {
 		uint8_t sha[SHA256_LEN];
 
-		rc = store_bundle(r, &info[i], sha, e);
+		rc = store_bundle(r, &info[i], sha, info[i].stored, e);
 		if (rc == 0)
 			rc = add_target(r, &info[i], sha, p, e);
 	}
 	if (rc == 0)
 		rc = publish_targets(r, e);
+	/* refused: the bundle files this publish added go again (no metadata names them) */
+	for (int i = 0; i < n && rc < 0; i++)
+		if (info[i].stored[0])
+			unlink(info[i].stored);
 	if (r)
 		repo_free(r);
 	free(info);

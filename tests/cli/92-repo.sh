@@ -95,6 +95,14 @@ printf 'X' | dd of=bad.bundle bs=1 seek=20 conv=notrunc 2>/dev/null
 run "$STELE" publish repo app-3.0.0.bundle bad.bundle --channel stable
 is "a bad bundle among good ones fails" "$rc" 1
 has "naming it" "$err" "bad.bundle"
+echo "another 2.0.0" >tree/etc/motd
+printf '{ "product": "app", "version": "2.0.0", "rollback_index": 2, "base": { "dir": "tree" }, "rootfs": { "size": "8M" } }\n' >p2.json
+"$STELE" build p2.json -o out2 --keys keys -q
+"$TOOLS/mkbundle" again-2.0.0.bundle out2/app-2.0.0.manifest.json out2/app-2.0.0.manifest.sig \
+	out2/app-2.0.0.verity out2/app-2.0.0.rootfs.ext4
+run "$STELE" publish repo again-2.0.0.bundle --channel beta
+is "a version already published with other bytes fails" "$rc" 1
+has "saying a release is immutable" "$err" "already published with other bytes"
 run "$STELE" publish repo app-2.0.0.bundle --channel stable
 is "the same release twice in a channel fails" "$rc" 1
 has "saying so" "$err" "already in channel stable"
